@@ -1,0 +1,138 @@
+"""Wires the data path together: informer -> queue -> workers (reconciler -> node client -> status),
+plus the periodic resync and the HTTP endpoints, and shuts it all down on a stop signal."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from kubernetes import client
+
+from .informer import Informer
+from .kube import Kube
+from .metrics import Metrics
+from .nodeclient import NodeClient, NodeError
+from .nodejobs import NodeJobs
+from .reconciler import Reconciler
+from .server import serve
+from .settings import Credentials, Settings
+from .workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+class Agent:
+    def __init__(
+        self, settings: Settings, api_client: client.ApiClient, credentials: Credentials, metrics: Metrics
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.stop = threading.Event()
+        self.queue = WorkQueue(on_depth=metrics.queue_depth.set)
+        self.kube = Kube(api_client, settings.namespace, settings.node_name)
+        self.node = NodeClient(settings.node_url, credentials, settings.node_timeout_seconds, metrics)
+        self.node_jobs = NodeJobs(self.node)
+        self.informer = Informer(self.kube, self.queue.add, metrics, self.stop)
+        self.reconciler = Reconciler(
+            settings.node_name,
+            settings.node_labels,
+            self.informer.get,
+            self.queue.add,
+            self.kube,
+            self.node,
+            self.node_jobs,
+        )
+        self._threads: list[threading.Thread] = []
+
+    def healthy(self) -> str | None:
+        dead = [t.name for t in self._threads if not t.is_alive()]
+        return f"threads stopped: {', '.join(dead)}" if dead and not self.stop.is_set() else None
+
+    def ready(self) -> str | None:
+        if not self.informer.synced.is_set():
+            return "the ChainlinkJob watch has not synced yet"
+        if not self.node_jobs.listed.is_set() or not self.node.last_call_ok:
+            return "the Chainlink node is not answering"
+        return None
+
+    def run(self) -> None:
+        server = serve(
+            self.settings.http_host, self.settings.http_port, self.metrics.registry, self.healthy, self.ready
+        )
+        self._start("informer", self.informer.run)
+        self._start("resync", self._resync_loop)
+        for i in range(self.settings.concurrency):
+            self._start(f"worker-{i}", self._work)
+        log.info(
+            "agent started",
+            extra={
+                "node": self.settings.node_name,
+                "namespace": self.settings.namespace,
+                "port": server.server_port,
+            },
+        )
+        self.stop.wait()
+        log.info("stopping")
+        self.queue.shutdown()
+        deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
+        for thread in self._threads:
+            if thread.name.startswith("worker"):
+                thread.join(max(0.0, deadline - time.monotonic()))
+        server.shutdown()
+        self.node.close()
+
+    def _start(self, name: str, target: object) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
+        self._threads.append(thread)
+        thread.start()
+
+    def _resync_loop(self) -> None:
+        """Lists the node's jobs (once per period), then reconciles every resource against that list, which
+        is what repairs drift made on the node. Until the first list succeeds no worker reconciles, so a
+        cold start can never mistake an existing job for a missing one."""
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                count = self.node_jobs.refresh()
+            except NodeError as exc:
+                failures += 1
+                wait = min(2.0**failures, self.settings.resync_seconds)
+                log.warning(
+                    "listing the node's jobs failed", extra={"error": str(exc), "retry_seconds": wait}
+                )
+                self.stop.wait(wait)
+                continue
+            failures = 0
+            keys = self.informer.keys()
+            log.info("resync", extra={"node_jobs": count, "resources": len(keys)})
+            for key in keys:
+                self.queue.add(key)
+            self.stop.wait(self.settings.resync_seconds)
+
+    def _work(self) -> None:
+        while not self.node_jobs.listed.wait(0.5):
+            if self.stop.is_set():
+                return
+        while (key := self.queue.get()) is not None:
+            started = time.perf_counter()
+            try:
+                result = self.reconciler.reconcile(key)
+            except Exception as exc:
+                self.metrics.reconciles.labels("error").inc()
+                self.metrics.reconcile_errors.labels(type(exc).__name__).inc()
+                delay = self.queue.add_rate_limited(key)
+                log.warning(
+                    "reconcile failed", extra={"key": key, "error": str(exc)[:500], "retry_seconds": delay}
+                )
+            else:
+                if result.retry:
+                    self.metrics.reconciles.labels("retry").inc()
+                    self.queue.add_rate_limited(key)
+                else:
+                    self.metrics.reconciles.labels("success").inc()
+                    self.queue.forget(key)
+            finally:
+                self.metrics.reconcile_seconds.observe(time.perf_counter() - started)
+                self.queue.done(key)

@@ -1,0 +1,76 @@
+"""This node's status entry and its Synced condition, in the metav1.Condition shape. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .resource import StatusEntry
+
+SYNCED = "Synced"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one reconcile found, before it is turned into a status entry."""
+
+    phase: str
+    reason: str
+    message: str
+    job_id: str | None = None
+    external_job_id: str | None = None
+    spec_hash: str | None = None
+
+    @property
+    def synced(self) -> bool:
+        return self.phase in ("Synced", "Suspended")
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_entry(
+    node: str, generation: int, outcome: Outcome, previous: StatusEntry | None, timestamp: str
+) -> dict[str, Any]:
+    """The entry to apply. lastTransitionTime moves only when the condition's status changes, and
+    lastSyncTime only when anything else does, so an unchanged job yields an identical entry (no write)."""
+    status = "True" if outcome.synced else "False"
+    old_cond = next((c for c in previous.conditions if c.get("type") == SYNCED), None) if previous else None
+    transition = (
+        old_cond["lastTransitionTime"] if old_cond and old_cond.get("status") == status else timestamp
+    )
+    entry: dict[str, Any] = {
+        "node": node,
+        "phase": outcome.phase,
+        "message": outcome.message,
+        "observedGeneration": generation,
+        "conditions": [
+            {
+                "type": SYNCED,
+                "status": status,
+                "observedGeneration": generation,
+                "lastTransitionTime": transition,
+                "reason": outcome.reason,
+                "message": outcome.message,
+            }
+        ],
+    }
+    for field, value in (
+        ("jobID", outcome.job_id),
+        ("externalJobID", outcome.external_job_id),
+        ("specHash", outcome.spec_hash),
+    ):
+        if value is not None:
+            entry[field] = value
+    previous_sync = previous.raw.get("lastSyncTime") if previous else None
+    if previous is not None and previous_sync and _without_sync_time(previous.raw) == entry:
+        entry["lastSyncTime"] = previous_sync
+    else:
+        entry["lastSyncTime"] = timestamp
+    return entry
+
+
+def _without_sync_time(raw: Any) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k != "lastSyncTime"}

@@ -1,0 +1,109 @@
+"""List+watch of the namespace's ChainlinkJobs into a local cache, feeding changed keys to the queue.
+
+Keeps the resourceVersion of every event and bookmark, lists again on 410 Gone, and reconnects with
+jittered exponential backoff on any other failure (the kopf and client-go pattern, not Watch.stream()).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import backoff
+
+from .kube import Gone, Kube
+from .metrics import Metrics
+
+log = logging.getLogger(__name__)
+WATCH_SECONDS = 300
+
+
+class Informer:
+    def __init__(self, kube: Kube, on_change: Callable[[str], None], metrics: Metrics, stop: threading.Event):
+        self._kube = kube
+        self._on_change = on_change
+        self._metrics = metrics
+        self._stop = stop
+        self._lock = threading.Lock()
+        self._cache: dict[str, dict[str, Any]] = {}
+        self._resource_version: str | None = None
+        self.synced = threading.Event()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._cache.get(key)
+
+    def keys(self) -> list[str]:
+        with self._lock:
+            return list(self._cache)
+
+    def run(self) -> None:
+        # Each pass is one list-if-needed plus one watch until the server closes it; a pass that ends
+        # normally resets the backoff, so a blip after days of health waits milliseconds, not 30 s.
+        retrying = backoff.on_exception(
+            backoff.expo,
+            Exception,
+            max_value=30,
+            jitter=backoff.full_jitter,
+            giveup=lambda _exc: self._stop.is_set(),
+            on_backoff=self._on_backoff,
+            logger=None,
+            raise_on_giveup=False,
+        )(self._list_and_watch)
+        while not self._stop.is_set():
+            retrying()
+
+    def _on_backoff(self, details: Any) -> None:
+        exc = details.get("exception")
+        self._metrics.watch_restarts.labels(type(exc).__name__).inc()
+        log.warning(
+            "watch failed; reconnecting", extra={"error": str(exc), "wait_seconds": round(details["wait"], 2)}
+        )
+
+    def _list_and_watch(self) -> None:
+        if self._resource_version is None:
+            self._relist()
+        try:
+            self._watch()
+        except Gone:
+            self._metrics.watch_restarts.labels("Gone").inc()
+            log.info("watch resourceVersion expired; listing again")
+            self._resource_version = None
+
+    def _relist(self) -> None:
+        items, resource_version = self._kube.list_jobs()
+        fresh = {_key(obj): obj for obj in items}
+        with self._lock:
+            vanished = set(self._cache) - set(fresh)
+            self._cache = fresh
+            self._resource_version = resource_version
+        for key in [*fresh, *vanished]:
+            self._on_change(key)
+        self.synced.set()
+
+    def _watch(self) -> None:
+        assert self._resource_version is not None  # noqa: S101 - _list_and_watch lists first
+        for event in self._kube.watch_jobs(self._resource_version, WATCH_SECONDS):
+            if self._stop.is_set():
+                return
+            obj = event.get("object") or {}
+            version = (obj.get("metadata") or {}).get("resourceVersion")
+            kind = event.get("type")
+            if kind in ("ADDED", "MODIFIED", "DELETED"):
+                key = _key(obj)
+                with self._lock:
+                    if kind == "DELETED":
+                        self._cache.pop(key, None)
+                    else:
+                        self._cache[key] = obj
+                    self._resource_version = version or self._resource_version
+                self._on_change(key)
+            elif kind == "BOOKMARK" and version:
+                self._resource_version = version
+
+
+def _key(obj: dict[str, Any]) -> str:
+    meta = obj["metadata"]
+    return f"{meta.get('namespace', '')}/{meta['name']}"

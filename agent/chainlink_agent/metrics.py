@@ -1,0 +1,49 @@
+"""Prometheus metrics, on a registry of the agent's own so tests can run several agents in one process."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.reconciles = Counter(
+            "chainlink_agent_reconciles_total",
+            "Reconciles of one ChainlinkJob on this node, by result.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.reconcile_errors = Counter(
+            "chainlink_agent_reconcile_errors_total",
+            "Reconciles that ended in an error, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.reconcile_seconds = Histogram(
+            "chainlink_agent_reconcile_seconds",
+            "Wall time of one reconcile, node API calls included.",
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "chainlink_agent_queue_depth", "Keys waiting in the work queue.", registry=self.registry
+        )
+        self.node_api_seconds = Histogram(
+            "chainlink_agent_node_api_seconds",
+            "Latency of calls to the Chainlink node's API.",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+            registry=self.registry,
+        )
+        self.node_api_responses = Counter(
+            "chainlink_agent_node_api_responses_total",
+            "Calls to the node's API by status code ('error' when no response came).",
+            ["method", "route", "code"],
+            registry=self.registry,
+        )
+        self.watch_restarts = Counter(
+            "chainlink_agent_watch_restarts_total",
+            "Times the ChainlinkJob watch was restarted, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )

@@ -1,0 +1,73 @@
+"""Desired job vs the node's jobs -> the actions that make them match. Pure, so it is tested without I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from .resource import StatusEntry
+from .spec import RenderedSpec
+
+
+@dataclass(frozen=True)
+class NodeJob:
+    id: str
+    external_job_id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Create:
+    spec: RenderedSpec
+    restores: bool  # the job had been made before and vanished from the node: drift repaired
+
+
+@dataclass(frozen=True)
+class Replace:
+    job_id: str
+    spec: RenderedSpec
+
+
+@dataclass(frozen=True)
+class Delete:
+    job_id: str
+    external_job_id: str
+
+
+Action = Create | Replace | Delete
+
+
+def plan(
+    desired: RenderedSpec | None,
+    owned_external_ids: Iterable[str],
+    recorded: StatusEntry | None,
+    node_jobs: Mapping[str, NodeJob],
+) -> list[Action]:
+    """Actions for one resource on one node.
+
+    owned_external_ids are the only jobs this resource may touch: the ID it derives, the one its TOML sets
+    and the one its status recorded (a previous spec's). A node job with any other external ID is someone
+    else's and is never in the plan.
+
+    A job whose ID or spec hash differs from what the status recorded is replaced: either the spec changed,
+    someone replaced the job on the node, or the agent died before recording what it made. Replacing is
+    correct in all three, and the last costs one extra replace instead of a guess about the node's copy.
+    """
+    actions: list[Action] = []
+    for ext in sorted(set(owned_external_ids)):
+        job = node_jobs.get(ext)
+        if job is not None and (desired is None or ext != desired.external_job_id):
+            actions.append(Delete(job.id, ext))
+    if desired is None:
+        return actions
+    current = node_jobs.get(desired.external_job_id)
+    if current is None:
+        actions.append(Create(desired, restores=recorded is not None and recorded.job_id is not None))
+    elif recorded is None or recorded.job_id != current.id or recorded.spec_hash != desired.spec_hash:
+        actions.append(Replace(current.id, desired))
+    return actions
+
+
+def claim_winner(claimants: Mapping[str, str]) -> str:
+    """Of several resources claiming one external job ID (key -> creationTimestamp), the oldest keeps it."""
+    return min(claimants, key=lambda key: (claimants[key], key))

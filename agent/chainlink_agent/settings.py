@@ -1,0 +1,54 @@
+"""Typed configuration, from CHAINLINK_AGENT_* environment variables and the mounted credentials file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Node names become finalizer suffixes and status keys, so they follow the DNS label rules.
+NODE_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CHAINLINK_AGENT_", extra="ignore")
+
+    node_name: str = Field(pattern=NODE_NAME_PATTERN, max_length=63)
+    node_labels: dict[str, str] = Field(default_factory=dict)
+    namespace: str
+    node_url: str = "http://127.0.0.1:6688"
+    # The node's own API credentials file (`node start --api`): email on line 1, password on line 2.
+    credentials_file: Path
+    resync_seconds: float = Field(default=300.0, gt=0)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    http_host: str = "0.0.0.0"  # noqa: S104 - probes and Prometheus reach the sidecar through the pod IP
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    log_level: str = "INFO"
+    node_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+
+class Credentials:
+    """The node API login. The password is a SecretStr so a stray repr or log line never shows it."""
+
+    def __init__(self, email: str, password: SecretStr) -> None:
+        self.email = email
+        self.password = password
+
+    @classmethod
+    def from_file(cls, path: Path) -> Credentials:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ValueError(f"cannot read the node API credentials file {path}: {exc.strerror}") from exc
+        if len(lines) < 2 or not lines[0].strip() or not lines[1]:
+            raise ValueError(
+                f"the node API credentials file {path} must hold the email on line 1"
+                " and the password on line 2"
+            )
+        return cls(lines[0].strip(), SecretStr(lines[1]))

@@ -1,0 +1,109 @@
+"""A per-key deduplicating work queue with delayed and rate-limited adds (client-go's workqueue semantics).
+
+A key is never handed to two workers at once; a key added while being processed is queued again when
+its worker calls done(). Failures back off exponentially per key until forget().
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+
+class WorkQueue:
+    def __init__(
+        self,
+        base_delay: float = 0.5,
+        max_delay: float = 300.0,
+        on_depth: Callable[[int], None] | None = None,
+    ) -> None:
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._on_depth = on_depth or (lambda _depth: None)
+        self._cond = threading.Condition()
+        self._queue: deque[str] = deque()
+        self._dirty: set[str] = set()
+        self._processing: set[str] = set()
+        self._waiting: list[tuple[float, str]] = []  # heap of (due time, key)
+        self._failures: dict[str, int] = {}
+        self._shutdown = False
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def add(self, key: str) -> None:
+        with self._cond:
+            self._add_locked(key)
+
+    def add_after(self, key: str, delay: float) -> None:
+        if delay <= 0:
+            self.add(key)
+            return
+        with self._cond:
+            heapq.heappush(self._waiting, (time.monotonic() + delay, key))
+            self._cond.notify()
+
+    def add_rate_limited(self, key: str) -> float:
+        """Queues the key after its next backoff delay and returns that delay."""
+        with self._cond:
+            failures = self._failures.get(key, 0)
+            self._failures[key] = failures + 1
+        delay: float = min(self._base_delay * 2.0**failures, self._max_delay)
+        self.add_after(key, delay)
+        return delay
+
+    def forget(self, key: str) -> None:
+        with self._cond:
+            self._failures.pop(key, None)
+
+    def failures(self, key: str) -> int:
+        with self._cond:
+            return self._failures.get(key, 0)
+
+    def get(self) -> str | None:
+        """Blocks until a key is due; None once the queue is shut down."""
+        with self._cond:
+            while True:
+                if self._shutdown:
+                    return None
+                self._promote_due_locked()
+                if self._queue:
+                    key = self._queue.popleft()
+                    self._dirty.discard(key)
+                    self._processing.add(key)
+                    self._on_depth(len(self._queue))
+                    return key
+                timeout = self._waiting[0][0] - time.monotonic() if self._waiting else None
+                self._cond.wait(timeout)
+
+    def done(self, key: str) -> None:
+        with self._cond:
+            self._processing.discard(key)
+            if key in self._dirty:
+                self._queue.append(key)
+                self._on_depth(len(self._queue))
+                self._cond.notify()
+
+    def shutdown(self) -> None:
+        with self._cond:
+            self._shutdown = True
+            self._cond.notify_all()
+
+    def _add_locked(self, key: str) -> None:
+        if self._shutdown or key in self._dirty:
+            return
+        self._dirty.add(key)
+        if key not in self._processing:
+            self._queue.append(key)
+            self._on_depth(len(self._queue))
+            self._cond.notify()
+
+    def _promote_due_locked(self) -> None:
+        now = time.monotonic()
+        while self._waiting and self._waiting[0][0] <= now:
+            _, key = heapq.heappop(self._waiting)
+            self._add_locked(key)

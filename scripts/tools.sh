@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Builds the bench's pinned tools from the Go module proxy into a versioned cache outside the repo.
+# Already-built tools are skipped, so a second run costs a few stat calls.
+#   scripts/tools.sh            build what is missing, print what is built
+#   scripts/tools.sh bin-dir    print the directory holding the binaries (builds nothing)
+set -euo pipefail
+
+K8S_VERSION=v1.34.4          # kube-apiserver, kube-controller-manager, kube-scheduler, kubectl
+ETCD_VERSION=v3.6.4          # the etcd that k8s.io/kubernetes v1.34.4 requires in its go.mod
+KWOK_VERSION=v0.7.0
+HELM_VERSION=v3.19.5         # built against the k8s 1.34 libraries
+CT_VERSION=v3.14.0
+HELM_UNITTEST_VERSION=v1.1.2
+
+CACHE_ROOT=${CHAINLINK_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chainlink-k8s}
+TOOLS_DIR=$CACHE_ROOT/tools/k8s-$K8S_VERSION.etcd-$ETCD_VERSION.kwok-$KWOK_VERSION.helm-$HELM_VERSION.ct-$CT_VERSION.unittest-$HELM_UNITTEST_VERSION
+BIN=$TOOLS_DIR/bin
+
+if [[ ${1:-} == bin-dir ]]; then echo "$BIN"; exit 0; fi
+
+command -v go >/dev/null || { echo "tools.sh: Go is required (https://go.dev/dl); none is on PATH" >&2; exit 1; }
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
+mkdir -p "$BIN" "$TOOLS_DIR/build"
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+# Wrapper module for a release whose go.mod replaces sibling modules with local paths (k8s staging repos,
+# etcd's api/client modules), which makes `go install mod@version` fail. Each such local replace is
+# redirected to the sibling's published tag ($3); replaces of modules the release does not require
+# (etcd's FORBIDDEN_DEPENDENCY guard) are dropped; other replaces carry over unchanged.
+wrapper_module() {
+  local dir=$1 module=$2 sibling_version=$3 version=$4 gomod
+  rm -rf "$dir" && mkdir -p "$dir"
+  gomod=$(go mod download -json "$module@$version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  (
+    cd "$dir"
+    go mod init "wrapper.local/$(basename "$dir")" 2>/dev/null
+    go mod edit -json "$gomod" | python3 -c '
+import json, sys
+mod = json.load(sys.stdin)
+sibling = sys.argv[1]
+required = {r["Path"] for r in mod.get("Require") or []}
+for r in mod.get("Replace") or []:
+    old, new = r["Old"]["Path"], r["New"]
+    if new["Path"].startswith((".", "/")):
+        if old in required:
+            print(f"-replace={old}={old}@{sibling}")
+    else:
+        old_v = "@" + r["Old"]["Version"] if r["Old"].get("Version") else ""
+        new_path, new_v = new["Path"], new["Version"]
+        print(f"-replace={old}{old_v}={new_path}@{new_v}")
+' "$sibling_version" | xargs -r go mod edit
+    go get "$module@$version"
+  )
+}
+
+build_kubernetes() {
+  local names=(kube-apiserver kube-controller-manager kube-scheduler kubectl) missing=0 n
+  for n in "${names[@]}"; do [[ -x $BIN/$n ]] || missing=1; done
+  ((missing)) || return 0
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local staging=v0.${K8S_VERSION#v1.} dir=$TOOLS_DIR/build/kubernetes
+  log "building ${names[*]} $K8S_VERSION (staging modules at $staging)"
+  wrapper_module "$dir" k8s.io/kubernetes "$staging" "$K8S_VERSION"
+  # Without these the binaries report v0.0.0-master, which breaks helm's and kwok's version checks.
+  local v date ldflags="-s -w"
+  date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  for v in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $v.gitVersion=$K8S_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor"
+    ldflags+=" -X $v.gitTreeState=clean -X $v.buildDate=$date"
+  done
+  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$dir/out/" \
+    "${names[@]/#/k8s.io/kubernetes/cmd/}")
+  for n in "${names[@]}"; do mv "$dir/out/$n" "$BIN/$n"; done
+}
+
+# Builds $4 from a wrapper module around $2@$3 (and local replaces pointing at $5, default $3). ct goes
+# this way too: `go install ct@v3.14.0` asks the proxy for the module's version list to check for a
+# deprecation notice, and the proxy answers that list with 403.
+build_wrapped() {
+  local name=$1 module=$2 version=$3 pkg=$4 sibling=${5:-$3}
+  [[ -x $BIN/$name ]] && return 0
+  log "building $name from $pkg@$version"
+  local dir=$TOOLS_DIR/build/$name
+  wrapper_module "$dir" "$module" "$sibling" "$version"
+  (cd "$dir" && go build -trimpath -ldflags "-s -w ${LDFLAGS_EXTRA:-}" -o "$dir/$name" "$pkg")
+  mv "$dir/$name" "$BIN/$name"
+}
+
+# go install for modules without local replaces; $3.. are extra go flags.
+install_tool() {
+  local name=$1 pkg=$2; shift 2
+  [[ -x $BIN/$name ]] && return 0
+  log "building $name from $pkg"
+  GOBIN=$TOOLS_DIR/build/gobin go install -trimpath "$@" "$pkg"
+  mv "$TOOLS_DIR/build/gobin/$(basename "${pkg%@*}")" "$BIN/$name"
+}
+
+build_helm() {
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  install_tool helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" -ldflags "-s -w
+    -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean
+    -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor
+    -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
+}
+
+build_wrapped etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3
+build_helm
+install_tool kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" -ldflags "-s -w"
+LDFLAGS_EXTRA="-X github.com/helm/chart-testing/v3/ct/cmd.Version=$CT_VERSION" \
+  build_wrapped ct github.com/helm/chart-testing/v3 "$CT_VERSION" github.com/helm/chart-testing/v3/ct
+# Called directly as `helm-unittest CHART`: nothing is registered in the user's helm plugin directory.
+build_wrapped helm-unittest github.com/helm-unittest/helm-unittest "$HELM_UNITTEST_VERSION" \
+  github.com/helm-unittest/helm-unittest/cmd/helm-unittest
+build_kubernetes
+rm -rf "$TOOLS_DIR/build"
+log "all tools present in $BIN"
