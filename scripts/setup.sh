@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Everything a fresh machine needs, idempotent: Python venv with the project and its dev tools, Go if
+# absent (the toolchain zip from the Go module proxy), and the bench binaries (scripts/tools.sh).
+# Prints the venv's activate path last.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf '[setup] %s\n' "$*" >&2; }
+GO_VERSION=1.26.8
+
+if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  log "installing python3 and venv from Debian"
+  apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+fi
+
+VENV=${CHAINLINK_K8S_VENV:-.venv}
+if [[ ! -x $VENV/bin/python ]]; then
+  log "creating $VENV"
+  python3 -m venv "$VENV"
+fi
+stamp=$VENV/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [[ ! -e $stamp ]]; then
+  log "installing the agent and dev tools into $VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -e '.[dev]'
+  rm -f "$VENV"/.installed-* && touch "$stamp"
+fi
+
+if ! command -v go >/dev/null; then
+  godir=${CHAINLINK_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chainlink-k8s}/go-$GO_VERSION
+  if [[ ! -x $godir/bin/go ]]; then
+    # The proxy serves Go toolchains as the module golang.org/toolchain (what GOTOOLCHAIN downloads).
+    log "installing Go $GO_VERSION from the Go module proxy"
+    "$VENV/bin/python" - "$godir" "$GO_VERSION" <<'PY'
+import io, os, sys, urllib.request, zipfile
+target, version = sys.argv[1], sys.argv[2]
+url = f"https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go{version}.linux-amd64.zip"
+data = urllib.request.urlopen(url, timeout=300).read()
+prefix = f"golang.org/toolchain@v0.0.1-go{version}.linux-amd64/"
+with zipfile.ZipFile(io.BytesIO(data)) as z:
+    for info in z.infolist():
+        if not info.filename.startswith(prefix) or info.is_dir():
+            continue
+        path = os.path.join(target, info.filename[len(prefix):])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as out:
+            out.write(z.read(info))
+        os.chmod(path, (info.external_attr >> 16) or 0o644)
+PY
+  fi
+  export PATH=$godir/bin:$PATH
+fi
+
+bash scripts/tools.sh
+echo "$VENV/bin/activate"

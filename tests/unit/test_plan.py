@@ -1,0 +1,66 @@
+"""Desired vs actual -> actions, with no cluster and no node."""
+
+from chainlink_agent.plan import Create, Delete, NodeJob, Replace, claim_winner, plan
+from chainlink_agent.resource import StatusEntry
+from chainlink_agent.spec import render
+
+EXT = "11111111-1111-5111-8111-111111111111"
+OLD_EXT = "22222222-2222-5222-8222-222222222222"
+TOML = 'type = "webhook"\nschemaVersion = 1\nobservationSource = "a [type=memo value=1]"\n'
+
+
+def desired():
+    return render(TOML, EXT)
+
+
+def recorded(job_id="7", spec_hash=None, ext=EXT):
+    return StatusEntry(node="node-a", job_id=job_id, external_job_id=ext, spec_hash=spec_hash or desired().spec_hash)
+
+
+def test_missing_job_is_created():
+    assert plan(desired(), {EXT}, None, {}) == [Create(desired(), restores=False)]
+
+
+def test_job_deleted_on_the_node_is_restored():
+    assert plan(desired(), {EXT}, recorded(), {}) == [Create(desired(), restores=True)]
+
+
+def test_in_sync_job_needs_nothing():
+    assert plan(desired(), {EXT}, recorded(), {EXT: NodeJob("7", EXT)}) == []
+
+
+def test_spec_change_replaces_the_job():
+    actions = plan(desired(), {EXT}, recorded(spec_hash="old"), {EXT: NodeJob("7", EXT)})
+    assert actions == [Replace("7", desired())]
+
+
+def test_job_replaced_by_hand_on_the_node_is_replaced_back():
+    assert plan(desired(), {EXT}, recorded(job_id="7"), {EXT: NodeJob("9", EXT)}) == [Replace("9", desired())]
+
+
+def test_crash_before_status_was_written_replaces_instead_of_duplicating():
+    actions = plan(desired(), {EXT}, None, {EXT: NodeJob("7", EXT)})
+    assert actions == [Replace("7", desired())]
+    assert not any(isinstance(a, Create) for a in actions)
+
+
+def test_no_desired_job_deletes_only_owned_jobs():
+    node = {EXT: NodeJob("7", EXT), "hand-made": NodeJob("8", "hand-made")}
+    assert plan(None, {EXT}, recorded(), node) == [Delete("7", EXT)]
+
+
+def test_changed_external_id_deletes_the_old_job_and_creates_the_new():
+    node = {OLD_EXT: NodeJob("7", OLD_EXT)}
+    actions = plan(desired(), {EXT, OLD_EXT}, recorded(ext=OLD_EXT), node)
+    assert actions == [Delete("7", OLD_EXT), Create(desired(), restores=True)]
+
+
+def test_hand_made_jobs_are_never_in_a_plan():
+    node = {"aaaaaaaa-0000-4000-8000-000000000000": NodeJob("1", "aaaaaaaa-0000-4000-8000-000000000000")}
+    assert plan(desired(), {EXT}, None, node) == [Create(desired(), restores=False)]
+    assert plan(None, {EXT}, None, node) == []
+
+
+def test_oldest_claim_wins_then_name_breaks_ties():
+    assert claim_winner({"ns/b": "2026-01-01T00:00:00Z", "ns/a": "2026-01-02T00:00:00Z"}) == "ns/b"
+    assert claim_winner({"ns/b": "2026-01-01T00:00:00Z", "ns/a": "2026-01-01T00:00:00Z"}) == "ns/a"

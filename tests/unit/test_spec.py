@@ -1,0 +1,50 @@
+import uuid
+
+import pytest
+
+from chainlink_agent.resource import derived_external_job_id
+from chainlink_agent.spec import InvalidSpec, render
+
+TOML = 'type = "webhook"\nschemaVersion = 1\n[webhookSpec]\nx = 1\n'
+
+
+def test_derived_external_id_is_added_at_top_level():
+    ext = derived_external_job_id("uid-1", "node-a")
+    spec = render(TOML, ext)
+    assert spec.external_job_id == ext
+    assert spec.toml.startswith(f'externalJobID = "{ext}"\n')
+    import tomllib
+
+    assert tomllib.loads(spec.toml)["externalJobID"] == ext
+
+
+def test_derived_id_is_stable_and_distinct_per_node_and_resource():
+    assert derived_external_job_id("uid-1", "node-a") == derived_external_job_id("uid-1", "node-a")
+    assert derived_external_job_id("uid-1", "node-a") != derived_external_job_id("uid-1", "node-b")
+    assert derived_external_job_id("uid-1", "node-a") != derived_external_job_id("uid-2", "node-a")
+    assert uuid.UUID(derived_external_job_id("uid-1", "node-a")).version == 5
+
+
+def test_external_id_set_by_the_user_wins_and_is_normalised():
+    own = "0EB9B7E4-0000-4000-8000-00000000000A"
+    spec = render(f'externalJobID = "{own}"\n{TOML}', "ignored")
+    assert spec.external_job_id == own.lower()
+    assert spec.toml.count("externalJobID") == 1
+
+
+def test_hash_follows_the_spec():
+    assert render(TOML, "e").spec_hash == render(TOML, "e").spec_hash
+    assert render(TOML, "e").spec_hash != render(TOML + "# edit\n", "e").spec_hash
+
+
+def test_malformed_toml_is_invalid_with_the_parser_message():
+    with pytest.raises(InvalidSpec) as info:
+        render('type = "webhook\n', "e")
+    assert info.value.reason == "InvalidTOML"
+    assert "does not parse" in info.value.message
+
+
+def test_external_id_that_is_not_a_uuid_is_invalid():
+    with pytest.raises(InvalidSpec) as info:
+        render('externalJobID = "nope"\n', "e")
+    assert info.value.reason == "InvalidExternalJobID"

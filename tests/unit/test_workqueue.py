@@ -1,0 +1,47 @@
+import threading
+import time
+
+from chainlink_agent.workqueue import WorkQueue
+
+
+def test_repeated_adds_merge():
+    q = WorkQueue()
+    for _ in range(3):
+        q.add("a")
+    q.add("b")
+    assert len(q) == 2
+
+
+def test_key_added_while_processing_comes_back_after_done():
+    q = WorkQueue()
+    q.add("a")
+    assert q.get() == "a"
+    q.add("a")
+    assert len(q) == 0  # never handed to a second worker at the same time
+    q.done("a")
+    assert q.get() == "a"
+
+
+def test_rate_limited_delays_grow_and_forget_resets():
+    q = WorkQueue(base_delay=0.01, max_delay=0.04)
+    assert [q.add_rate_limited("a") for _ in range(4)] == [0.01, 0.02, 0.04, 0.04]
+    q.forget("a")
+    assert q.add_rate_limited("a") == 0.01
+
+
+def test_delayed_key_is_handed_out_when_due():
+    q = WorkQueue()
+    q.add_after("a", 0.05)
+    start = time.monotonic()
+    assert q.get() == "a"
+    assert time.monotonic() - start >= 0.04
+
+
+def test_shutdown_releases_waiting_workers():
+    q = WorkQueue()
+    got: list[str | None] = []
+    worker = threading.Thread(target=lambda: got.append(q.get()))
+    worker.start()
+    q.shutdown()
+    worker.join(2)
+    assert got == [None]
