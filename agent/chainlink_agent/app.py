@@ -39,6 +39,7 @@ class Agent:
             settings.node_name,
             settings.node_labels,
             self.informer.get,
+            self.informer.store,
             self.queue.add,
             self.kube,
             self.node,

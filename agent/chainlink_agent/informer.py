@@ -35,6 +35,12 @@ class Informer:
         with self._lock:
             return self._cache.get(key)
 
+    def store(self, obj: dict[str, Any]) -> None:
+        """Write-through of an object the agent itself just wrote, so the next reconcile of that key never
+        reads a status older than the agent's own last write (which would look like a lost record)."""
+        with self._lock:
+            self._store_locked(_key(obj), obj)
+
     def keys(self) -> list[str]:
         with self._lock:
             return list(self._cache)
@@ -95,13 +101,47 @@ class Informer:
                 key = _key(obj)
                 with self._lock:
                     if kind == "DELETED":
-                        self._cache.pop(key, None)
+                        changed = self._cache.pop(key, None) is not None
                     else:
-                        self._cache[key] = obj
+                        changed = self._store_locked(key, obj)
                     self._resource_version = version or self._resource_version
-                self._on_change(key)
+                if changed:
+                    self._on_change(key)
             elif kind == "BOOKMARK" and version:
                 self._resource_version = version
+
+    def _store_locked(self, key: str, obj: dict[str, Any]) -> bool:
+        """Stores obj unless the cache already holds a newer write; True if the change needs a reconcile.
+        Status-only changes need none: the agents themselves make them, one per node."""
+        old = self._cache.get(key)
+        if old is not None and not _newer(obj, old):
+            return False
+        self._cache[key] = obj
+        return old is None or any(_get(old, path) != _get(obj, path) for path in _RELEVANT)
+
+
+# What a reconcile reads besides status; a change elsewhere (status, managedFields) queues nothing.
+_RELEVANT = (
+    ("metadata", "generation"),
+    ("metadata", "deletionTimestamp"),
+    ("metadata", "finalizers"),
+    ("metadata", "uid"),
+)
+
+
+def _get(obj: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = obj
+    for part in path:
+        value = (value or {}).get(part)
+    return value
+
+
+def _newer(candidate: dict[str, Any], current: dict[str, Any]) -> bool:
+    """resourceVersions are etcd revisions; if one ever is not a number, trust the newest arrival."""
+    try:
+        return int(candidate["metadata"]["resourceVersion"]) > int(current["metadata"]["resourceVersion"])
+    except (KeyError, ValueError):
+        return True
 
 
 def _key(obj: dict[str, Any]) -> str:

@@ -86,7 +86,7 @@ class Kube:
             raise
         return (cm.data or {}).get(key)
 
-    def add_finalizer(self, job: ChainlinkJob, finalizer: str) -> None:
+    def add_finalizer(self, job: ChainlinkJob, finalizer: str) -> dict[str, Any]:
         # JSON patch: appending never clobbers another node's finalizer; creating the list is guarded by
         # the resourceVersion so two agents racing to create it cannot overwrite each other.
         if job.finalizers:
@@ -96,21 +96,21 @@ class Kube:
                 {"op": "test", "path": "/metadata/resourceVersion", "value": job.resource_version},
                 {"op": "add", "path": "/metadata/finalizers", "value": [finalizer]},
             ]
-        self._patch_object(job, ops)
+        return self._patch_object(job, ops)
 
-    def remove_finalizer(self, job: ChainlinkJob, finalizer: str) -> None:
+    def remove_finalizer(self, job: ChainlinkJob, finalizer: str) -> dict[str, Any]:
         index = job.finalizers.index(finalizer)
         path = f"/metadata/finalizers/{index}"
-        self._patch_object(
+        return self._patch_object(
             job, [{"op": "test", "path": path, "value": finalizer}, {"op": "remove", "path": path}]
         )
 
-    def _patch_object(self, job: ChainlinkJob, ops: list[dict[str, Any]]) -> None:
-        self._custom.patch_namespaced_custom_object(
+    def _patch_object(self, job: ChainlinkJob, ops: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._custom.patch_namespaced_custom_object(  # type: ignore[no-any-return]
             GROUP, VERSION, job.namespace, PLURAL, job.name, ops, _content_type="application/json-patch+json"
         )
 
-    def apply_status(self, job: ChainlinkJob, entry: dict[str, Any] | None) -> None:
+    def apply_status(self, job: ChainlinkJob, entry: dict[str, Any] | None) -> dict[str, Any]:
         """Server-side apply of this node's entry; applying none removes the entry this manager owns."""
         body = {
             "apiVersion": API_VERSION,
@@ -118,7 +118,7 @@ class Kube:
             "metadata": {"name": job.name, "namespace": job.namespace},
             "status": {"nodes": [entry] if entry else []},
         }
-        self._custom.patch_namespaced_custom_object_status(
+        return self._custom.patch_namespaced_custom_object_status(  # type: ignore[no-any-return]
             GROUP,
             VERSION,
             job.namespace,

@@ -46,6 +46,7 @@ class Reconciler:
         node_name: str,
         node_labels: Mapping[str, str],
         lookup: Callable[[str], dict[str, Any] | None],
+        remember: Callable[[dict[str, Any]], None],
         enqueue: Callable[[str], None],
         kube: Kube,
         node: NodeClient,
@@ -54,6 +55,7 @@ class Reconciler:
         self._node_name = node_name
         self._node_labels = dict(node_labels)
         self._lookup = lookup
+        self._remember = remember
         self._enqueue = enqueue
         self._kube = kube
         self._node = node
@@ -88,7 +90,7 @@ class Reconciler:
             return Result()
         if self._finalizer not in job.finalizers:
             # Before the job exists, so a crash right after creating it still leaves the cleanup duty.
-            self._kube.add_finalizer(job, self._finalizer)
+            self._remember(self._kube.add_finalizer(job, self._finalizer))
         return self._converge(job, recorded, derived, desired, wanted)
 
     def _converge(
@@ -189,14 +191,14 @@ class Reconciler:
             self._apply_status(job, None)
         if self._finalizer in job.finalizers:
             try:
-                self._kube.remove_finalizer(job, self._finalizer)
+                self._remember(self._kube.remove_finalizer(job, self._finalizer))
             except ApiException as exc:
                 if exc.status != 404:
                     raise
 
     def _apply_status(self, job: ChainlinkJob, entry: dict[str, Any] | None) -> None:
         try:
-            self._kube.apply_status(job, entry)
+            self._remember(self._kube.apply_status(job, entry))
         except ApiException as exc:
             if exc.status != 404:  # a resource deleted meanwhile has no status to write
                 raise

@@ -1,0 +1,191 @@
+"""Running the agent as a real process against the bench, and the small helpers its tests share."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from kubernetes import client
+
+from chainlink_agent.metrics import Metrics
+from chainlink_agent.nodeclient import NodeClient
+from chainlink_agent.resource import API_VERSION, GROUP, KIND, PLURAL, VERSION
+from chainlink_agent.settings import Credentials
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[2]
+CRD_FILE = ROOT / "crds" / "chainlinkjobs.yaml"
+
+
+def eventually(check: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
+    """Polls check until it returns something truthy; fails with what was last seen."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last saw {last!r}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class AgentProcess:
+    """`python -m chainlink_agent` with the environment the chart gives the sidecar."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        kubeconfig: str,
+        namespace: str,
+        node_name: str,
+        node_url: str,
+        email: str,
+        password: str,
+        labels: dict[str, str] | None = None,
+        resync_seconds: float = 2.0,
+    ) -> None:
+        self.node_name = node_name
+        self.log_path = workdir / f"agent-{node_name}.log"
+        credentials = workdir / f"agent-{node_name}.api"
+        credentials.write_text(f"{email}\n{password}\n")
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "KUBECONFIG": kubeconfig,
+            "CHAINLINK_AGENT_NODE_NAME": node_name,
+            "CHAINLINK_AGENT_NODE_LABELS": json.dumps(labels or {}),
+            "CHAINLINK_AGENT_NAMESPACE": namespace,
+            "CHAINLINK_AGENT_NODE_URL": node_url,
+            "CHAINLINK_AGENT_CREDENTIALS_FILE": str(credentials),
+            "CHAINLINK_AGENT_RESYNC_SECONDS": str(resync_seconds),
+            "CHAINLINK_AGENT_HTTP_HOST": "127.0.0.1",
+            "CHAINLINK_AGENT_HTTP_PORT": str(self.port),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, wait_ready: bool = True) -> AgentProcess:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "chainlink_agent"], env=self.env, stdout=log, stderr=log
+            )
+        if wait_ready:
+            eventually(self._ready, 30, f"agent {self.node_name} /readyz\n{self.log_tail()}")
+        return self
+
+    def _ready(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"agent exited with {self.proc.returncode}\n{self.log_tail()}")
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def metrics(self) -> str:
+        return httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> int:
+        """SIGTERM, as the kubelet does; returns the exit code."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"agent ignored SIGTERM\n{self.log_tail()}") from None
+        return self.proc.returncode
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def node_client(url: str, email: str, password: str) -> NodeClient:
+    """What a person at the node's UI does, through the same API (not the agent's instance)."""
+    from pydantic import SecretStr
+
+    return NodeClient(url, Credentials(email, SecretStr(password)), 10.0, Metrics())
+
+
+def install_crd(api: client.ApiClient) -> None:
+    import yaml
+
+    ext = client.ApiextensionsV1Api(api)
+    body = yaml.safe_load(CRD_FILE.read_text())
+    try:
+        ext.create_custom_resource_definition(body)
+    except client.exceptions.ApiException as exc:
+        if exc.status != 409:
+            raise
+        current = ext.read_custom_resource_definition(body["metadata"]["name"])
+        body["metadata"]["resourceVersion"] = current.metadata.resource_version
+        ext.replace_custom_resource_definition(body["metadata"]["name"], body)
+
+    def established() -> bool:
+        crd = ext.read_custom_resource_definition(body["metadata"]["name"])
+        return any(c.type == "Established" and c.status == "True" for c in crd.status.conditions or [])
+
+    eventually(established, 30, "the CRD to be established")
+
+
+class Jobs:
+    """ChainlinkJob resources in one namespace."""
+
+    def __init__(self, api: client.ApiClient, namespace: str) -> None:
+        self.api = client.CustomObjectsApi(api)
+        self.core = client.CoreV1Api(api)
+        self.namespace = namespace
+
+    def create(self, name: str, toml: str | None = None, **spec: Any) -> dict[str, Any]:
+        body = {
+            "apiVersion": API_VERSION,
+            "kind": KIND,
+            "metadata": {"name": name},
+            "spec": {**({"toml": toml} if toml is not None else {}), **spec},
+        }
+        return self.api.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, body)  # type: ignore[no-any-return]
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        try:
+            return self.api.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)  # type: ignore[no-any-return]
+        except client.exceptions.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def patch_spec(self, name: str, spec: dict[str, Any]) -> None:
+        self.api.patch_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name, {"spec": spec})
+
+    def delete(self, name: str) -> None:
+        self.api.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+
+    def entry(self, name: str, node: str) -> dict[str, Any] | None:
+        obj = self.get(name) or {}
+        return next((e for e in (obj.get("status") or {}).get("nodes") or [] if e["node"] == node), None)
+
+    def events(self, name: str) -> list[Any]:
+        listed = self.core.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}")
+        return list(listed.items)

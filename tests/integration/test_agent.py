@@ -1,0 +1,190 @@
+"""The agent as a real process, on the real apiserver bench, against the node double process."""
+
+from __future__ import annotations
+
+import time
+
+from chainlink_agent.resource import derived_external_job_id, finalizer_for
+
+from .harness import eventually
+
+WEBHOOK = """type = "webhook"
+schemaVersion = 1
+name = "{name}"
+observationSource = \"\"\"
+    fetch [type=memo value="1"]
+\"\"\"
+"""
+
+
+def toml(name: str) -> str:
+    return WEBHOOK.format(name=name)
+
+
+def synced(jobs, name, node, job_id_not=None):
+    def check():
+        entry = jobs.entry(name, node)
+        if entry and entry["phase"] == "Synced" and entry.get("jobID") != job_id_not:
+            return entry
+        return None
+
+    return eventually(check, 30, f"{name} Synced on {node}")
+
+
+def node_jobs_by_ext(node):
+    return {j.external_job_id: j for j in node.client().list_jobs()}
+
+
+def test_apply_edit_delete(jobs, start_node, start_agent):
+    node = start_node()
+    start_agent("node-a", node)
+    created = jobs.create("feed", toml("feed"), targets={"names": ["node-a"]})
+
+    entry = synced(jobs, "feed", "node-a")
+    ext = derived_external_job_id(created["metadata"]["uid"], "node-a")
+    assert entry["externalJobID"] == ext
+    on_node = node_jobs_by_ext(node)
+    assert on_node[ext].id == entry["jobID"]
+    assert finalizer_for("node-a") in jobs.get("feed")["metadata"]["finalizers"]
+    assert eventually(lambda: [e for e in jobs.events("feed") if e.reason == "JobCreated"], 10, "JobCreated")
+
+    jobs.patch_spec("feed", {"toml": toml("feed-v2")})
+    replaced = synced(jobs, "feed", "node-a", job_id_not=entry["jobID"])
+    on_node = node_jobs_by_ext(node)
+    assert on_node[ext].id == replaced["jobID"]
+    assert on_node[ext].name == "feed-v2"
+    assert list(on_node) == [ext]
+
+    jobs.delete("feed")
+    eventually(lambda: jobs.get("feed") is None, 30, "the resource to be gone")
+    assert node_jobs_by_ext(node) == {}
+
+
+def test_drift_is_restored_and_hand_made_jobs_are_untouched(jobs, start_node, start_agent):
+    node = start_node()
+    person = node.client()
+    hand_made = person.create_job(toml("made-by-hand"))
+    start_agent("node-a", node)
+    jobs.create("feed", toml("feed"), targets={"names": ["node-a"]})
+    entry = synced(jobs, "feed", "node-a")
+
+    person.delete_job(entry["jobID"])
+    restored = synced(jobs, "feed", "node-a", job_id_not=entry["jobID"])
+    assert eventually(lambda: [e for e in jobs.events("feed") if e.reason == "JobRestored"], 10, "JobRestored")
+
+    jobs.delete("feed")
+    eventually(lambda: jobs.get("feed") is None, 30, "the resource to be gone")
+    remaining = node_jobs_by_ext(node)
+    assert restored["externalJobID"] not in remaining
+    assert remaining[hand_made.external_job_id].id == hand_made.id
+
+
+def test_one_resource_selecting_two_nodes(jobs, start_node, start_agent):
+    nodes = {name: start_node() for name in ("node-a", "node-b")}
+    for name, node in nodes.items():
+        start_agent(name, node, labels={"chain": "sepolia", "role": name})
+    created = jobs.create("both", toml("both"), targets={"selector": {"matchLabels": {"chain": "sepolia"}}})
+    for name, node in nodes.items():
+        entry = synced(jobs, "both", name)
+        ext = derived_external_job_id(created["metadata"]["uid"], name)
+        assert entry["externalJobID"] == ext
+        assert node_jobs_by_ext(node)[ext].id == entry["jobID"]
+    assert sorted(e["node"] for e in jobs.get("both")["status"]["nodes"]) == ["node-a", "node-b"]
+
+    jobs.patch_spec("both", {"targets": {"names": ["node-b"]}})
+    eventually(lambda: jobs.entry("both", "node-a") is None, 30, "node-a's entry to go")
+    assert node_jobs_by_ext(nodes["node-a"]) == {}
+    assert len(node_jobs_by_ext(nodes["node-b"])) == 1
+    assert finalizer_for("node-a") not in jobs.get("both")["metadata"]["finalizers"]
+
+
+def test_sigkill_between_create_and_status_leaves_exactly_one_job(jobs, start_node, start_agent):
+    node = start_node()
+    # The node makes the job, then holds its answer: the agent never learns the job ID.
+    node.inject({"route": "POST /v2/jobs", "action": "hang", "seconds": 30, "after": True})
+    agent = start_agent("node-a", node)
+    jobs.create("feed", toml("feed"), targets={"names": ["node-a"]})
+    eventually(lambda: len(node_jobs_by_ext(node)) == 1, 30, "the node to make the job")
+    agent.kill()
+    assert jobs.entry("feed", "node-a") is None
+
+    node.inject({"action": "clear"})
+    agent.start()
+    entry = synced(jobs, "feed", "node-a")
+    on_node = node_jobs_by_ext(node)
+    assert list(on_node) == [entry["externalJobID"]]
+    assert on_node[entry["externalJobID"]].id == entry["jobID"]
+
+
+def test_invalid_toml_is_reported_without_calling_the_node(jobs, start_node, start_agent):
+    node = start_node()
+    start_agent("node-a", node)
+    jobs.create("broken", 'type = "webhook\n', targets={"names": ["node-a"]})
+    entry = eventually(lambda: jobs.entry("broken", "node-a"), 30, "a status entry")
+    assert entry["phase"] == "Invalid"
+    (cond,) = entry["conditions"]
+    assert (cond["type"], cond["status"], cond["reason"]) == ("Synced", "False", "InvalidTOML")
+    assert eventually(lambda: [e for e in jobs.events("broken") if e.reason == "InvalidTOML"], 10, "an Event")
+    assert node.stats().get("POST /v2/jobs", 0) == 0
+
+
+def test_node_rejection_is_reported_and_retried_with_bounded_calls(jobs, start_node, start_agent):
+    node = start_node()
+    start_agent("node-a", node)
+    jobs.create("unknown", 'type = "no-such-type"\nschemaVersion = 1\n', targets={"names": ["node-a"]})
+    entry = eventually(
+        lambda: (e := jobs.entry("unknown", "node-a")) and e["phase"] == "Invalid" and e, 30, "Invalid"
+    )
+    (cond,) = entry["conditions"]
+    assert cond["reason"] == "NodeRejected"
+    assert "no-such-type" in cond["message"]
+    warnings = [e for e in jobs.events("unknown") if e.type == "Warning"]
+    assert warnings
+    assert warnings[0].reason == "NodeRejected"
+    time.sleep(60)
+    # Backoff from 0.5 s doubling: about 7 tries in a minute, never a hot loop.
+    assert node.stats().get("POST /v2/jobs", 0) <= 10
+    assert len([e for e in jobs.events("unknown") if e.type == "Warning"]) == 1
+
+
+def test_suspend_removes_and_restores(jobs, start_node, start_agent):
+    node = start_node()
+    start_agent("node-a", node)
+    jobs.create("feed", toml("feed"), targets={"names": ["node-a"]})
+    synced(jobs, "feed", "node-a")
+    jobs.patch_spec("feed", {"suspend": True})
+    eventually(lambda: (jobs.entry("feed", "node-a") or {}).get("phase") == "Suspended", 30, "Suspended")
+    assert node_jobs_by_ext(node) == {}
+    jobs.patch_spec("feed", {"suspend": False})
+    synced(jobs, "feed", "node-a")
+    assert len(node_jobs_by_ext(node)) == 1
+
+
+def test_toml_from_a_configmap_created_later(jobs, start_node, start_agent):
+    node = start_node()
+    start_agent("node-a", node)
+    jobs.create("from-cm", targets={"names": ["node-a"]}, tomlFrom={"configMapKeyRef": {"name": "specs", "key": "job.toml"}})
+    entry = eventually(lambda: jobs.entry("from-cm", "node-a"), 30, "a status entry")
+    assert (entry["phase"], entry["conditions"][0]["reason"]) == ("Pending", "ConfigMapMissing")
+    jobs.core.create_namespaced_config_map(
+        jobs.namespace, {"metadata": {"name": "specs"}, "data": {"job.toml": toml("from-cm")}}
+    )
+    synced(jobs, "from-cm", "node-a")
+
+
+def test_agent_exits_cleanly_on_sigterm_and_serves_metrics(jobs, start_node, start_agent):
+    node = start_node()
+    agent = start_agent("node-a", node)
+    jobs.create("feed", toml("feed"), targets={"names": ["node-a"]})
+    synced(jobs, "feed", "node-a")
+    metrics = agent.metrics()
+    for name in (
+        "chainlink_agent_reconciles_total",
+        "chainlink_agent_queue_depth",
+        "chainlink_agent_node_api_seconds_bucket",
+    ):
+        assert name in metrics
+    assert agent.stop() == 0
+    log = agent.log_path.read_text()
+    assert node.password not in log
+    assert "clsession" not in log
