@@ -6,12 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from .harness import AgentProcess, Jobs, install_crd
+from tests.nodedouble.fixtures import NodeDoubleProcess
+
+from .harness import AgentProcess, Jobs, install_crd, node_client
 
 
 @pytest.fixture(scope="session")
-def crd(kube_api):
-    install_crd(kube_api)
+def crd(cluster):
+    with cluster.api_client() as api:
+        install_crd(api)
 
 
 @pytest.fixture
@@ -34,3 +37,30 @@ def start_agent(cluster, namespace, tmp_path) -> Iterator:
     yield start
     for agent in agents:
         agent.kill()
+
+
+class Node:
+    """A node double process plus what a test does with it as a person would (through the node's API)."""
+
+    def __init__(self, process: NodeDoubleProcess) -> None:
+        self.process = process
+        self.url, self.email, self.password = process.url, process.email, process.password
+        self.stats, self.inject = process.stats, process.inject
+
+    def client(self):
+        return node_client(self.url, self.email, self.password)
+
+
+@pytest.fixture
+def start_node(tmp_path) -> Iterator:
+    nodes: list[NodeDoubleProcess] = []
+
+    def start(*args: str) -> Node:
+        workdir = tmp_path / f"node-{len(nodes)}"
+        workdir.mkdir()
+        nodes.append(NodeDoubleProcess.start(workdir, *args))
+        return Node(nodes[-1])
+
+    yield start
+    for process in nodes:
+        process.stop()
