@@ -71,6 +71,15 @@ class NodeClient:
         body = self._json("PUT", f"/v2/jobs/{job_id}", "/v2/jobs/:ID", json_body={"toml": toml})
         return _job(body["data"])
 
+    def find_job(self, external_job_id: str) -> NodeJob | None:
+        """GET /v2/jobs/:ID takes an external job ID too (jobs_controller.go Show tries a UUID first)."""
+        try:
+            return _job(self._json("GET", f"/v2/jobs/{external_job_id}", "/v2/jobs/:ID")["data"])
+        except NodeRejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def delete_job(self, job_id: str) -> None:
         """Deleting a job that is already gone counts as done."""
         try:
@@ -155,22 +164,25 @@ class NodeClient:
 
 
 def _checked(response: httpx.Response, method: str, route: str) -> httpx.Response:
+    """A 4xx, or a 500 carrying the node's own error (a failed job insert, a missing bridge), is the node
+    refusing the request; anything else (no error body, 502-504, 429 rate limit) is it being unavailable."""
     if response.status_code < 400:
         return response
-    detail = _error_detail(response)
-    if response.status_code >= 500 or response.status_code == 429:
-        raise NodeUnavailable(f"{method} {route}: {response.status_code}: {detail}")
-    raise NodeRejected(response.status_code, detail)
+    code = response.status_code
+    details = _error_details(response)
+    if (code < 500 and code != 429) or (code == 500 and details):
+        raise NodeRejected(code, details or response.text.strip() or response.reason_phrase)
+    text = details or response.text.strip()[:200] or response.reason_phrase
+    raise NodeUnavailable(f"{method} {route}: {code}: {text}")
 
 
-def _error_detail(response: httpx.Response) -> str:
-    """The node's JSON:API errors ({"errors":[{"detail":...}]}) joined; the raw text otherwise."""
+def _error_details(response: httpx.Response) -> str:
+    """The node's errors ({"errors":[{"detail":...}]}, core/web/jsonapi_errors) joined; "" if none."""
     try:
         errors = response.json().get("errors") or []
-        details = [str(e.get("detail")) for e in errors if isinstance(e, dict) and e.get("detail")]
     except (json.JSONDecodeError, AttributeError):
-        details = []
-    return "; ".join(details) or response.text.strip() or response.reason_phrase
+        return ""
+    return "; ".join(str(e["detail"]) for e in errors if isinstance(e, dict) and e.get("detail"))
 
 
 def _job(item: dict[str, Any]) -> NodeJob:

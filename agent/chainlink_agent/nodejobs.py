@@ -28,6 +28,15 @@ class NodeJobs:
         with self._lock:
             return {ext: self._by_external_id[ext] for ext in external_ids if ext in self._by_external_id}
 
+    def recheck(self, external_id: str) -> None:
+        """After a failed create or replace the node's state is unknown (PUT deletes before it re-adds, and
+        a timed-out POST may have landed): ask the node about this one job instead of guessing."""
+        job = self._node.find_job(external_id)
+        if job is None:
+            self.remove(external_id)
+        else:
+            self.put(job)
+
     def put(self, job: NodeJob) -> None:
         with self._lock:
             self._by_external_id[job.external_job_id] = job

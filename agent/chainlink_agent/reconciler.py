@@ -110,11 +110,14 @@ class Reconciler:
         try:
             for action in plan(desired, owned, recorded, self._node_jobs.subset(owned)):
                 self._execute(job, action)
-        except NodeRejected as exc:
-            self._report(job, recorded, _kept(recorded, "Invalid", "NodeRejected", exc.detail), warn=True)
-            return Result(retry=True)
-        except NodeUnavailable as exc:
-            self._report(job, recorded, _kept(recorded, "Error", "NodeUnavailable", str(exc)), warn=True)
+        except (NodeRejected, NodeUnavailable) as exc:
+            if desired is not None:
+                self._recheck(desired.external_job_id)
+            if isinstance(exc, NodeRejected):
+                outcome = _kept(recorded, "Invalid", "NodeRejected", exc.detail)
+            else:
+                outcome = _kept(recorded, "Error", "NodeUnavailable", str(exc))
+            self._report(job, recorded, outcome, warn=True)
             return Result(retry=True)
         if desired is not None:
             current = self._node_jobs.subset([desired.external_job_id])[desired.external_job_id]
@@ -166,6 +169,15 @@ class Reconciler:
             self._node.delete_job(action.job_id)
             self._node_jobs.remove(action.external_job_id)
             self._event(job, "Normal", "JobDeleted", f"deleted job {action.job_id}")
+
+    def _recheck(self, external_id: str) -> None:
+        try:
+            self._node_jobs.recheck(external_id)
+        except (NodeRejected, NodeUnavailable) as exc:
+            log.info(
+                "could not recheck the job on the node",
+                extra={"external_job_id": external_id, "error": str(exc)},
+            )
 
     def _report(self, job: ChainlinkJob, recorded: StatusEntry | None, outcome: Outcome, warn: bool) -> None:
         entry = status_entry(self._node_name, job.generation, outcome, recorded, now())

@@ -28,8 +28,15 @@ def start_agent(cluster, namespace, tmp_path) -> Iterator:
 
     def start(node_name, node, labels=None, resync_seconds=2.0):
         agent = AgentProcess(
-            tmp_path, str(cluster.kubeconfig), namespace, node_name, node.url, node.email, node.password,
-            labels, resync_seconds,
+            tmp_path,
+            str(cluster.kubeconfig),
+            namespace,
+            node_name,
+            node.url,
+            node.email,
+            node.password,
+            labels,
+            resync_seconds,
         )
         agents.append(agent)
         return agent.start()

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from kubernetes import client
-
+import yaml
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient
 from chainlink_agent.resource import API_VERSION, GROUP, KIND, PLURAL, VERSION
 from chainlink_agent.settings import Credentials
+from kubernetes import client
+from pydantic import SecretStr
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,14 +126,10 @@ class AgentProcess:
 
 def node_client(url: str, email: str, password: str) -> NodeClient:
     """What a person at the node's UI does, through the same API (not the agent's instance)."""
-    from pydantic import SecretStr
-
     return NodeClient(url, Credentials(email, SecretStr(password)), 10.0, Metrics())
 
 
 def install_crd(api: client.ApiClient) -> None:
-    import yaml
-
     ext = client.ApiextensionsV1Api(api)
     body = yaml.safe_load(CRD_FILE.read_text())
     try:

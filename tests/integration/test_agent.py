@@ -21,11 +21,11 @@ def toml(name: str) -> str:
     return WEBHOOK.format(name=name)
 
 
-def synced(jobs, name, node, job_id_not=None):
+def synced(jobs, name, node, job_id_not=None, hash_not=None):
     def check():
         entry = jobs.entry(name, node)
         if entry and entry["phase"] == "Synced" and entry.get("jobID") != job_id_not:
-            return entry
+            return entry if hash_not is None or entry["specHash"] != hash_not else None
         return None
 
     return eventually(check, 30, f"{name} Synced on {node}")
@@ -48,12 +48,17 @@ def test_apply_edit_delete(jobs, start_node, start_agent):
     assert finalizer_for("node-a") in jobs.get("feed")["metadata"]["finalizers"]
     assert eventually(lambda: [e for e in jobs.events("feed") if e.reason == "JobCreated"], 10, "JobCreated")
 
+    # The node's PUT /v2/jobs/:ID deletes and re-adds the job under the same ID.
     jobs.patch_spec("feed", {"toml": toml("feed-v2")})
-    replaced = synced(jobs, "feed", "node-a", job_id_not=entry["jobID"])
+    replaced = synced(jobs, "feed", "node-a", hash_not=entry["specHash"])
     on_node = node_jobs_by_ext(node)
     assert on_node[ext].id == replaced["jobID"]
     assert on_node[ext].name == "feed-v2"
     assert list(on_node) == [ext]
+    assert replaced["observedGeneration"] == 2
+    assert eventually(
+        lambda: [e for e in jobs.events("feed") if e.reason == "JobReplaced"], 10, "JobReplaced"
+    )
 
     jobs.delete("feed")
     eventually(lambda: jobs.get("feed") is None, 30, "the resource to be gone")
@@ -70,7 +75,9 @@ def test_drift_is_restored_and_hand_made_jobs_are_untouched(jobs, start_node, st
 
     person.delete_job(entry["jobID"])
     restored = synced(jobs, "feed", "node-a", job_id_not=entry["jobID"])
-    assert eventually(lambda: [e for e in jobs.events("feed") if e.reason == "JobRestored"], 10, "JobRestored")
+    assert eventually(
+        lambda: [e for e in jobs.events("feed") if e.reason == "JobRestored"], 10, "JobRestored"
+    )
 
     jobs.delete("feed")
     eventually(lambda: jobs.get("feed") is None, 30, "the resource to be gone")
@@ -91,7 +98,7 @@ def test_one_resource_selecting_two_nodes(jobs, start_node, start_agent):
         assert node_jobs_by_ext(node)[ext].id == entry["jobID"]
     assert sorted(e["node"] for e in jobs.get("both")["status"]["nodes"]) == ["node-a", "node-b"]
 
-    jobs.patch_spec("both", {"targets": {"names": ["node-b"]}})
+    jobs.patch_spec("both", {"targets": {"names": ["node-b"], "selector": None}})  # merge patch
     eventually(lambda: jobs.entry("both", "node-a") is None, 30, "node-a's entry to go")
     assert node_jobs_by_ext(nodes["node-a"]) == {}
     assert len(node_jobs_by_ext(nodes["node-b"])) == 1
@@ -108,7 +115,7 @@ def test_sigkill_between_create_and_status_leaves_exactly_one_job(jobs, start_no
     agent.kill()
     assert jobs.entry("feed", "node-a") is None
 
-    node.inject({"action": "clear"})
+    node.process.clear_faults()
     agent.start()
     entry = synced(jobs, "feed", "node-a")
     on_node = node_jobs_by_ext(node)
@@ -163,7 +170,11 @@ def test_suspend_removes_and_restores(jobs, start_node, start_agent):
 def test_toml_from_a_configmap_created_later(jobs, start_node, start_agent):
     node = start_node()
     start_agent("node-a", node)
-    jobs.create("from-cm", targets={"names": ["node-a"]}, tomlFrom={"configMapKeyRef": {"name": "specs", "key": "job.toml"}})
+    jobs.create(
+        "from-cm",
+        targets={"names": ["node-a"]},
+        tomlFrom={"configMapKeyRef": {"name": "specs", "key": "job.toml"}},
+    )
     entry = eventually(lambda: jobs.entry("from-cm", "node-a"), 30, "a status entry")
     assert (entry["phase"], entry["conditions"][0]["reason"]) == ("Pending", "ConfigMapMissing")
     jobs.core.create_namespaced_config_map(

@@ -101,6 +101,9 @@ class NodeDoubleProcess:
     def inject(self, fault: dict[str, Any]) -> None:
         httpx.post(f"{self.url}/__double/faults", json=fault).raise_for_status()
 
+    def clear_faults(self) -> None:
+        httpx.delete(f"{self.url}/__double/faults").raise_for_status()
+
     def reset(self) -> None:
         httpx.post(f"{self.url}/__double/reset").raise_for_status()
 
