@@ -163,11 +163,11 @@ class Jobs:
             "metadata": {"name": name},
             "spec": {**({"toml": toml} if toml is not None else {}), **spec},
         }
-        return self.api.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, body)  # type: ignore[no-any-return]
+        return self.api.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, body)
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:
-            return self.api.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)  # type: ignore[no-any-return]
+            return self.api.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
         except client.exceptions.ApiException as exc:
             if exc.status == 404:
                 return None

@@ -14,7 +14,9 @@ def desired():
 
 
 def recorded(job_id="7", spec_hash=None, ext=EXT):
-    return StatusEntry(node="node-a", job_id=job_id, external_job_id=ext, spec_hash=spec_hash or desired().spec_hash)
+    return StatusEntry(
+        node="node-a", job_id=job_id, external_job_id=ext, spec_hash=spec_hash or desired().spec_hash
+    )
 
 
 def test_missing_job_is_created():

@@ -1,7 +1,7 @@
+import tomllib
 import uuid
 
 import pytest
-
 from chainlink_agent.resource import derived_external_job_id
 from chainlink_agent.spec import InvalidSpec, render
 
@@ -13,8 +13,6 @@ def test_derived_external_id_is_added_at_top_level():
     spec = render(TOML, ext)
     assert spec.external_job_id == ext
     assert spec.toml.startswith(f'externalJobID = "{ext}"\n')
-    import tomllib
-
     assert tomllib.loads(spec.toml)["externalJobID"] == ext
 
 

@@ -1,0 +1,108 @@
+"""The informer's list+watch loop against canned streams: 410 relists, bookmarks move the
+resourceVersion, status-only changes queue nothing, failures reconnect."""
+
+from __future__ import annotations
+
+import threading
+
+from chainlink_agent.informer import Informer
+from chainlink_agent.kube import Gone
+from chainlink_agent.metrics import Metrics
+
+
+def obj(name, rv, generation=1, status=None):
+    return {
+        "metadata": {"name": name, "namespace": "ns", "resourceVersion": str(rv), "generation": generation},
+        "status": status or {},
+    }
+
+
+class CannedKube:
+    """Plays scripted list and watch answers; the informer is stopped once the script runs out."""
+
+    def __init__(self, stop, lists, watches):
+        self.stop, self.lists, self.watches = stop, list(lists), list(watches)
+        self.watched_from: list[str] = []
+
+    def list_jobs(self):
+        return self.lists.pop(0)
+
+    def watch_jobs(self, resource_version, timeout_seconds):
+        self.watched_from.append(resource_version)
+        if not self.watches:
+            self.stop.set()
+            return
+        script = self.watches.pop(0)
+        if isinstance(script, Exception):
+            raise script
+        yield from script
+
+
+def run(lists, watches):
+    stop = threading.Event()
+    kube = CannedKube(stop, lists, watches)
+    changed: list[str] = []
+    informer = Informer(kube, changed.append, Metrics(), stop)  # type: ignore[arg-type]
+    thread = threading.Thread(target=informer.run)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    return informer, kube, changed
+
+
+def test_list_then_watch_from_the_list_version_and_follow_bookmarks():
+    informer, kube, changed = run(
+        [([obj("a", 5)], "10")],
+        [
+            [{"type": "ADDED", "object": obj("b", 11)}, {"type": "BOOKMARK", "object": obj("", 15)}],
+            [],
+        ],
+    )
+    assert kube.watched_from == ["10", "15", "15"]
+    assert changed == ["ns/a", "ns/b"]
+    assert informer.synced.is_set()
+
+
+def test_gone_lists_again_and_reports_vanished_keys():
+    informer, kube, changed = run(
+        [([obj("a", 5), obj("b", 6)], "10"), ([obj("a", 20)], "21")],
+        [Gone("too old"), []],
+    )
+    assert kube.watched_from == ["10", "21", "21"]
+    assert informer.get("ns/b") is None
+    assert sorted(changed) == ["ns/a", "ns/a", "ns/b", "ns/b"]
+
+
+def test_status_only_change_queues_nothing_but_is_cached():
+    informer, _, changed = run(
+        [([obj("a", 5)], "10")],
+        [[{"type": "MODIFIED", "object": obj("a", 11, status={"nodes": [{"node": "x"}]})}]],
+    )
+    assert changed == ["ns/a"]
+    assert informer.get("ns/a")["status"] == {"nodes": [{"node": "x"}]}
+
+
+def test_spec_change_and_delete_queue_the_key():
+    _, _, changed = run(
+        [([obj("a", 5)], "10")],
+        [
+            [
+                {"type": "MODIFIED", "object": obj("a", 11, generation=2)},
+                {"type": "DELETED", "object": obj("a", 12)},
+            ]
+        ],
+    )
+    assert changed == ["ns/a", "ns/a", "ns/a"]
+
+
+def test_older_event_never_overwrites_the_agents_own_newer_write():
+    stop = threading.Event()
+    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop)  # type: ignore[arg-type]
+    informer.store(obj("a", 30, status={"nodes": [{"node": "mine"}]}))
+    informer.store(obj("a", 29))
+    assert (informer.get("ns/a") or {})["status"] == {"nodes": [{"node": "mine"}]}
+
+
+def test_connection_failure_reconnects_from_the_same_version():
+    _, kube, _ = run([([], "10")], [ConnectionError("reset"), []])
+    assert kube.watched_from == ["10", "10", "10"]

@@ -1,0 +1,90 @@
+"""The agent's node client against the node double (in pytest-httpserver)."""
+
+import pytest
+from chainlink_agent.metrics import Metrics
+from chainlink_agent.nodeclient import NodeClient, NodeRejected, NodeUnavailable
+from chainlink_agent.settings import Credentials
+from pydantic import SecretStr
+
+TOML = 'type = "webhook"\nschemaVersion = 1\nname = "{name}"\nobservationSource = "a [type=memo value=1]"\n'
+
+
+@pytest.fixture
+def metrics():
+    return Metrics()
+
+
+@pytest.fixture
+def node(node_double, metrics):
+    client = NodeClient(
+        node_double.url, Credentials(node_double.email, SecretStr(node_double.password)), 5, metrics
+    )
+    yield client
+    client.close()
+
+
+def test_create_find_replace_delete(node):
+    made = node.create_job(TOML.format(name="a"))
+    assert made.name == "a"
+    assert node.find_job(made.external_job_id) == made
+    replaced = node.replace_job(
+        made.id, f'externalJobID = "{made.external_job_id}"\n' + TOML.format(name="b")
+    )
+    assert (replaced.id, replaced.external_job_id, replaced.name) == (made.id, made.external_job_id, "b")
+    node.delete_job(made.id)
+    node.delete_job(made.id)  # already gone: done
+    assert node.find_job(made.external_job_id) is None
+
+
+def test_list_reads_every_page(node):
+    for i in range(230):
+        node.create_job(TOML.format(name=f"j{i}"))
+    jobs = node.list_jobs()
+    assert len(jobs) == 230
+    assert len({j.id for j in jobs}) == 230
+
+
+def test_expired_session_is_renewed_once(node, node_double, metrics):
+    node.list_jobs()
+    node_double.inject({"action": "expire_sessions"})
+    node.list_jobs()
+    logins = metrics.node_api_responses.labels("POST", "/sessions", "200")._value.get()
+    assert logins == 2
+
+
+def test_wrong_password_is_a_refusal_not_a_loop(node_double, metrics):
+    client = NodeClient(node_double.url, Credentials(node_double.email, SecretStr("wrong")), 5, metrics)
+    with pytest.raises(NodeRejected) as info:
+        client.list_jobs()
+    assert info.value.status == 401
+    assert node_double.stats().get("POST /sessions") == 1
+
+
+def test_node_errors_reach_the_caller_verbatim(node):
+    with pytest.raises(NodeRejected) as info:
+        node.create_job('type = "no-such-type"\nschemaVersion = 1\n')
+    assert info.value.status == 422
+    assert info.value.detail == "failed to parse TOML: invalid job type"
+    made = node.create_job(TOML.format(name="dup"))
+    with pytest.raises(NodeRejected) as info:
+        node.create_job(f'externalJobID = "{made.external_job_id}"\n' + TOML.format(name="other"))
+    assert info.value.status == 500
+    assert "external_job_id_uniq" in info.value.detail
+
+
+def test_server_errors_without_a_node_error_are_unavailable(node, node_double):
+    node_double.inject({"route": "GET /v2/jobs", "action": "status", "status": 503})
+    with pytest.raises(NodeUnavailable):
+        node.list_jobs()
+    assert not node.last_call_ok
+    node.list_jobs()
+    assert node.last_call_ok
+
+
+def test_password_never_in_errors(node_double, metrics):
+    secret = "s3cret-value"
+    client = NodeClient(node_double.url, Credentials(node_double.email, SecretStr(secret)), 5, metrics)
+    with pytest.raises(NodeRejected) as info:
+        client.list_jobs()
+    assert secret not in str(info.value)
+    assert secret not in repr(client._credentials.password)
