@@ -109,7 +109,7 @@ class Agent:
             keys = self.informer.keys()
             log.info("resync", extra={"node_jobs": count, "resources": len(keys)})
             for key in keys:
-                self.queue.add(key)
+                self.queue.add_unless_backing_off(key)
             self.stop.wait(self.settings.resync_seconds)
 
     def _work(self) -> None:

@@ -111,12 +111,19 @@ class Kube:
         )
 
     def apply_status(self, job: ChainlinkJob, entry: dict[str, Any] | None) -> dict[str, Any]:
-        """Server-side apply of this node's entry; applying none removes the entry this manager owns."""
+        """Server-side apply of this node's entry and its keys in the phases/jobIDs summaries; applying
+        none removes what this node's field manager owns."""
+        status: dict[str, Any] = {"nodes": [], "phases": {}, "jobIDs": {}}
+        if entry:
+            status["nodes"].append(entry)
+            status["phases"][self.node] = entry["phase"]
+            if "jobID" in entry:
+                status["jobIDs"][self.node] = entry["jobID"]
         body = {
             "apiVersion": API_VERSION,
             "kind": KIND,
             "metadata": {"name": job.name, "namespace": job.namespace},
-            "status": {"nodes": [entry] if entry else []},
+            "status": status,
         }
         return self._custom.patch_namespaced_custom_object_status(  # type: ignore[no-any-return]
             GROUP,

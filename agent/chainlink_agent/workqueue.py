@@ -39,6 +39,13 @@ class WorkQueue:
         with self._cond:
             self._add_locked(key)
 
+    def add_unless_backing_off(self, key: str) -> None:
+        """For periodic resyncs: a key waiting out a failure backoff is already scheduled, and hurrying it
+        would turn the resync period into the retry rate. A real change still goes through add()."""
+        with self._cond:
+            if key not in self._failures:
+                self._add_locked(key)
+
     def add_after(self, key: str, delay: float) -> None:
         if delay <= 0:
             self.add(key)

@@ -96,10 +96,14 @@ def test_one_resource_selecting_two_nodes(jobs, start_node, start_agent):
         ext = derived_external_job_id(created["metadata"]["uid"], name)
         assert entry["externalJobID"] == ext
         assert node_jobs_by_ext(node)[ext].id == entry["jobID"]
-    assert sorted(e["node"] for e in jobs.get("both")["status"]["nodes"]) == ["node-a", "node-b"]
+    status = jobs.get("both")["status"]
+    assert sorted(e["node"] for e in status["nodes"]) == ["node-a", "node-b"]
+    assert status["phases"] == {"node-a": "Synced", "node-b": "Synced"}
+    assert sorted(status["jobIDs"]) == ["node-a", "node-b"]
 
     jobs.patch_spec("both", {"targets": {"names": ["node-b"], "selector": None}})  # merge patch
     eventually(lambda: jobs.entry("both", "node-a") is None, 30, "node-a's entry to go")
+    assert jobs.get("both")["status"]["phases"] == {"node-b": "Synced"}
     assert node_jobs_by_ext(nodes["node-a"]) == {}
     assert len(node_jobs_by_ext(nodes["node-b"])) == 1
     assert finalizer_for("node-a") not in jobs.get("both")["metadata"]["finalizers"]

@@ -45,3 +45,14 @@ def test_shutdown_releases_waiting_workers():
     q.shutdown()
     worker.join(2)
     assert got == [None]
+
+
+def test_resync_does_not_hurry_a_key_in_backoff():
+    q = WorkQueue(base_delay=60)
+    q.add_rate_limited("a")
+    q.add_unless_backing_off("a")
+    q.add_unless_backing_off("b")
+    assert q.get() == "b"
+    assert len(q) == 0
+    q.add("a")  # a real change is not held back
+    assert q.get() == "a"

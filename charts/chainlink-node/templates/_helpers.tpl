@@ -1,0 +1,375 @@
+{{/*
+Names. StatefulSet names are kept to 52 characters: the controller-revision-hash label it puts on its pods
+is "<name>-<10 char hash>" and must fit the 63-character label limit.
+*/}}
+{{- define "chainlink-node.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "chainlink-node.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+"<fullname>-<component>", the base trimmed first so the suffix always survives.
+Call with (dict "context" $ "component" "postgres").
+*/}}
+{{- define "chainlink-node.componentName" -}}
+{{- $base := include "chainlink-node.fullname" .context | trunc (int (sub 51 (len .component))) | trimSuffix "-" }}
+{{- printf "%s-%s" $base .component }}
+{{- end }}
+
+{{- define "chainlink-node.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Labels. Call both with (dict "context" $ "component" "node"). Selector labels never carry the version or
+the chart: StatefulSet selectors are immutable.
+*/}}
+{{- define "chainlink-node.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "chainlink-node.name" .context }}
+app.kubernetes.io/instance: {{ .context.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "chainlink-node.labels" -}}
+helm.sh/chart: {{ include "chainlink-node.chart" .context }}
+{{ include "chainlink-node.selectorLabels" . }}
+app.kubernetes.io/version: {{ .context.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .context.Release.Service }}
+app.kubernetes.io/part-of: chainlink-k8s
+{{- with .context.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+The node's identity for ChainlinkJob targets; the agent's finalizer is nodes.chainlink-k8s.github.io/<nodeName>.
+Release names may hold dots, node names may not.
+*/}}
+{{- define "chainlink-node.nodeName" -}}
+{{- $name := .Values.nodeName | default (include "chainlink-node.fullname" . | replace "." "-") }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" $name) }}
+{{- fail (printf "nodeName %q must be a DNS label (lowercase letters, digits and '-', at most 63 characters)" $name) }}
+{{- end }}
+{{- $name }}
+{{- end }}
+
+{{/* nodeLabels go on the pod next to the chart's own labels, which they must not replace. */}}
+{{- define "chainlink-node.podIdentityLabels" -}}
+chainlink-k8s.github.io/node-name: {{ include "chainlink-node.nodeName" . }}
+{{- range $key, $value := .Values.nodeLabels }}
+{{- if regexMatch "^(app\\.kubernetes\\.io|helm\\.sh|chainlink-k8s\\.github\\.io)/" $key }}
+{{- fail (printf "nodeLabels: %q is reserved for the chart's own labels; choose another key" $key) }}
+{{- end }}
+{{ $key }}: {{ $value | quote }}
+{{- end }}
+{{- end }}
+
+{{- define "chainlink-node.image" -}}
+{{- $tag := .image.tag | default .default | toString }}
+{{- if .image.digest }}
+{{- printf "%s:%s@%s" .image.repository $tag .image.digest }}
+{{- else }}
+{{- printf "%s:%s" .image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{- define "chainlink-node.nodeImage" -}}
+{{- include "chainlink-node.image" (dict "image" .Values.image "default" "") }}
+{{- end }}
+
+{{- define "chainlink-node.agentImage" -}}
+{{- include "chainlink-node.image" (dict "image" .Values.agent.image "default" .Chart.AppVersion) }}
+{{- end }}
+
+{{- define "chainlink-node.postgresImage" -}}
+{{- include "chainlink-node.image" (dict "image" .Values.postgresql.image "default" "") }}
+{{- end }}
+
+{{- define "chainlink-node.serviceAccountName" -}}
+{{- if and .Values.agent.enabled .Values.serviceAccount.create }}
+{{- .Values.serviceAccount.name | default (include "chainlink-node.componentName" (dict "context" . "component" "agent")) }}
+{{- else }}
+{{- .Values.serviceAccount.name | default "default" }}
+{{- end }}
+{{- end }}
+
+{{/*
+"true" when the agent runs as a native sidecar (an init container with restartPolicy: Always, 1.29+), "" when it
+runs as a regular container. agent.nativeSidecar: auto decides from the cluster's version.
+*/}}
+{{- define "chainlink-node.agent.nativeSidecar" -}}
+{{- $mode := toString .Values.agent.nativeSidecar }}
+{{- if eq $mode "auto" }}
+{{- if semverCompare ">=1.29-0" .Capabilities.KubeVersion.Version }}true{{ end }}
+{{- else if eq $mode "true" }}true
+{{- end }}
+{{- end }}
+
+{{/* Secrets the chart owns. */}}
+{{- define "chainlink-node.apiSecretName" -}}
+{{- .Values.node.api.existingSecret | default (include "chainlink-node.componentName" (dict "context" . "component" "api")) }}
+{{- end }}
+
+{{- define "chainlink-node.apiSecretKey" -}}
+{{- if .Values.node.api.existingSecret }}{{ .Values.node.api.existingSecretKey }}{{ else }}credentials{{ end }}
+{{- end }}
+
+{{- define "chainlink-node.secretsName" -}}
+{{- include "chainlink-node.componentName" (dict "context" . "component" "secrets") }}
+{{- end }}
+
+{{- define "chainlink-node.postgresName" -}}
+{{- include "chainlink-node.componentName" (dict "context" . "component" "postgres") }}
+{{- end }}
+
+{{- define "chainlink-node.postgresSecretName" -}}
+{{- .Values.postgresql.auth.existingSecret | default (include "chainlink-node.postgresName" .) }}
+{{- end }}
+
+{{- define "chainlink-node.postgresSecretKey" -}}
+{{- if .Values.postgresql.auth.existingSecret }}{{ .Values.postgresql.auth.existingSecretKey }}{{ else }}password{{ end }}
+{{- end }}
+
+{{/*
+A value kept in an existing Secret, decoded, or "" (always "" under helm template and client-side dry runs,
+where lookup answers nothing). Call with (dict "context" $ "name" "secret-name" "key" "data-key").
+*/}}
+{{- define "chainlink-node.existingSecretValue" -}}
+{{- $secret := lookup "v1" "Secret" .context.Release.Namespace .name }}
+{{- if $secret }}
+{{- index ($secret.data | default dict) .key | default "" | b64dec }}
+{{- end }}
+{{- end }}
+
+{{/*
+A random password the node accepts: its complexity check (API, keystore and database passwords) wants at least
+16 characters, three each of upper case, lower case, digits and symbols, and no run of more than three
+identical characters. Runs of three from alternating classes satisfy it by construction; the symbols are
+URL-safe so the password can sit in the database URL unescaped.
+*/}}
+{{- define "chainlink-node.randomPassword" -}}
+{{- range $symbol := list "-" "_" "." }}
+{{- printf "%s%s%s%s" (randAlpha 3 | upper) (randNumeric 3) (randAlpha 3 | lower) $symbol }}
+{{- end }}
+{{- end }}
+
+{{/* Database: "embedded", "url" or "secret", after rejecting contradictory values. */}}
+{{- define "chainlink-node.database.mode" -}}
+{{- $ext := .Values.externalDatabase }}
+{{- if .Values.postgresql.enabled }}
+{{- if or $ext.url $ext.existingSecret }}
+{{- fail "postgresql.enabled=true and externalDatabase.* are both set: disable the embedded Postgres (postgresql.enabled=false) to use an external database" }}
+{{- end }}
+{{- print "embedded" }}
+{{- else if and $ext.url $ext.existingSecret }}
+{{- fail "set one of externalDatabase.url and externalDatabase.existingSecret, not both" }}
+{{- else if $ext.url }}
+{{- print "url" }}
+{{- else if $ext.existingSecret }}
+{{- print "secret" }}
+{{- else }}
+{{- fail "postgresql.enabled=false needs externalDatabase.url or externalDatabase.existingSecret" }}
+{{- end }}
+{{- end }}
+
+{{- define "chainlink-node.postgresHost" -}}
+{{- printf "%s.%s.svc" (include "chainlink-node.postgresName" .) .Release.Namespace }}
+{{- end }}
+
+{{/*
+config.toml from structured values. The node's own defaults apply to anything not set here; node.config is
+merged over the chart's choices and node.configOverride (raw TOML) is a second -c file applied last.
+Helm reads every YAML number as a float, and the node's decoder refuses 6688.0 for an integer field, so
+integral floats are written back as integers.
+*/}}
+{{- define "chainlink-node.configToml" -}}
+{{- $n := .Values.node }}
+{{- $cfg := dict
+  "RootDir" "/chainlink/data"
+  "Log" (dict "Level" $n.logLevel "JSONConsole" $n.jsonLogs "File" (dict "MaxSize" "0b"))
+  "WebServer" (dict "HTTPPort" (int $n.api.port) "SecureCookies" $n.api.secureCookies)
+}}
+{{- if $n.p2p.enabled }}
+{{- $v2 := dict "Enabled" true "ListenAddresses" (list (printf "0.0.0.0:%d" (int $n.p2p.port))) }}
+{{- with $n.p2p.announceAddresses }}
+{{- $_ := set $v2 "AnnounceAddresses" . }}
+{{- end }}
+{{- $_ := set $cfg "P2P" (dict "V2" $v2) }}
+{{- end }}
+{{- with $n.evm }}
+{{- $_ := set $cfg "EVM" . }}
+{{- end }}
+{{- $merged := mergeOverwrite $cfg (deepCopy $n.config) }}
+{{- $toml := regexReplaceAll "(?m)^(\\s*[A-Za-z0-9_\"'-]+ = -?[0-9]+)\\.0$" (toToml $merged) "${1}" }}
+{{- /* Blank lines would come out of nindent as lines of spaces. */}}
+{{- regexReplaceAll "\n\n+" $toml "\n" }}
+{{- end }}
+
+{{/* Paths inside the node pod. */}}
+{{- define "chainlink-node.credentialsPath" -}}
+/chainlink/api/credentials
+{{- end }}
+
+{{/*
+The agent's environment, the same for the sidecar and the uninstall Job (the contract in the agent's
+settings.py: CHAINLINK_AGENT_*).
+*/}}
+{{- define "chainlink-node.agent.env" -}}
+- name: CHAINLINK_AGENT_NODE_NAME
+  value: {{ include "chainlink-node.nodeName" . | quote }}
+- name: CHAINLINK_AGENT_NODE_LABELS
+  value: {{ .Values.nodeLabels | toJson | quote }}
+- name: CHAINLINK_AGENT_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: CHAINLINK_AGENT_NODE_URL
+  value: {{ printf "http://127.0.0.1:%d" (int .Values.node.api.port) | quote }}
+- name: CHAINLINK_AGENT_CREDENTIALS_FILE
+  value: {{ include "chainlink-node.credentialsPath" . | quote }}
+- name: CHAINLINK_AGENT_RESYNC_SECONDS
+  value: {{ .Values.agent.resyncSeconds | toString | quote }}
+- name: CHAINLINK_AGENT_CONCURRENCY
+  value: {{ .Values.agent.concurrency | toString | quote }}
+- name: CHAINLINK_AGENT_HTTP_PORT
+  value: {{ .Values.agent.port | toString | quote }}
+- name: CHAINLINK_AGENT_LOG_LEVEL
+  value: {{ .Values.agent.logLevel | quote }}
+{{- with .Values.agent.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The API credentials file, read by the node (--api) and the agent. */}}
+{{- define "chainlink-node.apiCredentialsVolume" -}}
+- name: api-credentials
+  secret:
+    secretName: {{ include "chainlink-node.apiSecretName" . }}
+    defaultMode: 0440
+    items:
+      - key: {{ include "chainlink-node.apiSecretKey" . }}
+        path: credentials
+{{- end }}
+
+{{- define "chainlink-node.apiCredentialsMount" -}}
+- name: api-credentials
+  mountPath: {{ include "chainlink-node.credentialsPath" . | dir }}
+  readOnly: true
+{{- end }}
+
+{{- define "chainlink-node.imagePullSecrets" -}}
+{{- with .Values.imagePullSecrets -}}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* The agent container, as a native sidecar (restartPolicy Always, in initContainers) or a regular one. */}}
+{{- define "chainlink-node.agent.container" -}}
+{{- $ := .context -}}
+- name: agent
+  image: {{ include "chainlink-node.agentImage" $ }}
+  imagePullPolicy: {{ $.Values.agent.image.pullPolicy }}
+  {{- if .sidecar }}
+  restartPolicy: Always
+  {{- end }}
+  command: ["chainlink-agent"]
+  env:
+    {{- include "chainlink-node.agent.env" $ | nindent 4 }}
+  ports:
+    - name: agent-http
+      containerPort: {{ $.Values.agent.port }}
+      protocol: TCP
+  {{- with $.Values.agent.livenessProbe }}
+  livenessProbe:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $.Values.agent.readinessProbe }}
+  readinessProbe:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  resources:
+    {{- toYaml $.Values.agent.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml $.Values.containerSecurityContext | nindent 4 }}
+  volumeMounts:
+    {{- include "chainlink-node.apiCredentialsMount" $ | nindent 4 }}
+    # The pod mounts no ServiceAccount token; only the agent gets one (the in-cluster config reads it here).
+    - name: agent-token
+      mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+      readOnly: true
+    - name: tmp
+      mountPath: /tmp
+{{- end }}
+
+{{/*
+Annotations of the pre-delete release hook's resources; call with the hook weight. A failed Job is kept for
+its logs; the next uninstall attempt replaces it.
+*/}}
+{{- define "chainlink-node.releaseHookAnnotations" -}}
+helm.sh/hook: pre-delete
+helm.sh/hook-weight: {{ . | quote }}
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+{{- end }}
+
+{{/*
+A helm test Pod that GETs one URL and fails on anything but 2xx. Call with
+(dict "context" $ "name" "node-health" "url" "http://...").
+*/}}
+{{- define "chainlink-node.testPod" -}}
+{{- $ := .context -}}
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ include "chainlink-node.componentName" (dict "context" $ "component" (printf "test-%s" .name)) }}
+  namespace: {{ $.Release.Namespace }}
+  labels:
+    {{- include "chainlink-node.labels" (dict "context" $ "component" "test") | nindent 4 }}
+  annotations:
+    helm.sh/hook: test
+    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  {{- with include "chainlink-node.imagePullSecrets" $ }}
+  {{- . | nindent 2 }}
+  {{- end }}
+  securityContext:
+    {{- toYaml $.Values.podSecurityContext | nindent 4 }}
+  containers:
+    - name: curl
+      image: {{ include "chainlink-node.image" (dict "image" $.Values.tests.image "default" "") }}
+      imagePullPolicy: {{ $.Values.tests.image.pullPolicy }}
+      command: ["curl"]
+      args: ["--fail", "--silent", "--show-error", "--max-time", "10", "--retry", "6", "--retry-delay", "5", "--retry-all-errors", {{ .url | quote }}]
+      resources:
+        requests:
+          cpu: 10m
+          memory: 16Mi
+        limits:
+          memory: 32Mi
+      securityContext:
+        {{- toYaml $.Values.containerSecurityContext | nindent 8 }}
+{{- end }}
+
+{{/*
+checksum/secrets hashes what the user controls in the rendered Secrets, not the Secrets themselves: generated
+passwords are random until the first install has stored them (lookup finds nothing before), so hashing the
+rendered Secret would roll the pod on the first upgrade for nothing. Once stored they never change.
+*/}}
+{{- define "chainlink-node.secretsChecksum" -}}
+{{- $v := .Values }}
+{{- list $v.node.api $v.node.keystore $v.node.secretsToml $v.externalDatabase $v.postgresql.enabled $v.postgresql.auth | toJson | sha256sum }}
+{{- end }}

@@ -1,0 +1,116 @@
+"""The chainlink-node chart: its copies and generated docs stay in step, ct lint and the helm-unittest suites
+pass, every manifest rendered from every ci values file is valid Kubernetes 1.34, the API server accepts a
+dry-run install, and ct install (install --wait, helm test, uninstall) passes on the full bench."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+
+from tests.chart import values_table
+from tests.cluster.controlplane import ControlPlane
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "chainlink-node"
+CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
+# The bench's version (scripts/tools.sh builds v1.34.x).
+KUBERNETES_VERSION = "1.34.0"
+
+
+def _bin_dir() -> Path:
+    out = subprocess.run(
+        ["bash", str(REPO / "scripts" / "tools.sh"), "bin-dir"], capture_output=True, text=True, check=True
+    )
+    return Path(out.stdout.strip())
+
+
+@pytest.fixture(scope="module")
+def tools_env() -> dict[str, str]:
+    """Environment with the bench's pinned helm, ct and helm-unittest first on PATH."""
+    bin_dir = _bin_dir()
+    missing = [t for t in ("helm", "ct", "helm-unittest") if not (bin_dir / t).exists()]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing in {bin_dir}: run scripts/tools.sh", pytrace=False)
+    env = dict(os.environ)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def run(cmd: list[str], env: Mapping[str, str], timeout: float = 120) -> str:
+    """Run a tool from the repository root; fail the test with its output unless it exits 0."""
+    proc = subprocess.run(
+        cmd, cwd=REPO, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
+    )
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}:\n{output[-6000:]}", pytrace=False)
+    return output
+
+
+def test_chart_crd_is_a_copy_of_the_root_crd() -> None:
+    source = REPO / "crds" / "chainlinkjobs.yaml"
+    copy = CHART / "crds" / "chainlinkjobs.yaml"
+    assert copy.read_bytes() == source.read_bytes(), (
+        "charts/chainlink-node/crds/chainlinkjobs.yaml drifted from crds/chainlinkjobs.yaml (the source): "
+        "cp crds/chainlinkjobs.yaml charts/chainlink-node/crds/"
+    )
+
+
+def test_every_value_is_documented() -> None:
+    assert values_table.undocumented((CHART / "values.yaml").read_text(encoding="utf-8")) == []
+
+
+def test_readme_values_table_is_current() -> None:
+    readme = (CHART / "README.md").read_text(encoding="utf-8")
+    expected = values_table.render_readme(readme, (CHART / "values.yaml").read_text(encoding="utf-8"))
+    assert readme == expected, "README values table is stale: python3 tests/chart/values_table.py --write"
+
+
+def test_ct_lint(tools_env: dict[str, str]) -> None:
+    output = run(["ct", "lint", "--all", "--config", "ct.yaml"], tools_env)
+    assert "No chart changes" not in output
+    assert "All charts linted successfully" in output
+
+
+def test_helm_unittest(tools_env: dict[str, str]) -> None:
+    output = run(["helm-unittest", "--strict", str(CHART)], tools_env)
+    assert "Tests:" in output
+    assert " FAIL " not in output
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.stem)
+def test_rendered_manifests_are_valid_kubernetes(
+    values: Path, tools_env: dict[str, str], tmp_path: Path
+) -> None:
+    manifests = tmp_path / "manifests.yaml"
+    helm = ["helm", "template", "ci", str(CHART), "--namespace", "ci", "--include-crds", "-f", str(values)]
+    rendered = run(helm, tools_env)
+    manifests.write_text(rendered, encoding="utf-8")
+    run(["kubernetes-validate", "-k", KUBERNETES_VERSION, "--strict", "--quiet", str(manifests)], tools_env)
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.stem)
+def test_server_side_dry_run(values: Path, cluster: ControlPlane, namespace: str, tmp_path: Path) -> None:
+    env = cluster.env()
+    # Pod Security "restricted": enforced on Pods (the helm test pods), reported as a warning for the pod
+    # templates of StatefulSets and Jobs, which is what the kubectl dry run below looks for.
+    labels = [f"pod-security.kubernetes.io/{mode}=restricted" for mode in ("enforce", "warn")]
+    run(["kubectl", "label", "namespace", namespace, *labels], env)
+    release = values.stem.removesuffix("-values")
+    helm = ["helm", "install", release, str(CHART), "--namespace", namespace, "-f", str(values)]
+    assert "kind: StatefulSet" in run([*helm, "--dry-run=server"], env)
+    # helm's dry run only checks the objects against the API's schema; a kubectl server-side dry run also
+    # passes them through admission (Pod Security included), hooks and test pods among them.
+    manifests = tmp_path / "manifests.yaml"
+    manifests.write_text(run(["helm", "template", *helm[2:]], env), encoding="utf-8")
+    output = run(["kubectl", "apply", "--dry-run=server", "-n", namespace, "-f", str(manifests)], env)
+    assert "would violate PodSecurity" not in output, output
+
+
+def test_ct_install(full_cluster: ControlPlane) -> None:
+    output = run(["ct", "install", "--all", "--config", "ct.yaml"], full_cluster.env(), timeout=1800)
+    assert "All charts installed successfully" in output

@@ -1,0 +1,128 @@
+"""The chart README's values table, generated from the `# --` comments of values.yaml (helm-docs style).
+
+    python3 tests/chart/values_table.py           # print the table
+    python3 tests/chart/values_table.py --write   # rewrite it in charts/chainlink-node/README.md
+
+helm-docs is not available here; this covers the subset the chart uses: `# -- description` (continued by
+plain `#` lines) right above a key, an optional `(type)` after `# --`, and `# @default -- text`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CHART = Path(__file__).resolve().parents[2] / "charts" / "chainlink-node"
+BEGIN = "<!-- values-table:begin (python3 tests/chart/values_table.py --write) -->"
+END = "<!-- values-table:end -->"
+
+_KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?:\s|$)")
+_DOC = re.compile(r"^\s*# -- ?(?:\((?P<type>[a-z]+)\) ?)?(?P<text>.*)$")
+_DEFAULT = re.compile(r"^\s*# @default -- (?P<text>.*)$")
+
+
+@dataclass
+class Entry:
+    key: str
+    type: str
+    default: str
+    description: str
+
+
+def _type_of(value: Any) -> str:
+    for kind, name in ((bool, "bool"), (int, "int"), (float, "float"), (str, "string"), (list, "list")):
+        if isinstance(value, kind):
+            return name
+    return "object" if isinstance(value, dict) else "string"
+
+
+def parse(text: str) -> list[Entry]:
+    """Documented keys in file order, with their defaults from the parsed YAML."""
+    values = yaml.safe_load(text) or {}
+    entries: list[Entry] = []
+    stack: list[tuple[int, str]] = []  # (indent, key) of the enclosing mappings
+    doc: list[str] | None = None
+    doc_type = default = None
+    for line in text.splitlines():
+        if m := _DOC.match(line):
+            doc, doc_type, default = [m["text"]], m["type"], None
+        elif m := _DEFAULT.match(line):
+            default = m["text"]
+        elif line.lstrip().startswith("#"):
+            if doc is not None:
+                doc.append(line.lstrip()[1:].strip())
+        elif m := _KEY.match(line):
+            indent = len(m["indent"])
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            path = [k for _, k in stack] + [m["key"]]
+            if doc is not None:
+                value: Any = values
+                for part in path:
+                    value = value[part]
+                entries.append(
+                    Entry(
+                        key=".".join(path),
+                        type=doc_type or _type_of(value),
+                        default=default or f"`{json.dumps(value, separators=(',', ':'))}`",
+                        description=" ".join(doc).strip(),
+                    )
+                )
+            doc = None
+            stack.append((indent, m["key"]))
+        elif not line.strip():
+            doc = None
+    return entries
+
+
+def undocumented(text: str) -> list[str]:
+    """Leaf values (scalars, lists, empty maps) with no `# --` comment on themselves or an enclosing key."""
+    documented = {e.key for e in parse(text)}
+    missing: list[str] = []
+
+    def walk(node: Any, path: list[str]) -> None:
+        key = ".".join(path)
+        if path and any(".".join(path[:i]) in documented for i in range(1, len(path) + 1)):
+            return
+        if isinstance(node, dict) and node:
+            for k, v in node.items():
+                walk(v, [*path, str(k)])
+        elif path:
+            missing.append(key)
+
+    walk(yaml.safe_load(text) or {}, [])
+    return missing
+
+
+def table(text: str) -> str:
+    rows = ["| Key | Type | Default | Description |", "|-----|------|---------|-------------|"]
+    for e in parse(text):
+        cells = (e.key, e.type, e.default, e.description)
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)
+
+
+def render_readme(readme: str, values_text: str) -> str:
+    head, rest = readme.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{table(values_text)}\n{END}{tail}"
+
+
+def main(argv: list[str]) -> int:
+    values_text = (CHART / "values.yaml").read_text(encoding="utf-8")
+    if "--write" not in argv:
+        print(table(values_text))
+        return 0
+    readme = CHART / "README.md"
+    readme.write_text(render_readme(readme.read_text(encoding="utf-8"), values_text), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
