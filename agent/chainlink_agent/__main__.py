@@ -36,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.configure(settings.log_level)
     api_client = _kube_client()
     if args.command == "release-node":
-        release_node(Kube(api_client, settings.namespace, settings.node_name))
+        kube = Kube(api_client, settings.namespace, settings.node_name)
+        release_node(kube, settings.statefulset, settings.release_wait_seconds)
         return 0
     try:
         credentials = Credentials.from_file(settings.credentials_file)

@@ -3,11 +3,13 @@ plus the periodic resync and the HTTP endpoints, and shuts it all down on a stop
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 
 from .informer import Informer
 from .kube import Kube
@@ -125,7 +127,7 @@ class Agent:
                 self.metrics.reconcile_errors.labels(type(exc).__name__).inc()
                 delay = self.queue.add_rate_limited(key)
                 log.warning(
-                    "reconcile failed", extra={"key": key, "error": str(exc)[:500], "retry_seconds": delay}
+                    "reconcile failed", extra={"key": key, "error": _describe(exc), "retry_seconds": delay}
                 )
             else:
                 if result.retry:
@@ -137,3 +139,14 @@ class Agent:
             finally:
                 self.metrics.reconcile_seconds.observe(time.perf_counter() - started)
                 self.queue.done(key)
+
+
+def _describe(exc: Exception) -> str:
+    """An API error's status and message, without the response headers the client puts in str()."""
+    if isinstance(exc, ApiException):
+        try:
+            message = json.loads(exc.body or "{}").get("message", "")
+        except (ValueError, AttributeError):
+            message = ""
+        return f"{exc.status} {exc.reason}: {message}"[:1000]
+    return f"{type(exc).__name__}: {exc}"[:1000]

@@ -1,7 +1,9 @@
-"""The Kubernetes API calls the agent makes, and nothing else: the Role in the chart mirrors this file.
+"""The Kubernetes API calls the agent makes, and nothing else: the Roles in the chart mirror this file.
 
-chainlinkjobs: list, watch, patch (finalizers); chainlinkjobs/status: patch (server-side apply);
-configmaps: get; events: create.
+The sidecar: chainlinkjobs: list, watch, patch (finalizers); chainlinkjobs/status: patch (server-side
+apply); configmaps: get; events: create.
+release-node (the uninstall hook): chainlinkjobs: list, patch; chainlinkjobs/status: patch;
+statefulsets: get; statefulsets/scale: patch.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Kube:
     def __init__(self, api_client: client.ApiClient, namespace: str, node: str) -> None:
         self._custom = client.CustomObjectsApi(api_client)
         self._core = client.CoreV1Api(api_client)
+        self._apps = client.AppsV1Api(api_client)
         self.namespace = namespace
         self.node = node
         # One field manager per node: each agent owns exactly its own status.nodes entry.
@@ -113,12 +116,12 @@ class Kube:
     def apply_status(self, job: ChainlinkJob, entry: dict[str, Any] | None) -> dict[str, Any]:
         """Server-side apply of this node's entry and its keys in the phases/jobIDs summaries; applying
         none removes what this node's field manager owns."""
-        status: dict[str, Any] = {"nodes": [], "phases": {}, "jobIDs": {}}
+        # Empty summaries are left out: applying {} over the last key makes the map null.
+        status: dict[str, Any] = {"nodes": [entry] if entry else []}
         if entry:
-            status["nodes"].append(entry)
-            status["phases"][self.node] = entry["phase"]
+            status["phases"] = {self.node: entry["phase"]}
             if "jobID" in entry:
-                status["jobIDs"][self.node] = entry["jobID"]
+                status["jobIDs"] = {self.node: entry["jobID"]}
         body = {
             "apiVersion": API_VERSION,
             "kind": KIND,
@@ -136,6 +139,19 @@ class Kube:
             force=True,
             _content_type="application/apply-patch+yaml",
         )
+
+    def scale_to_zero(self, statefulset: str) -> None:
+        self._apps.patch_namespaced_stateful_set_scale(statefulset, self.namespace, {"spec": {"replicas": 0}})
+
+    def statefulset_pods(self, statefulset: str) -> int:
+        """Pods the StatefulSet still has (terminating ones included); 0 when it does not exist."""
+        try:
+            sts = self._apps.read_namespaced_stateful_set(statefulset, self.namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return 0
+            raise
+        return int(sts.status.replicas or 0) if sts.status else 0
 
     def emit_event(self, job: ChainlinkJob, event_type: str, reason: str, message: str) -> None:
         timestamp = now()

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
     node_timeout_seconds: float = Field(default=30.0, gt=0)
+    # release-node only: the node's StatefulSet, stopped before the release so its sidecar cannot put
+    # the finalizers back, and how long to wait for that.
+    statefulset: str | None = None
+    release_wait_seconds: float = Field(default=120.0, ge=0)
 
     @field_validator("log_level")
     @classmethod

@@ -1,0 +1,134 @@
+"""The agent and the uninstall hook, run as the ServiceAccounts the chart makes, with exactly the chart's
+Roles: every scenario needing a verb the Role lacks would fail here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from kubernetes import client
+
+from chainlink_agent.resource import finalizer_for
+
+from .harness import ROOT, AgentProcess, eventually
+from .test_agent import synced, toml
+
+CHART = ROOT / "charts" / "chainlink-node"
+RELEASE = "r"
+STATEFULSET = "r-chainlink-node"  # the chart's fullname for release "r"
+
+
+def apply_chart_templates(cluster, namespace, *templates):
+    """Renders only these templates of the chart and applies them; hook annotations are inert here."""
+    env = cluster.env()
+    show = [arg for t in templates for arg in ("--show-only", f"templates/{t}")]
+    rendered = subprocess.run(
+        ["helm", "template", RELEASE, str(CHART), "-n", namespace, "--set", "nodeName=node-a", *show],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    subprocess.run(
+        ["kubectl", "apply", "-n", namespace, "-f", "-"],
+        input=rendered,
+        env=env,
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+
+
+def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, start_node, tmp_path):
+    apply_chart_templates(cluster, namespace, "rbac.yaml")
+    kubeconfig = cluster.service_account_kubeconfig(namespace, "r-chainlink-node-agent", tmp_path / "sa")
+    node = start_node()
+    agent = AgentProcess(tmp_path, str(kubeconfig), namespace, "node-a", node.url, node.email, node.password)
+    agent.start()
+    try:
+        jobs.core.create_namespaced_config_map(
+            namespace, {"metadata": {"name": "specs"}, "data": {"t": toml("a")}}
+        )
+        jobs.create(
+            "from-cm",
+            targets={"names": ["node-a"]},
+            tomlFrom={"configMapKeyRef": {"name": "specs", "key": "t"}},
+        )
+        entry = synced(jobs, "from-cm", "node-a")
+        assert eventually(lambda: jobs.events("from-cm"), 10, "the agent's Events")
+        jobs.patch_spec("from-cm", {"suspend": True})
+        eventually(
+            lambda: (jobs.entry("from-cm", "node-a") or {}).get("phase") == "Suspended", 30, "Suspended"
+        )
+        jobs.delete("from-cm")
+        eventually(lambda: jobs.get("from-cm") is None, 30, "deletion through the finalizer")
+        assert entry["jobID"]
+        assert "Forbidden" not in agent.log_path.read_text()
+    finally:
+        agent.stop()
+
+
+def test_release_node_stops_the_node_then_frees_every_resource(
+    full_cluster, namespace, jobs, start_node, tmp_path
+):
+    apply_chart_templates(full_cluster, namespace, "release-hook.yaml")
+    with full_cluster.api_client() as api:
+        apps = client.AppsV1Api(api)
+        labels = {"app": "node-a"}
+        apps.create_namespaced_stateful_set(
+            namespace,
+            {
+                "metadata": {"name": STATEFULSET},
+                "spec": {
+                    "replicas": 1,
+                    "serviceName": STATEFULSET,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {"containers": [{"name": "node", "image": "chainlink"}]},
+                    },
+                },
+            },
+        )
+        eventually(
+            lambda: (
+                (apps.read_namespaced_stateful_set(STATEFULSET, namespace).status.ready_replicas or 0) == 1
+            ),
+            60,
+            "the node's pod to be ready",
+        )
+
+        node = start_node()
+        agent = AgentProcess(
+            tmp_path, str(full_cluster.kubeconfig), namespace, "node-a", node.url, node.email, node.password
+        )
+        agent.start()
+        jobs.create("feed", toml("feed"), targets={"names": ["node-a", "node-gone"]})
+        synced(jobs, "feed", "node-a")
+        agent.kill()  # stands in for the sidecar, which the scale-down below stops in a real pod
+
+        hook = full_cluster.service_account_kubeconfig(
+            namespace, "r-chainlink-node-release", tmp_path / "hook"
+        )
+        release = subprocess.run(
+            [sys.executable, "-m", "chainlink_agent", "release-node"],
+            env={
+                **agent.env,
+                "KUBECONFIG": str(hook),
+                "CHAINLINK_AGENT_STATEFULSET": STATEFULSET,
+                "CHAINLINK_AGENT_RELEASE_WAIT_SECONDS": "60",
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert release.returncode == 0, release.stderr
+        sts = apps.read_namespaced_stateful_set(STATEFULSET, namespace)
+        assert sts.spec.replicas == 0
+        assert not sts.status.replicas
+        left = jobs.get("feed")
+        assert finalizer_for("node-a") not in (left["metadata"].get("finalizers") or [])
+        assert "node-a" not in (left.get("status") or {}).get("phases", {})
+        jobs.delete("feed")
+        eventually(lambda: jobs.get("feed") is None, 30, "the resource to go without waiting for node-a")
