@@ -6,9 +6,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from kubernetes import client
-
 from chainlink_agent.resource import finalizer_for
+from kubernetes import client
 
 from .harness import ROOT, AgentProcess, eventually
 from .test_agent import synced, toml
