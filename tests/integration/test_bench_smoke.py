@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,20 +12,9 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from tests.cluster.controlplane import NODE_NAME, STORAGE_CLASS, ControlPlane, pinned_versions, tools_bin_dir
+from tests.integration.harness import eventually
 
 PINS = pinned_versions()
-
-
-def eventually(what: str, probe: Callable[[], Any], timeout: float = 60.0) -> Any:
-    """Poll probe until it returns something truthy; fail with the last value seen."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.2)
-    pytest.fail(f"{what} not reached within {timeout:.0f}s (last: {last!r})")
 
 
 def run_tool(*argv: str, env: dict[str, str] | None = None) -> str:
@@ -182,8 +170,9 @@ def test_statefulset_with_volume_becomes_ready(
     )
 
     eventually(
-        "readyReplicas=1",
         lambda: apps.read_namespaced_stateful_set_status("db", namespace).status.ready_replicas == 1,
+        60.0,
+        "readyReplicas=1",
     )
     pvc = core.read_namespaced_persistent_volume_claim("data-db-0", namespace)
     assert pvc.status.phase == "Bound"
@@ -203,7 +192,7 @@ def test_statefulset_with_volume_becomes_ready(
             return bool(e.status == 404)
         return False
 
-    eventually(f"PersistentVolume {volume} deleted", volume_gone)
+    eventually(volume_gone, 60.0, f"PersistentVolume {volume} deleted")
 
 
 def test_helm_test_pod_succeeds(full_cluster: ControlPlane, kube_api: Any, namespace: str) -> None:
@@ -223,8 +212,10 @@ def test_helm_test_pod_succeeds(full_cluster: ControlPlane, kube_api: Any, names
         },
     )
 
-    eventually("helm test pod Succeeded", lambda: _pod_phase(core, namespace, "release-test") == "Succeeded")
-    eventually("plain pod Running", lambda: _pod_phase(core, namespace, "plain") == "Running")
+    eventually(
+        lambda: _pod_phase(core, namespace, "release-test") == "Succeeded", 60.0, "helm test pod Succeeded"
+    )
+    eventually(lambda: _pod_phase(core, namespace, "plain") == "Running", 60.0, "plain pod Running")
     time.sleep(1)
     assert _pod_phase(core, namespace, "plain") == "Running"  # only hook (and Job) pods finish
 
@@ -247,7 +238,9 @@ def test_job_completes(full_cluster: ControlPlane, kube_api: Any, namespace: str
     )
 
     eventually(
-        "Job succeeded", lambda: batch.read_namespaced_job_status("once", namespace).status.succeeded == 1
+        lambda: batch.read_namespaced_job_status("once", namespace).status.succeeded == 1,
+        60.0,
+        "Job succeeded",
     )
 
 
@@ -264,4 +257,4 @@ def test_namespace_deletion_completes(full_cluster: ControlPlane, kube_api: Any)
             return bool(e.status == 404)
         return False
 
-    eventually("namespace smoke-doomed deleted", gone)
+    eventually(gone, 60.0, "namespace smoke-doomed deleted")
