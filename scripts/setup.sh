@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
 GO_VERSION=1.26.8
+GO_MIN_MINOR=26  # helm-unittest v1.1.2's go.mod says go 1.26; GOTOOLCHAIN=local forbids auto-upgrades
 
 if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   log "installing python3 and venv from Debian"
@@ -25,11 +26,14 @@ if [[ ! -e $stamp ]]; then
   rm -f "$VENV"/.installed-* && touch "$stamp"
 fi
 
-if ! command -v go >/dev/null; then
+go_ok() {
+  command -v go >/dev/null && [[ $(go env GOVERSION) =~ ^go1\.([0-9]+) ]] && ((BASH_REMATCH[1] >= GO_MIN_MINOR))
+}
+if ! go_ok; then
   godir=${CHAINLINK_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chainlink-k8s}/go-$GO_VERSION
   if [[ ! -x $godir/bin/go ]]; then
     # The proxy serves Go toolchains as the module golang.org/toolchain (what GOTOOLCHAIN downloads).
-    log "installing Go $GO_VERSION from the Go module proxy"
+    log "installing Go $GO_VERSION from the Go module proxy (found: $(go env GOVERSION 2>/dev/null || echo none))"
     "$VENV/bin/python" - "$godir" "$GO_VERSION" <<'PY'
 import io, os, sys, urllib.request, zipfile
 target, version = sys.argv[1], sys.argv[2]
