@@ -1,6 +1,7 @@
 """The main job on a local default: a real control plane (etcd, kube-apiserver, controller-manager,
 scheduler, kwok), two Chainlink node doubles, one chart release per node, each node's agent, and the
-sample ChainlinkJobs; then `kubectl get chainlinkjobs` shows where each job stands on each node.
+samples (a bridge, plain jobs, a job that waits for the bridge, a job templated with each node's keys, and
+one the node refuses); then `kubectl get chainlinkjobs` shows where each job stands on each node.
 
 kwok runs no containers, so each agent runs here as a process, with the token of the ServiceAccount its
 release made (exactly the chart's RBAC) and the node double's URL in place of 127.0.0.1:6688.
@@ -28,7 +29,12 @@ from tests.nodedouble.fixtures import NodeDoubleProcess  # noqa: E402
 
 NAMESPACE = "chainlink"
 NODES = {"node-a": {"chain": "sepolia", "region": "eu"}, "node-b": {"chain": "sepolia", "region": "us"}}
-EXPECTED = {"hello-webhook": {"node-a": "Synced"}, "heartbeat": dict.fromkeys(NODES, "Synced")}
+EXPECTED = {
+    "hello-webhook": {"node-a": "Synced"},
+    "heartbeat": dict.fromkeys(NODES, "Synced"),
+    "price-webhook": {"node-a": "Synced"},  # waits for the ChainlinkBridge "price" first
+    "eth-usd-ocr2": dict.fromkeys(NODES, "Synced"),  # each node's own keys, templated in
+}
 
 
 def main() -> int:
@@ -57,7 +63,10 @@ def main() -> int:
             for node, labels in NODES.items():
                 work = args.dir / node
                 work.mkdir()
-                doubles.append(NodeDoubleProcess.start(work))
+                # Each node its own Sepolia keys, as real nodes have.
+                doubles.append(
+                    NodeDoubleProcess.start(work, "--evm-chain-id", "11155111", "--key-seed", node)
+                )
                 sh(
                     "helm",
                     "install",
@@ -97,6 +106,7 @@ def main() -> int:
             )
             time.sleep(1)
             print(sh("kubectl", "get", "chainlinkjobs", "-n", NAMESPACE))
+            print(sh("kubectl", "get", "chainlinkbridges", "-n", NAMESPACE))
             print(
                 sh(
                     "kubectl",

@@ -7,16 +7,19 @@ import json
 import logging
 import threading
 import time
+from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from .bridges import BridgeReconciler
 from .informer import Informer
 from .kube import Kube
 from .metrics import Metrics
 from .nodeclient import NodeClient, NodeError
-from .nodejobs import NodeJobs
-from .reconciler import Reconciler
+from .nodejobs import NodeSnapshot
+from .reconciler import JobReconciler, Reconciler
+from .resource import BRIDGE_PLURAL, PLURAL, split_key
 from .server import serve
 from .settings import Credentials, Settings
 from .workqueue import WorkQueue
@@ -35,18 +38,31 @@ class Agent:
         self.queue = WorkQueue(on_depth=metrics.queue_depth.set)
         self.kube = Kube(api_client, settings.namespace, settings.node_name)
         self.node = NodeClient(settings.node_url, credentials, settings.node_timeout_seconds, metrics)
-        self.node_jobs = NodeJobs(self.node)
-        self.informer = Informer(self.kube, self.queue.add, metrics, self.stop)
-        self.reconciler = Reconciler(
-            settings.node_name,
-            settings.node_labels,
-            self.informer.get,
-            self.informer.store,
-            self.queue.add,
-            self.kube,
-            self.node,
-            self.node_jobs,
-        )
+        self.snapshot = NodeSnapshot(self.node)
+        # One informer per kind, one queue and one worker pool for all: keys carry the kind.
+        self.informers = {
+            plural: Informer(self.kube, self.queue.add, metrics, self.stop, plural)
+            for plural in (PLURAL, BRIDGE_PLURAL)
+        }
+
+        def collaborators(plural: str) -> tuple[object, ...]:
+            informer = self.informers[plural]
+            return (
+                settings.node_name,
+                settings.node_labels,
+                informer.get,
+                informer.store,
+                self.queue.add,
+                self.kube,
+                self.node,
+                self.snapshot,
+            )
+
+        jobs = JobReconciler(*collaborators(PLURAL))
+        self.reconcilers: dict[str, Reconciler[Any, Any]] = {
+            PLURAL: jobs,
+            BRIDGE_PLURAL: BridgeReconciler(*collaborators(BRIDGE_PLURAL), on_ready=jobs.bridge_ready),
+        }
         self._threads: list[threading.Thread] = []
 
     def healthy(self) -> str | None:
@@ -54,9 +70,10 @@ class Agent:
         return f"threads stopped: {', '.join(dead)}" if dead and not self.stop.is_set() else None
 
     def ready(self) -> str | None:
-        if not self.informer.synced.is_set():
-            return "the ChainlinkJob watch has not synced yet"
-        if not self.node_jobs.listed.is_set() or not self.node.last_call_ok:
+        for plural, informer in self.informers.items():
+            if not informer.synced.is_set():
+                return f"the {plural} watch has not synced yet"
+        if not self.snapshot.listed.is_set() or not self.node.last_call_ok:
             return "the Chainlink node is not answering"
         return None
 
@@ -64,7 +81,8 @@ class Agent:
         server = serve(
             self.settings.http_host, self.settings.http_port, self.metrics.registry, self.healthy, self.ready
         )
-        self._start("informer", self.informer.run)
+        for plural, informer in self.informers.items():
+            self._start(f"informer-{plural}", informer.run)
         self._start("resync", self._resync_loop)
         for i in range(self.settings.concurrency):
             self._start(f"worker-{i}", self._work)
@@ -92,36 +110,38 @@ class Agent:
         thread.start()
 
     def _resync_loop(self) -> None:
-        """Lists the node's jobs (once per period), then reconciles every resource against that list, which
-        is what repairs drift made on the node. Until the first list succeeds no worker reconciles, so a
-        cold start can never mistake an existing job for a missing one."""
+        """Lists the node's jobs, bridges and keys (once per period), then reconciles every resource against
+        that snapshot, which is what repairs drift made on the node and replaces jobs whose resolved spec
+        changed (a rotated key). Until the first list succeeds no worker reconciles, so a cold start can
+        never mistake an existing job or bridge for a missing one."""
         failures = 0
         while not self.stop.is_set():
             try:
-                count = self.node_jobs.refresh()
+                count = self.snapshot.refresh()
             except NodeError as exc:
                 failures += 1
                 wait = min(2.0**failures, self.settings.resync_seconds)
                 log.warning(
-                    "listing the node's jobs failed", extra={"error": str(exc), "retry_seconds": wait}
+                    "listing the node's jobs, bridges and keys failed",
+                    extra={"error": str(exc), "retry_seconds": wait},
                 )
                 self.stop.wait(wait)
                 continue
             failures = 0
-            keys = self.informer.keys()
+            keys = [key for informer in self.informers.values() for key in informer.keys()]  # noqa: SIM118 - a method
             log.info("resync", extra={"node_jobs": count, "resources": len(keys)})
             for key in keys:
                 self.queue.add_unless_backing_off(key)
             self.stop.wait(self.settings.resync_seconds)
 
     def _work(self) -> None:
-        while not self.node_jobs.listed.wait(0.5):
+        while not self.snapshot.listed.wait(0.5):
             if self.stop.is_set():
                 return
         while (key := self.queue.get()) is not None:
             started = time.perf_counter()
             try:
-                result = self.reconciler.reconcile(key)
+                result = self.reconcilers[split_key(key)[0]].reconcile(key)
             except Exception as exc:
                 self.metrics.reconciles.labels("error").inc()
                 self.metrics.reconcile_errors.labels(type(exc).__name__).inc()

@@ -21,6 +21,8 @@ class Outcome:
     job_id: str | None = None
     external_job_id: str | None = None
     spec_hash: str | None = None
+    owned: bool | None = None  # bridges: written before the agent creates the bridge
+    bridge_name: str | None = None
 
     @property
     def synced(self) -> bool:
@@ -61,6 +63,8 @@ def status_entry(
         ("jobID", outcome.job_id),
         ("externalJobID", outcome.external_job_id),
         ("specHash", outcome.spec_hash),
+        ("owned", outcome.owned),
+        ("bridgeName", outcome.bridge_name),
     ):
         if value is not None:
             entry[field] = value

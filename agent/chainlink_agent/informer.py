@@ -1,4 +1,5 @@
-"""List+watch of the namespace's ChainlinkJobs into a local cache, feeding changed keys to the queue.
+"""List+watch of one kind (ChainlinkJobs, ChainlinkBridges) of the namespace into a local cache, feeding
+changed keys ("<plural>/<namespace>/<name>") to the queue. One instance per kind.
 
 Keeps the resourceVersion of every event and bookmark, lists again on 410 Gone, and reconnects with
 jittered exponential backoff on any other failure (the kopf and client-go pattern, not Watch.stream()).
@@ -15,13 +16,22 @@ import backoff
 
 from .kube import Gone, Kube
 from .metrics import Metrics
+from .resource import PLURAL, queue_key
 
 log = logging.getLogger(__name__)
 WATCH_SECONDS = 300
 
 
 class Informer:
-    def __init__(self, kube: Kube, on_change: Callable[[str], None], metrics: Metrics, stop: threading.Event):
+    def __init__(
+        self,
+        kube: Kube,
+        on_change: Callable[[str], None],
+        metrics: Metrics,
+        stop: threading.Event,
+        plural: str = PLURAL,
+    ):
+        self.plural = plural
         self._kube = kube
         self._on_change = on_change
         self._metrics = metrics
@@ -39,7 +49,7 @@ class Informer:
         """Write-through of an object the agent itself just wrote, so the next reconcile of that key never
         reads a status older than the agent's own last write (which would look like a lost record)."""
         with self._lock:
-            self._store_locked(_key(obj), obj)
+            self._store_locked(self._key(obj), obj)
 
     def keys(self) -> list[str]:
         with self._lock:
@@ -79,8 +89,8 @@ class Informer:
             self._resource_version = None
 
     def _relist(self) -> None:
-        items, resource_version = self._kube.list_jobs()
-        fresh = {_key(obj): obj for obj in items}
+        items, resource_version = self._kube.list_objects(self.plural)
+        fresh = {self._key(obj): obj for obj in items}
         with self._lock:
             vanished = set(self._cache) - set(fresh)
             self._cache = fresh
@@ -91,14 +101,14 @@ class Informer:
 
     def _watch(self) -> None:
         assert self._resource_version is not None  # noqa: S101 - _list_and_watch lists first
-        for event in self._kube.watch_jobs(self._resource_version, WATCH_SECONDS):
+        for event in self._kube.watch_objects(self.plural, self._resource_version, WATCH_SECONDS):
             if self._stop.is_set():
                 return
             obj = event.get("object") or {}
             version = (obj.get("metadata") or {}).get("resourceVersion")
             kind = event.get("type")
             if kind in ("ADDED", "MODIFIED", "DELETED"):
-                key = _key(obj)
+                key = self._key(obj)
                 with self._lock:
                     if kind == "DELETED":
                         changed = self._cache.pop(key, None) is not None
@@ -109,6 +119,10 @@ class Informer:
                     self._on_change(key)
             elif kind == "BOOKMARK" and version:
                 self._resource_version = version
+
+    def _key(self, obj: dict[str, Any]) -> str:
+        meta = obj["metadata"]
+        return queue_key(self.plural, meta.get("namespace", ""), meta["name"])
 
     def _store_locked(self, key: str, obj: dict[str, Any]) -> bool:
         """Stores obj unless the cache already holds a newer write; True if the change needs a reconcile.
@@ -142,8 +156,3 @@ def _newer(candidate: dict[str, Any], current: dict[str, Any]) -> bool:
         return int(candidate["metadata"]["resourceVersion"]) > int(current["metadata"]["resourceVersion"])
     except (KeyError, ValueError):
         return True
-
-
-def _key(obj: dict[str, Any]) -> str:
-    meta = obj["metadata"]
-    return f"{meta.get('namespace', '')}/{meta['name']}"

@@ -1,13 +1,15 @@
 """The Kubernetes API calls the agent makes, and nothing else: the Roles in the chart mirror this file.
 
-The sidecar: chainlinkjobs: list, watch, patch (finalizers); chainlinkjobs/status: patch (server-side
-apply); configmaps: get; events: create.
-release-node (the uninstall hook): chainlinkjobs: list, patch; chainlinkjobs/status: patch;
+The sidecar: chainlinkjobs and chainlinkbridges: list, watch, patch (finalizers); their /status: patch
+(server-side apply); configmaps: get (tomlFrom, {{ configMap }}); secrets: get (urlFrom, {{ secret }});
+events: create.
+release-node (the uninstall hook): chainlinkjobs and chainlinkbridges: list, patch; their /status: patch;
 statefulsets: get; statefulsets/scale: patch.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import uuid
@@ -19,7 +21,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
 from .conditions import now
-from .resource import API_VERSION, GROUP, KIND, PLURAL, VERSION, ChainlinkJob
+from .resource import API_VERSION, GROUP, PLURAL, VERSION, Resource
 
 log = logging.getLogger(__name__)
 COMPONENT = "chainlink-agent"
@@ -39,15 +41,23 @@ class Kube:
         # One field manager per node: each agent owns exactly its own status.nodes entry.
         self.field_manager = f"{COMPONENT}-{node}"
 
-    def list_jobs(self) -> tuple[list[dict[str, Any]], str]:
-        body = self._custom.list_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL)
+    def list_objects(self, plural: str) -> tuple[list[dict[str, Any]], str]:
+        body = self._custom.list_namespaced_custom_object(GROUP, VERSION, self.namespace, plural)
         return list(body.get("items") or []), str(body["metadata"]["resourceVersion"])
 
+    def list_jobs(self) -> tuple[list[dict[str, Any]], str]:
+        return self.list_objects(PLURAL)
+
     def watch_jobs(self, resource_version: str, timeout_seconds: int) -> Iterator[dict[str, Any]]:
+        return self.watch_objects(PLURAL, resource_version, timeout_seconds)
+
+    def watch_objects(
+        self, plural: str, resource_version: str, timeout_seconds: int
+    ) -> Iterator[dict[str, Any]]:
         """Raw watch events; the server ends the stream after timeout_seconds and bookmarks come every
         minute or so, so the read timeout only has to outlast one bookmark interval."""
         try:
-            response = self._watch_request(resource_version, timeout_seconds)
+            response = self._watch_request(plural, resource_version, timeout_seconds)
         except ApiException as exc:
             if exc.status == 410:
                 raise Gone(str(exc.reason)) from exc
@@ -65,12 +75,12 @@ class Kube:
             response.close()
             response.release_conn()
 
-    def _watch_request(self, resource_version: str, timeout_seconds: int) -> Any:
+    def _watch_request(self, plural: str, resource_version: str, timeout_seconds: int) -> Any:
         return self._custom.list_namespaced_custom_object(
             GROUP,
             VERSION,
             self.namespace,
-            PLURAL,
+            plural,
             watch=True,
             resource_version=resource_version,
             allow_watch_bookmarks=True,
@@ -89,31 +99,48 @@ class Kube:
             raise
         return (cm.data or {}).get(key)
 
-    def add_finalizer(self, job: ChainlinkJob, finalizer: str) -> dict[str, Any]:
+    def secret_value(self, name: str, key: str) -> str | None:
+        """The decoded value, or None when the Secret or the key is missing. Callers never log it."""
+        try:
+            secret = self._core.read_namespaced_secret(name, self.namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        encoded = (secret.data or {}).get(key)
+        return None if encoded is None else base64.b64decode(encoded).decode()
+
+    def add_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]:
         # JSON patch: appending never clobbers another node's finalizer; creating the list is guarded by
         # the resourceVersion so two agents racing to create it cannot overwrite each other.
-        if job.finalizers:
+        if obj.finalizers:
             ops: list[dict[str, Any]] = [{"op": "add", "path": "/metadata/finalizers/-", "value": finalizer}]
         else:
             ops = [
-                {"op": "test", "path": "/metadata/resourceVersion", "value": job.resource_version},
+                {"op": "test", "path": "/metadata/resourceVersion", "value": obj.resource_version},
                 {"op": "add", "path": "/metadata/finalizers", "value": [finalizer]},
             ]
-        return self._patch_object(job, ops)
+        return self._patch_object(obj, ops)
 
-    def remove_finalizer(self, job: ChainlinkJob, finalizer: str) -> dict[str, Any]:
-        index = job.finalizers.index(finalizer)
+    def remove_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]:
+        index = obj.finalizers.index(finalizer)
         path = f"/metadata/finalizers/{index}"
         return self._patch_object(
-            job, [{"op": "test", "path": path, "value": finalizer}, {"op": "remove", "path": path}]
+            obj, [{"op": "test", "path": path, "value": finalizer}, {"op": "remove", "path": path}]
         )
 
-    def _patch_object(self, job: ChainlinkJob, ops: list[dict[str, Any]]) -> dict[str, Any]:
+    def _patch_object(self, obj: Resource, ops: list[dict[str, Any]]) -> dict[str, Any]:
         return self._custom.patch_namespaced_custom_object(  # type: ignore[no-any-return]
-            GROUP, VERSION, job.namespace, PLURAL, job.name, ops, _content_type="application/json-patch+json"
+            GROUP,
+            VERSION,
+            obj.namespace,
+            obj.PLURAL,
+            obj.name,
+            ops,
+            _content_type="application/json-patch+json",
         )
 
-    def apply_status(self, job: ChainlinkJob, entry: dict[str, Any] | None) -> dict[str, Any]:
+    def apply_status(self, obj: Resource, entry: dict[str, Any] | None) -> dict[str, Any]:
         """Server-side apply of this node's entry and its keys in the phases/jobIDs summaries; applying
         none removes what this node's field manager owns."""
         # Empty summaries are left out: applying {} over the last key makes the map null.
@@ -124,16 +151,16 @@ class Kube:
                 status["jobIDs"] = {self.node: entry["jobID"]}
         body = {
             "apiVersion": API_VERSION,
-            "kind": KIND,
-            "metadata": {"name": job.name, "namespace": job.namespace},
+            "kind": obj.KIND,
+            "metadata": {"name": obj.name, "namespace": obj.namespace},
             "status": status,
         }
         return self._custom.patch_namespaced_custom_object_status(  # type: ignore[no-any-return]
             GROUP,
             VERSION,
-            job.namespace,
-            PLURAL,
-            job.name,
+            obj.namespace,
+            obj.PLURAL,
+            obj.name,
             body,
             field_manager=self.field_manager,
             force=True,
@@ -153,17 +180,17 @@ class Kube:
             raise
         return int(sts.status.replicas or 0) if sts.status else 0
 
-    def emit_event(self, job: ChainlinkJob, event_type: str, reason: str, message: str) -> None:
+    def emit_event(self, obj: Resource, event_type: str, reason: str, message: str) -> None:
         timestamp = now()
         event = {
-            "metadata": {"name": f"{job.name}.{uuid.uuid4().hex[:16]}", "namespace": job.namespace},
+            "metadata": {"name": f"{obj.name}.{uuid.uuid4().hex[:16]}", "namespace": obj.namespace},
             "involvedObject": {
                 "apiVersion": API_VERSION,
-                "kind": KIND,
-                "name": job.name,
-                "namespace": job.namespace,
-                "uid": job.uid,
-                "resourceVersion": job.resource_version,
+                "kind": obj.KIND,
+                "name": obj.name,
+                "namespace": obj.namespace,
+                "uid": obj.uid,
+                "resourceVersion": obj.resource_version,
             },
             "type": event_type,
             "reason": reason,
@@ -176,9 +203,9 @@ class Kube:
             "count": 1,
         }
         try:
-            self._core.create_namespaced_event(job.namespace, event)
+            self._core.create_namespaced_event(obj.namespace, event)
         except ApiException as exc:
             # An Event is a courtesy: losing one must not fail the reconcile that produced it.
             log.warning(
-                "could not record event", extra={"key": job.key, "reason": reason, "status": exc.status}
+                "could not record event", extra={"key": obj.key, "reason": reason, "status": exc.status}
             )

@@ -1,7 +1,7 @@
-"""The Chainlink node's HTTP API, as the agent uses it: session login and jobs.
+"""The Chainlink node's HTTP API, as the agent uses it: session login, jobs, bridges and the keys it reads.
 
-Routes and shapes follow the node's core/web/router.go, sessions_controller.go and jobs_controller.go
-(tests/nodedouble cites the exact places).
+Routes and shapes follow the node's core/web/router.go, sessions_controller.go, jobs_controller.go,
+bridge_types_controller.go and the keys controllers (tests/nodedouble cites the exact places).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 
 from .metrics import Metrics
-from .plan import NodeJob
+from .plan import DesiredBridge, NodeBridge, NodeJob
 from .settings import Credentials
+from .template import EthKey, NodeFacts
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100
@@ -53,15 +54,67 @@ class NodeClient:
 
     def list_jobs(self) -> list[NodeJob]:
         """All jobs, every page: one logical list per resync."""
-        jobs: list[NodeJob] = []
+        return [_job(item) for item in self._pages("/v2/jobs")]
+
+    def list_bridges(self) -> list[NodeBridge]:
+        return [_bridge(item) for item in self._pages("/v2/bridge_types")]
+
+    def find_bridge(self, name: str) -> NodeBridge | None:
+        try:
+            body = self._json("GET", f"/v2/bridge_types/{name}", "/v2/bridge_types/:BridgeName")
+        except NodeRejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return _bridge(body["data"])
+
+    def create_bridge(self, bridge: DesiredBridge) -> NodeBridge:
+        body = self._json("POST", "/v2/bridge_types", "/v2/bridge_types", json_body=_bridge_body(bridge))
+        return _bridge(body["data"])
+
+    def update_bridge(self, bridge: DesiredBridge) -> NodeBridge:
+        path, route = f"/v2/bridge_types/{bridge.name}", "/v2/bridge_types/:BridgeName"
+        return _bridge(self._json("PATCH", path, route, json_body=_bridge_body(bridge))["data"])
+
+    def delete_bridge(self, name: str) -> None:
+        """A bridge that is already gone counts as deleted; a 409 (a job uses it) is raised."""
+        try:
+            self._call("DELETE", f"/v2/bridge_types/{name}", "/v2/bridge_types/:BridgeName")
+        except NodeRejected as exc:
+            if exc.status != 404:
+                raise
+
+    def facts(self) -> NodeFacts:
+        """The node's keys, as templated job specs reference them: one call per key type."""
+        eth = [
+            EthKey(str(a.get("address", "")), str(a.get("evmChainID", "")), bool(a.get("disabled", False)))
+            for a in self._attributes("/v2/keys/eth")
+        ]
+        p2p = tuple(str(a.get("peerId", "")) for a in self._attributes("/v2/keys/p2p"))
+        ocr = tuple(str(item["id"]) for item in self._data("/v2/keys/ocr"))
+        ocr2 = tuple(
+            (str(item["id"]), str((item.get("attributes") or {}).get("chainType", "")))
+            for item in self._data("/v2/keys/ocr2")
+        )
+        return NodeFacts(p2p_peer_ids=p2p, ocr_bundle_ids=ocr, ocr2_bundles=ocr2, eth_keys=tuple(eth))
+
+    def _data(self, path: str) -> list[dict[str, Any]]:
+        return list(self._json("GET", path, path).get("data") or [])
+
+    def _attributes(self, path: str) -> list[dict[str, Any]]:
+        return [item.get("attributes") or {} for item in self._data(path)]
+
+    def _pages(self, path: str) -> list[dict[str, Any]]:
+        """Every item of a paginated list (core/web/api.go page/size, meta.count)."""
+        items: list[dict[str, Any]] = []
         page = 1
         while True:
-            body = self._json("GET", "/v2/jobs", "/v2/jobs", params={"page": page, "size": PAGE_SIZE})
+            body = self._json("GET", path, path, params={"page": page, "size": PAGE_SIZE})
             data = body.get("data") or []
-            jobs.extend(_job(item) for item in data)
-            total = int((body.get("meta") or {}).get("count", len(jobs)))
-            if not data or len(jobs) >= total:
-                return jobs
+            items.extend(data)
+            total = int((body.get("meta") or {}).get("count", len(items)))
+            if not data or len(items) >= total:
+                return items
             page += 1
 
     def create_job(self, toml: str) -> NodeJob:
@@ -192,3 +245,22 @@ def _job(item: dict[str, Any]) -> NodeJob:
         external_job_id=str(attributes.get("externalJobID", "")),
         name=attributes.get("name"),
     )
+
+
+def _bridge(item: dict[str, Any]) -> NodeBridge:
+    attributes = item.get("attributes") or {}
+    payment = attributes.get("minimumContractPayment")
+    return NodeBridge(
+        name=str(attributes.get("name") or item["id"]),
+        url=str(attributes.get("url", "")),
+        confirmations=int(attributes.get("confirmations") or 0),
+        minimum_contract_payment=None if payment is None else str(payment),
+    )
+
+
+def _bridge_body(bridge: DesiredBridge) -> dict[str, Any]:
+    """bridges.BridgeTypeRequest; the payment is sent only when the resource sets it."""
+    body: dict[str, Any] = {"name": bridge.name, "url": bridge.url, "confirmations": bridge.confirmations}
+    if bridge.minimum_contract_payment is not None:
+        body["minimumContractPayment"] = bridge.minimum_contract_payment
+    return body

@@ -1,5 +1,6 @@
-"""The node's jobs by external job ID: listed once per resync and kept current by the agent's own writes,
-so reconciling N resources costs one job list, not N."""
+"""A snapshot of the node: its jobs by external job ID, its bridges by name and its keys (the facts job
+templates resolve against). Listed once per resync and kept current by the agent's own writes, so
+reconciling N resources costs one list of each, not N."""
 
 from __future__ import annotations
 
@@ -7,22 +8,32 @@ import threading
 from collections.abc import Iterable
 
 from .nodeclient import NodeClient
-from .plan import NodeJob
+from .plan import NodeBridge, NodeJob
+from .template import NodeFacts
 
 
-class NodeJobs:
+class NodeSnapshot:
     def __init__(self, node: NodeClient) -> None:
         self._node = node
         self._lock = threading.Lock()
         self._by_external_id: dict[str, NodeJob] = {}
+        self._bridges: dict[str, NodeBridge] = {}
+        self._facts = NodeFacts()
         self.listed = threading.Event()
 
     def refresh(self) -> int:
+        """Lists jobs, bridges and keys; returns the number of jobs."""
         jobs = self._node.list_jobs()
+        bridges = self._node.list_bridges()
+        facts = self._node.facts()
         with self._lock:
             self._by_external_id = {job.external_job_id: job for job in jobs}
+            self._bridges = {bridge.name: bridge for bridge in bridges}
+            self._facts = facts
         self.listed.set()
         return len(jobs)
+
+    # Jobs -------------------------------------------------------------------------------------------
 
     def subset(self, external_ids: Iterable[str]) -> dict[str, NodeJob]:
         with self._lock:
@@ -44,3 +55,33 @@ class NodeJobs:
     def remove(self, external_id: str) -> None:
         with self._lock:
             self._by_external_id.pop(external_id, None)
+
+    # Bridges ----------------------------------------------------------------------------------------
+
+    def bridges(self, names: Iterable[str]) -> dict[str, NodeBridge]:
+        with self._lock:
+            return {name: self._bridges[name] for name in names if name in self._bridges}
+
+    def recheck_bridge(self, name: str) -> NodeBridge | None:
+        """One bridge asked of the node: a job waiting on a bridge a person made by hand need not wait
+        for the next resync, and a failed bridge call leaves the node's state unknown."""
+        bridge = self._node.find_bridge(name)
+        if bridge is None:
+            self.remove_bridge(name)
+        else:
+            self.put_bridge(bridge)
+        return bridge
+
+    def put_bridge(self, bridge: NodeBridge) -> None:
+        with self._lock:
+            self._bridges[bridge.name] = bridge
+
+    def remove_bridge(self, name: str) -> None:
+        with self._lock:
+            self._bridges.pop(name, None)
+
+    # Keys -------------------------------------------------------------------------------------------
+
+    def facts(self) -> NodeFacts:
+        with self._lock:
+            return self._facts

@@ -71,3 +71,91 @@ def plan(
 def claim_winner(claimants: Mapping[str, str]) -> str:
     """Of several resources claiming one external job ID (key -> creationTimestamp), the oldest keeps it."""
     return min(claimants, key=lambda key: (claimants[key], key))
+
+
+# Bridges ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeBridge:
+    """A bridge as the node lists it (GET /v2/bridge_types); its name is the node's, lowercased."""
+
+    name: str
+    url: str
+    confirmations: int = 0
+    minimum_contract_payment: str | None = None
+
+
+@dataclass(frozen=True)
+class DesiredBridge:
+    name: str
+    url: str
+    confirmations: int
+    minimum_contract_payment: str | None
+    spec_hash: str
+
+    def matches(self, bridge: NodeBridge) -> bool:
+        """The node's copy has this spec. An unset payment is whatever the node keeps."""
+        return (
+            bridge.url == self.url
+            and bridge.confirmations == self.confirmations
+            and (self.minimum_contract_payment is None or bridge.minimum_contract_payment == self.payment)
+        )
+
+    @property
+    def payment(self) -> str | None:
+        return None if self.minimum_contract_payment is None else str(int(self.minimum_contract_payment))
+
+
+@dataclass(frozen=True)
+class CreateBridge:
+    bridge: DesiredBridge
+    restores: bool  # the resource had made it before and it vanished from the node
+
+
+@dataclass(frozen=True)
+class UpdateBridge:
+    bridge: DesiredBridge
+
+
+@dataclass(frozen=True)
+class DeleteBridge:
+    name: str
+
+
+@dataclass(frozen=True)
+class BridgeConflict:
+    """A bridge of that name exists on the node and this resource did not make it: never touched."""
+
+    name: str
+
+
+BridgeAction = CreateBridge | UpdateBridge | DeleteBridge | BridgeConflict
+
+
+def plan_bridge(
+    desired: DesiredBridge | None, recorded: StatusEntry | None, node_bridges: Mapping[str, NodeBridge]
+) -> list[BridgeAction]:
+    """Actions for one ChainlinkBridge on one node.
+
+    Bridges have no external ID, so ownership is written ahead: the status entry says `owned` (with the
+    bridge's name) before the agent creates the bridge. A bridge on the node is this resource's only if
+    the entry says so; any other bridge of that name is a conflict, reported and never touched. A crash
+    after the create finds `owned` and adopts the bridge.
+    """
+    owned_name = recorded.bridge_name if recorded is not None and recorded.owned else None
+    actions: list[BridgeAction] = []
+    moved = desired is None or desired.name != owned_name
+    if owned_name is not None and owned_name in node_bridges and moved:
+        actions.append(DeleteBridge(owned_name))  # deleted, untargeted, suspended or renamed
+    if desired is None:
+        return actions
+    current = node_bridges.get(desired.name)
+    if current is None:
+        made_before = owned_name == desired.name and recorded is not None and recorded.phase == "Synced"
+        actions.append(CreateBridge(desired, restores=made_before))
+    elif owned_name != desired.name:
+        actions.append(BridgeConflict(desired.name))
+    elif not desired.matches(current):
+        actions.append(UpdateBridge(desired))
+    return actions

@@ -1,8 +1,9 @@
-"""Reconcile one ChainlinkJob on this node: read the cached resource, plan against the node's jobs,
-act through the node client, then record the outcome in status and Events.
+"""Reconcile one resource on this node: read the cached resource, plan against the node snapshot, act
+through the node client, then record the outcome in status and Events.
 
-Level-triggered: every call starts from the current resource and the node's current jobs, never from
-the event that queued the key.
+Level-triggered: every call starts from the current resource and the node's current state, never from
+the event that queued the key. `Reconciler` holds what every kind shares (finalizers, status, Events,
+claims); `JobReconciler` here and `bridges.BridgeReconciler` add what is particular to their kind.
 """
 
 from __future__ import annotations
@@ -11,19 +12,24 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from kubernetes.client.exceptions import ApiException
 
+from . import pipeline, template
 from .conditions import Outcome, now, status_entry
 from .kube import Kube
 from .nodeclient import NodeClient, NodeRejected, NodeUnavailable
-from .nodejobs import NodeJobs
+from .nodejobs import NodeSnapshot
 from .plan import Action, Create, Replace, claim_winner, plan
-from .resource import ChainlinkJob, StatusEntry, derived_external_job_id, finalizer_for
+from .resource import ChainlinkJob, Resource, StatusEntry, derived_external_job_id, finalizer_for
 from .spec import InvalidSpec, RenderedSpec, render
 
 log = logging.getLogger(__name__)
+R = TypeVar("R", bound=Resource)
+D = TypeVar("D")
+# The node's answer when a job names a bridge it does not have (job ORM.AssertBridgesExist, a 500).
+NODE_BRIDGES_MISSING = "not all bridges exist"
 
 
 @dataclass(frozen=True)
@@ -32,7 +38,7 @@ class Result:
 
 
 class Waiting(Exception):
-    """Something the spec needs does not exist yet; retried with backoff, the job left as it is."""
+    """Something the spec needs does not exist yet; retried with backoff, the node left as it is."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -40,7 +46,10 @@ class Waiting(Exception):
         self.message = message
 
 
-class Reconciler:
+class Reconciler(Generic[R, D]):
+    """The reconcile every kind shares, and its pieces; a kind supplies _parse, _desired, _converge and
+    _hold (the outcome that keeps what the status says this resource has on the node)."""
+
     def __init__(
         self,
         node_name: str,
@@ -50,7 +59,7 @@ class Reconciler:
         enqueue: Callable[[str], None],
         kube: Kube,
         node: NodeClient,
-        node_jobs: NodeJobs,
+        snapshot: NodeSnapshot,
     ) -> None:
         self._node_name = node_name
         self._node_labels = dict(node_labels)
@@ -59,9 +68,10 @@ class Reconciler:
         self._enqueue = enqueue
         self._kube = kube
         self._node = node
-        self._node_jobs = node_jobs
+        self._snapshot = snapshot
         self._finalizer = finalizer_for(node_name)
-        # external job ID -> {resource key: creationTimestamp}: two resources must never drive one job.
+        # claimed name (an external job ID, a bridge name) -> {resource key: creationTimestamp}: two
+        # resources must never drive one thing on the node.
         self._claims: dict[str, dict[str, str]] = {}
         self._claims_lock = threading.Lock()
 
@@ -70,72 +80,176 @@ class Reconciler:
         if raw is None:
             self._release(key)
             return Result()
-        job = ChainlinkJob.from_dict(raw)
-        recorded = job.status_for(self._node_name)
-        wanted = not job.deleting and job.targets(self._node_name, self._node_labels)
-        derived = derived_external_job_id(job.uid, self._node_name)
-        if not wanted or job.suspend:
+        obj = self._parse(raw)
+        recorded = obj.status_for(self._node_name)
+        wanted = not obj.deleting and obj.targets(self._node_name, self._node_labels)
+        if not wanted or obj.suspend:
             self._release(key)
-            if not wanted and self._finalizer not in job.finalizers and recorded is None:
+            if not wanted and self._finalizer not in obj.finalizers and recorded is None:
                 return Result()  # not ours, and nothing of ours to clean up
-            return self._converge(job, recorded, derived, None, wanted)
+            return self._converge(obj, recorded, None, wanted)
         try:
-            desired = self._desired(job, derived)
+            desired = self._desired(obj)
         except Waiting as exc:
-            self._report(job, recorded, _kept(recorded, "Pending", exc.reason, exc.message), warn=False)
+            self._report(obj, recorded, self._hold(recorded, "Pending", exc.reason, exc.message), "Normal")
             return Result(retry=True)
         except InvalidSpec as exc:
             # Only a spec edit can fix this, and an edit arrives through the watch: no retry.
-            self._report(job, recorded, _kept(recorded, "Invalid", exc.reason, exc.message), warn=True)
+            self._report(obj, recorded, self._hold(recorded, "Invalid", exc.reason, exc.message), "Warning")
             return Result()
-        if self._finalizer not in job.finalizers:
-            # Before the job exists, so a crash right after creating it still leaves the cleanup duty.
-            self._remember(self._kube.add_finalizer(job, self._finalizer))
-        return self._converge(job, recorded, derived, desired, wanted)
+        if self._finalizer not in obj.finalizers:
+            # Before anything is made on the node, so a crash right after still leaves the cleanup duty.
+            self._remember(self._kube.add_finalizer(obj, self._finalizer))
+        return self._converge(obj, recorded, desired, wanted)
+
+    def _parse(self, raw: dict[str, Any]) -> R:
+        raise NotImplementedError
+
+    def _desired(self, obj: R) -> D:
+        raise NotImplementedError
+
+    def _converge(self, obj: R, recorded: StatusEntry | None, desired: D | None, wanted: bool) -> Result:
+        """Makes the node match `desired` (None: nothing of this resource on the node), then reports."""
+        raise NotImplementedError
+
+    def _hold(self, recorded: StatusEntry | None, phase: str, reason: str, message: str) -> Outcome:
+        raise NotImplementedError
+
+    def _report(
+        self, obj: Resource, recorded: StatusEntry | None, outcome: Outcome, event: str | None
+    ) -> dict[str, Any]:
+        """Writes this node's entry if it changed, with one Event (`event` is its type) per change, not one
+        per retry. Returns the entry."""
+        entry = status_entry(self._node_name, obj.generation, outcome, recorded, now())
+        if recorded is not None and dict(recorded.raw) == entry:
+            return entry  # unchanged: an idle agent writes nothing
+        if event is not None:
+            self._event(obj, event, outcome.reason, outcome.message)
+        log.info(
+            "status",
+            extra={
+                "key": obj.key,
+                "phase": outcome.phase,
+                "reason": outcome.reason,
+                "job_id": outcome.job_id,
+            },
+        )
+        self._apply_status(obj, entry)
+        return entry
+
+    def _forget(self, obj: Resource, recorded: StatusEntry | None) -> None:
+        """The resource no longer wants anything here (deleted or untargeted) and it is gone."""
+        if recorded is not None and not obj.deleting:
+            self._apply_status(obj, None)
+        if self._finalizer in obj.finalizers:
+            try:
+                self._remember(self._kube.remove_finalizer(obj, self._finalizer))
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+
+    def _apply_status(self, obj: Resource, entry: dict[str, Any] | None) -> None:
+        try:
+            self._remember(self._kube.apply_status(obj, entry))
+        except ApiException as exc:
+            if exc.status != 404:  # a resource deleted meanwhile has no status to write
+                raise
+
+    def _event(self, obj: Resource, event_type: str, reason: str, message: str) -> None:
+        log.info("event", extra={"key": obj.key, "reason": reason, "event_message": message})
+        self._kube.emit_event(obj, event_type, reason, message)
+
+    def _claim(self, obj: Resource, name: str) -> str:
+        """Claims `name` for obj (releasing what it claimed before); returns the key that holds it."""
+        with self._claims_lock:
+            self._release_locked(obj.key, keep=name)
+            claimants = self._claims.setdefault(name, {})
+            claimants[obj.key] = obj.creation_timestamp
+            return claim_winner(claimants)
+
+    def _release(self, key: str) -> None:
+        with self._claims_lock:
+            self._release_locked(key, keep=None)
+
+    def _release_locked(self, key: str, keep: str | None) -> None:
+        for name, claimants in list(self._claims.items()):
+            if name == keep or key not in claimants:
+                continue
+            del claimants[key]
+            if not claimants:
+                del self._claims[name]
+            # A resource that lost this name to `key` may take it now.
+            for other in claimants:
+                self._enqueue(other)
+
+
+class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # bridge name -> keys of the jobs waiting for it; a bridge the agent makes wakes them at once.
+        self._waiting: dict[str, set[str]] = {}
+        self._waiting_lock = threading.Lock()
+
+    def bridge_ready(self, name: str) -> None:
+        with self._waiting_lock:
+            keys = self._waiting.pop(name, set())
+        for key in sorted(keys):
+            self._enqueue(key)
+
+    def _parse(self, raw: dict[str, Any]) -> ChainlinkJob:
+        return ChainlinkJob.from_dict(raw)
+
+    def _hold(self, recorded: StatusEntry | None, phase: str, reason: str, message: str) -> Outcome:
+        return _kept(recorded, phase, reason, message)
 
     def _converge(
         self,
         job: ChainlinkJob,
         recorded: StatusEntry | None,
-        derived: str,
         desired: RenderedSpec | None,
         wanted: bool,
     ) -> Result:
-        """Makes the node match `desired` (None: no job of this resource on the node), then reports."""
-        owned = {derived}
+        owned = {derived_external_job_id(job.uid, self._node_name)}
         if recorded and recorded.external_job_id:
             owned.add(recorded.external_job_id)
         if desired is not None:
             owned.add(desired.external_job_id)
         try:
-            for action in plan(desired, owned, recorded, self._node_jobs.subset(owned)):
+            for action in plan(desired, owned, recorded, self._snapshot.subset(owned)):
                 self._execute(job, action)
         except (NodeRejected, NodeUnavailable) as exc:
             if desired is not None:
                 self._recheck(desired.external_job_id)
+            if isinstance(exc, NodeRejected) and exc.detail.startswith(NODE_BRIDGES_MISSING):
+                # The snapshot thought the bridges were there; the node knows better. Wait, as for any
+                # missing bridge, instead of reporting a refusal.
+                message = f"waiting for bridges the node does not have: {exc.detail}"
+                outcome = _kept(recorded, "Pending", "BridgeMissing", message)
+                self._report(job, recorded, outcome, event="Normal")
+                return Result(retry=True)
             if isinstance(exc, NodeRejected):
                 outcome = _kept(recorded, "Invalid", "NodeRejected", exc.detail)
             else:
                 outcome = _kept(recorded, "Error", "NodeUnavailable", str(exc))
-            self._report(job, recorded, outcome, warn=True)
+            self._report(job, recorded, outcome, event="Warning")
             return Result(retry=True)
         if desired is not None:
-            current = self._node_jobs.subset([desired.external_job_id])[desired.external_job_id]
+            current = self._snapshot.subset([desired.external_job_id])[desired.external_job_id]
             message = f"job {current.id} runs generation {job.generation}'s spec"
             outcome = Outcome(
                 "Synced", "JobSynced", message, current.id, desired.external_job_id, desired.spec_hash
             )
-            self._report(job, recorded, outcome, warn=False)
+            self._report(job, recorded, outcome, event=None)
         elif not wanted:
             self._forget(job, recorded)
         else:
             outcome = Outcome(
                 "Suspended", "Suspended", "spec.suspend is true: the job is removed from the node"
             )
-            self._report(job, recorded, outcome, warn=False)
+            self._report(job, recorded, outcome, event=None)
         return Result()
 
-    def _desired(self, job: ChainlinkJob, derived: str) -> RenderedSpec:
+    def _desired(self, job: ChainlinkJob) -> RenderedSpec:
         toml = job.toml
         if job.toml_from is not None:
             ref = job.toml_from
@@ -144,102 +258,75 @@ class Reconciler:
                 raise Waiting("ConfigMapMissing", f"waiting for key {ref.key!r} of ConfigMap {ref.name!r}")
         if not toml:
             raise InvalidSpec("EmptySpec", "the job TOML is empty")
-        desired = render(toml, derived)
+        desired = render(self._resolve(toml), derived_external_job_id(job.uid, self._node_name))
         winner = self._claim(job, desired.external_job_id)
         if winner != job.key:
             raise InvalidSpec(
                 "DuplicateExternalJobID",
-                f"external job ID {desired.external_job_id} is already used by ChainlinkJob {winner}",
+                f"external job ID {desired.external_job_id} is already used by ChainlinkJob "
+                f"{winner.split('/', 1)[1]}",
             )
+        self._await_bridges(job, pipeline.bridge_names(desired.toml))
         return desired
+
+    def _resolve(self, toml: str) -> str:
+        """The TOML with its {{ }} references resolved for this node. Secret values go only into the
+        returned text, which is sent to the node and hashed, never logged or reported."""
+        refs = template.references(toml)
+        if not refs:
+            return toml
+        values: dict[tuple[str, str, str], str | None] = {}
+        for fn, name, key in template.lookups(refs):
+            read = self._kube.secret_value if fn == "secret" else self._kube.config_map_value
+            values[(fn, name, key)] = read(name, key)
+        try:
+            return template.substitute(toml, self._snapshot.facts(), values)
+        except template.Unresolved as exc:
+            raise Waiting("UnresolvedReference", exc.message) from None
+
+    def _await_bridges(self, job: ChainlinkJob, names: list[str]) -> None:
+        known = self._snapshot.bridges(names)
+        missing = [n for n in names if n not in known and self._ask_bridge(n) is None]
+        with self._waiting_lock:
+            for waiters in self._waiting.values():
+                waiters.discard(job.key)
+            for name in missing:
+                self._waiting.setdefault(name, set()).add(job.key)
+        if missing:
+            plural = "bridge" if len(missing) == 1 else "bridges"
+            raise Waiting("BridgeMissing", f"waiting for {plural} {', '.join(missing)}")
+
+    def _ask_bridge(self, name: str) -> object | None:
+        try:
+            return self._snapshot.recheck_bridge(name)
+        except (NodeRejected, NodeUnavailable):
+            return None
 
     def _execute(self, job: ChainlinkJob, action: Action) -> None:
         if isinstance(action, Create):
             made = self._node.create_job(action.spec.toml)
-            self._node_jobs.put(made)
+            self._snapshot.put(made)
             reason = "JobRestored" if action.restores else "JobCreated"
             self._event(
                 job, "Normal", reason, f"created job {made.id} (external job ID {made.external_job_id})"
             )
         elif isinstance(action, Replace):
             made = self._node.replace_job(action.job_id, action.spec.toml)
-            self._node_jobs.put(made)
+            self._snapshot.put(made)
             self._event(job, "Normal", "JobReplaced", f"replaced job {action.job_id} with job {made.id}")
         else:
             self._node.delete_job(action.job_id)
-            self._node_jobs.remove(action.external_job_id)
+            self._snapshot.remove(action.external_job_id)
             self._event(job, "Normal", "JobDeleted", f"deleted job {action.job_id}")
 
     def _recheck(self, external_id: str) -> None:
         try:
-            self._node_jobs.recheck(external_id)
+            self._snapshot.recheck(external_id)
         except (NodeRejected, NodeUnavailable) as exc:
             log.info(
                 "could not recheck the job on the node",
                 extra={"external_job_id": external_id, "error": str(exc)},
             )
-
-    def _report(self, job: ChainlinkJob, recorded: StatusEntry | None, outcome: Outcome, warn: bool) -> None:
-        entry = status_entry(self._node_name, job.generation, outcome, recorded, now())
-        if recorded is not None and dict(recorded.raw) == entry:
-            return  # unchanged: an idle agent writes nothing
-        if warn:
-            # One Warning per new problem, not one per retry.
-            self._event(job, "Warning", outcome.reason, outcome.message)
-        log.info(
-            "status",
-            extra={
-                "key": job.key,
-                "phase": outcome.phase,
-                "reason": outcome.reason,
-                "job_id": outcome.job_id,
-            },
-        )
-        self._apply_status(job, entry)
-
-    def _forget(self, job: ChainlinkJob, recorded: StatusEntry | None) -> None:
-        """The resource no longer wants a job here (deleted or untargeted) and the job is gone."""
-        if recorded is not None and not job.deleting:
-            self._apply_status(job, None)
-        if self._finalizer in job.finalizers:
-            try:
-                self._remember(self._kube.remove_finalizer(job, self._finalizer))
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
-
-    def _apply_status(self, job: ChainlinkJob, entry: dict[str, Any] | None) -> None:
-        try:
-            self._remember(self._kube.apply_status(job, entry))
-        except ApiException as exc:
-            if exc.status != 404:  # a resource deleted meanwhile has no status to write
-                raise
-
-    def _event(self, job: ChainlinkJob, event_type: str, reason: str, message: str) -> None:
-        log.info("event", extra={"key": job.key, "reason": reason, "event_message": message})
-        self._kube.emit_event(job, event_type, reason, message)
-
-    def _claim(self, job: ChainlinkJob, external_id: str) -> str:
-        with self._claims_lock:
-            self._release_locked(job.key, keep=external_id)
-            claimants = self._claims.setdefault(external_id, {})
-            claimants[job.key] = job.creation_timestamp
-            return claim_winner(claimants)
-
-    def _release(self, key: str) -> None:
-        with self._claims_lock:
-            self._release_locked(key, keep=None)
-
-    def _release_locked(self, key: str, keep: str | None) -> None:
-        for external_id, claimants in list(self._claims.items()):
-            if external_id == keep or key not in claimants:
-                continue
-            del claimants[key]
-            if not claimants:
-                del self._claims[external_id]
-            # A resource that lost this ID to `key` may take it now.
-            for other in claimants:
-                self._enqueue(other)
 
 
 def _kept(recorded: StatusEntry | None, phase: str, reason: str, message: str) -> Outcome:

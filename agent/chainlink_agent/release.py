@@ -1,10 +1,11 @@
 """`chainlink-agent release-node`: run by the chart's pre-delete hook when a node is uninstalled.
 
-It strips this node's finalizer and status entry from every ChainlinkJob in the namespace, so that no
+It strips this node's finalizer and status entry from every ChainlinkJob and ChainlinkBridge in the
+namespace, so that no
 resource waits forever for an agent that will not come back. The node's StatefulSet is scaled to zero
 first: a sidecar still running after the release would put its finalizer straight back. The wait for
-that is bounded, because an uninstall must never hang on it. Jobs on the node itself are left alone:
-the node is going away with them.
+that is bounded, because an uninstall must never hang on it. Jobs and bridges on the node itself are left
+alone: the node is going away with them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from kubernetes.client.exceptions import ApiException
 
 from .kube import Kube
-from .resource import ChainlinkJob, finalizer_for
+from .resource import KINDS, finalizer_for
 
 log = logging.getLogger(__name__)
 
@@ -25,18 +26,19 @@ def release_node(kube: Kube, statefulset: str | None = None, wait_seconds: float
         _stop_node(kube, statefulset, wait_seconds)
     finalizer = finalizer_for(kube.node)
     released = 0
-    items, _ = kube.list_jobs()
-    for raw in items:
-        job = ChainlinkJob.from_dict(raw)
-        try:
-            if job.status_for(kube.node) is not None:
-                kube.apply_status(job, None)
-            if finalizer in job.finalizers:
-                kube.remove_finalizer(job, finalizer)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-        released += 1
+    for plural, kind in KINDS.items():
+        items, _ = kube.list_objects(plural)
+        for raw in items:
+            obj = kind.from_dict(raw)
+            try:
+                if obj.status_for(kube.node) is not None:
+                    kube.apply_status(obj, None)
+                if finalizer in obj.finalizers:
+                    kube.remove_finalizer(obj, finalizer)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+            released += 1
     log.info("released node", extra={"node": kube.node, "resources": released})
     return released
 

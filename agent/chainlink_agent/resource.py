@@ -1,16 +1,19 @@
-"""The ChainlinkJob resource as the agent reads it: parsing, targeting and ownership names. Pure."""
+"""The ChainlinkJob and ChainlinkBridge resources as the agent reads them: parsing, targeting and ownership
+names. Pure."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 GROUP = "chainlink-k8s.github.io"
 VERSION = "v1alpha1"
 PLURAL = "chainlinkjobs"
 KIND = "ChainlinkJob"
+BRIDGE_PLURAL = "chainlinkbridges"
+BRIDGE_KIND = "ChainlinkBridge"
 API_VERSION = f"{GROUP}/{VERSION}"
 FINALIZER_PREFIX = f"nodes.{GROUP}/"
 # Fixed namespace for deriving external job IDs: changing it would orphan every job already made.
@@ -27,8 +30,25 @@ def derived_external_job_id(uid: str, node: str) -> str:
     return str(uuid.uuid5(EXTERNAL_ID_NAMESPACE, f"{uid}/{node}"))
 
 
+def queue_key(plural: str, namespace: str, name: str) -> str:
+    """Work-queue keys carry the kind, so one queue and one worker pool serve every kind."""
+    return f"{plural}/{namespace}/{name}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """(plural, "namespace/name") of a queue key."""
+    plural, _, rest = key.partition("/")
+    return plural, rest
+
+
 @dataclass(frozen=True)
 class ConfigMapKeyRef:
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class SecretKeyRef:
     name: str
     key: str
 
@@ -75,11 +95,18 @@ class StatusEntry:
     message: str | None = None
     observed_generation: int | None = None
     conditions: tuple[Mapping[str, Any], ...] = ()
+    owned: bool = False
+    bridge_name: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class ChainlinkJob:
+class Resource:
+    """What every kind shares: identity, targeting, suspension and the per-node status entries."""
+
+    PLURAL: ClassVar[str]
+    KIND: ClassVar[str]
+
     namespace: str
     name: str
     uid: str
@@ -88,8 +115,6 @@ class ChainlinkJob:
     creation_timestamp: str
     deleting: bool
     finalizers: tuple[str, ...]
-    toml: str | None
-    toml_from: ConfigMapKeyRef | None
     names: tuple[str, ...]
     selector: Selector | None
     suspend: bool
@@ -97,6 +122,11 @@ class ChainlinkJob:
 
     @property
     def key(self) -> str:
+        return queue_key(self.PLURAL, self.namespace, self.name)
+
+    @property
+    def ref(self) -> str:
+        """How messages name the resource: "namespace/name"."""
         return f"{self.namespace}/{self.name}"
 
     def targets(self, node: str, labels: Mapping[str, str]) -> bool:
@@ -114,33 +144,84 @@ class ChainlinkJob:
                     message=entry.get("message"),
                     observed_generation=entry.get("observedGeneration"),
                     conditions=tuple(entry.get("conditions") or ()),
+                    owned=bool(entry.get("owned", False)),
+                    bridge_name=entry.get("bridgeName"),
                     raw=entry,
                 )
         return None
 
+
+def _common(obj: Mapping[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata") or {}
+    targets = (obj.get("spec") or {}).get("targets") or {}
+    sel = targets.get("selector")
+    return {
+        "namespace": meta.get("namespace", ""),
+        "name": meta["name"],
+        "uid": meta.get("uid", ""),
+        "generation": int(meta.get("generation") or 0),
+        "resource_version": meta.get("resourceVersion", ""),
+        "creation_timestamp": meta.get("creationTimestamp", ""),
+        "deleting": bool(meta.get("deletionTimestamp")),
+        "finalizers": tuple(meta.get("finalizers") or ()),
+        "names": tuple(targets.get("names") or ()),
+        "selector": None if sel is None else _selector(sel),
+        "suspend": bool((obj.get("spec") or {}).get("suspend", False)),
+        "status_nodes": tuple((obj.get("status") or {}).get("nodes") or ()),
+    }
+
+
+@dataclass(frozen=True)
+class ChainlinkJob(Resource):
+    PLURAL: ClassVar[str] = PLURAL
+    KIND: ClassVar[str] = KIND
+
+    toml: str | None = None
+    toml_from: ConfigMapKeyRef | None = None
+
     @classmethod
     def from_dict(cls, obj: Mapping[str, Any]) -> ChainlinkJob:
-        meta = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
-        targets = spec.get("targets") or {}
         ref = ((spec.get("tomlFrom") or {}).get("configMapKeyRef")) or None
-        sel = targets.get("selector")
         return cls(
-            namespace=meta.get("namespace", ""),
-            name=meta["name"],
-            uid=meta.get("uid", ""),
-            generation=int(meta.get("generation") or 0),
-            resource_version=meta.get("resourceVersion", ""),
-            creation_timestamp=meta.get("creationTimestamp", ""),
-            deleting=bool(meta.get("deletionTimestamp")),
-            finalizers=tuple(meta.get("finalizers") or ()),
+            **_common(obj),
             toml=spec.get("toml"),
             toml_from=ConfigMapKeyRef(ref["name"], ref["key"]) if ref else None,
-            names=tuple(targets.get("names") or ()),
-            selector=None if sel is None else _selector(sel),
-            suspend=bool(spec.get("suspend", False)),
-            status_nodes=tuple((obj.get("status") or {}).get("nodes") or ()),
         )
+
+
+@dataclass(frozen=True)
+class ChainlinkBridge(Resource):
+    PLURAL: ClassVar[str] = BRIDGE_PLURAL
+    KIND: ClassVar[str] = BRIDGE_KIND
+
+    bridge_name: str = ""
+    url: str | None = None
+    url_from: SecretKeyRef | None = None
+    confirmations: int = 0
+    minimum_contract_payment: str | None = None
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any]) -> ChainlinkBridge:
+        meta = obj.get("metadata") or {}
+        spec = obj.get("spec") or {}
+        ref = ((spec.get("urlFrom") or {}).get("secretKeyRef")) or None
+        payment = spec.get("minimumContractPayment")
+        return cls(
+            **_common(obj),
+            # The node lowercases bridge names (bridges.ParseBridgeName), so the agent compares lowercased.
+            bridge_name=str(spec.get("bridgeName") or meta["name"]).lower(),
+            url=spec.get("url"),
+            url_from=SecretKeyRef(ref["name"], ref["key"]) if ref else None,
+            confirmations=int(spec.get("confirmations") or 0),
+            minimum_contract_payment=None if payment is None else str(payment),
+        )
+
+
+KINDS: dict[str, type[ChainlinkJob] | type[ChainlinkBridge]] = {
+    PLURAL: ChainlinkJob,
+    BRIDGE_PLURAL: ChainlinkBridge,
+}
 
 
 def _selector(raw: Mapping[str, Any]) -> Selector:

@@ -51,13 +51,17 @@ def run(cmd: list[str], env: Mapping[str, str], timeout: float = 120) -> str:
     return output
 
 
-def test_chart_crd_is_a_copy_of_the_root_crd() -> None:
-    source = REPO / "crds" / "chainlinkjobs.yaml"
-    copy = CHART / "crds" / "chainlinkjobs.yaml"
-    assert copy.read_bytes() == source.read_bytes(), (
-        "charts/chainlink-node/crds/chainlinkjobs.yaml drifted from crds/chainlinkjobs.yaml (the source): "
-        "cp crds/chainlinkjobs.yaml charts/chainlink-node/crds/"
+def test_chart_crds_are_copies_of_the_root_crds() -> None:
+    sources = sorted(p.name for p in (REPO / "crds").glob("*.yaml"))
+    copies = sorted(p.name for p in (CHART / "crds").glob("*.yaml"))
+    assert copies == sources, (
+        "the chart's crds/ must hold exactly the files of crds/: cp crds/*.yaml charts/chainlink-node/crds/"
     )
+    for name in sources:
+        assert (CHART / "crds" / name).read_bytes() == (REPO / "crds" / name).read_bytes(), (
+            f"charts/chainlink-node/crds/{name} drifted from crds/{name} (the source): "
+            "cp crds/*.yaml charts/chainlink-node/crds/"
+        )
 
 
 def test_every_value_is_documented() -> None:

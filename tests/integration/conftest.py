@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.nodedouble.fixtures import NodeDoubleProcess
 
-from .harness import AgentProcess, Jobs, install_crd, node_client
+from .harness import AgentProcess, Bridges, Jobs, install_crd, node_client
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +21,11 @@ def crd(cluster):
 @pytest.fixture
 def jobs(kube_api, namespace, crd) -> Jobs:
     return Jobs(kube_api, namespace)
+
+
+@pytest.fixture
+def bridges(kube_api, namespace, crd) -> Bridges:
+    return Bridges(kube_api, namespace)
 
 
 @pytest.fixture
@@ -54,20 +60,38 @@ class Node:
         self.url, self.email, self.password = process.url, process.email, process.password
         self.stats, self.inject = process.stats, process.inject
 
+        self._http: httpx.Client | None = None
+
     def client(self):
         return node_client(self.url, self.email, self.password)
+
+    def api(self, method: str, path: str) -> dict:
+        """One call to the node's API as a person would make it, on one logged-in session (the node
+        allows 5 logins in 20 s)."""
+        if self._http is None:
+            self._http = httpx.Client(base_url=self.url, timeout=10)
+            login = {"email": self.email, "password": self.password}
+            self._http.post("/sessions", json=login).raise_for_status()
+        response = self._http.request(method, path)
+        response.raise_for_status()
+        return response.json()
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
 
 
 @pytest.fixture
 def start_node(tmp_path) -> Iterator:
-    nodes: list[NodeDoubleProcess] = []
+    nodes: list[Node] = []
 
     def start(*args: str) -> Node:
         workdir = tmp_path / f"node-{len(nodes)}"
         workdir.mkdir()
-        nodes.append(NodeDoubleProcess.start(workdir, *args))
-        return Node(nodes[-1])
+        nodes.append(Node(NodeDoubleProcess.start(workdir, *args)))
+        return nodes[-1]
 
     yield start
-    for process in nodes:
-        process.stop()
+    for node in nodes:
+        node.close()
+        node.process.stop()

@@ -17,14 +17,14 @@ import httpx
 import yaml
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient
-from chainlink_agent.resource import API_VERSION, GROUP, KIND, PLURAL, VERSION
+from chainlink_agent.resource import API_VERSION, BRIDGE_KIND, BRIDGE_PLURAL, GROUP, KIND, PLURAL, VERSION
 from chainlink_agent.settings import Credentials
 from kubernetes import client
 from pydantic import SecretStr
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
-CRD_FILE = ROOT / "crds" / "chainlinkjobs.yaml"
+CRD_FILES = sorted((ROOT / "crds").glob("*.yaml"))
 
 
 def eventually(check: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
@@ -130,8 +130,13 @@ def node_client(url: str, email: str, password: str) -> NodeClient:
 
 
 def install_crd(api: client.ApiClient) -> None:
+    """Every CRD of crds/."""
+    for path in CRD_FILES:
+        _install_one(api, yaml.safe_load(path.read_text()))
+
+
+def _install_one(api: client.ApiClient, body: dict[str, Any]) -> None:
     ext = client.ApiextensionsV1Api(api)
-    body = yaml.safe_load(CRD_FILE.read_text())
     try:
         ext.create_custom_resource_definition(body)
     except client.exceptions.ApiException as exc:
@@ -149,7 +154,9 @@ def install_crd(api: client.ApiClient) -> None:
 
 
 class Jobs:
-    """ChainlinkJob resources in one namespace."""
+    """ChainlinkJob resources in one namespace (ChainlinkBridges with Bridges)."""
+
+    plural, kind, text_field = PLURAL, KIND, "toml"
 
     def __init__(self, api: client.ApiClient, namespace: str) -> None:
         self.api = client.CustomObjectsApi(api)
@@ -159,25 +166,27 @@ class Jobs:
     def create(self, name: str, toml: str | None = None, **spec: Any) -> dict[str, Any]:
         body = {
             "apiVersion": API_VERSION,
-            "kind": KIND,
+            "kind": self.kind,
             "metadata": {"name": name},
-            "spec": {**({"toml": toml} if toml is not None else {}), **spec},
+            "spec": {**({self.text_field: toml} if toml is not None else {}), **spec},
         }
-        return self.api.create_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, body)
+        return self.api.create_namespaced_custom_object(GROUP, VERSION, self.namespace, self.plural, body)
 
     def get(self, name: str) -> dict[str, Any] | None:
         try:
-            return self.api.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+            return self.api.get_namespaced_custom_object(GROUP, VERSION, self.namespace, self.plural, name)
         except client.exceptions.ApiException as exc:
             if exc.status == 404:
                 return None
             raise
 
     def patch_spec(self, name: str, spec: dict[str, Any]) -> None:
-        self.api.patch_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name, {"spec": spec})
+        self.api.patch_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, self.plural, name, {"spec": spec}
+        )
 
     def delete(self, name: str) -> None:
-        self.api.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, name)
+        self.api.delete_namespaced_custom_object(GROUP, VERSION, self.namespace, self.plural, name)
 
     def entry(self, name: str, node: str) -> dict[str, Any] | None:
         obj = self.get(name) or {}
@@ -186,3 +195,12 @@ class Jobs:
     def events(self, name: str) -> list[Any]:
         listed = self.core.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}")
         return list(listed.items)
+
+
+class Bridges(Jobs):
+    """ChainlinkBridge resources in one namespace; create(name, url, **spec)."""
+
+    plural, kind, text_field = BRIDGE_PLURAL, BRIDGE_KIND, "url"
+
+    def secret(self, name: str, data: dict[str, str]) -> None:
+        self.core.create_namespaced_secret(self.namespace, {"metadata": {"name": name}, "stringData": data})

@@ -11,6 +11,7 @@ from kubernetes import client
 
 from .harness import ROOT, AgentProcess, eventually
 from .test_agent import synced, toml
+from .test_bridges_templating import USES_BRIDGE
 
 CHART = ROOT / "charts" / "chainlink-node"
 RELEASE = "r"
@@ -38,7 +39,7 @@ def apply_chart_templates(cluster, namespace, *templates):
     )
 
 
-def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, start_node, tmp_path):
+def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, bridges, start_node, tmp_path):
     apply_chart_templates(cluster, namespace, "rbac.yaml")
     kubeconfig = cluster.service_account_kubeconfig(namespace, "r-chainlink-node-agent", tmp_path / "sa")
     node = start_node()
@@ -62,13 +63,30 @@ def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, st
         jobs.delete("from-cm")
         eventually(lambda: jobs.get("from-cm") is None, 30, "deletion through the finalizer")
         assert entry["jobID"]
+
+        # A bridge whose URL is in a Secret, and a job whose spec reads a Secret and waits for the bridge.
+        bridges.secret("ea", {"url": "https://ea.example/?token=t", "name": "templated"})
+        jobs.create(
+            "templated",
+            USES_BRIDGE.format(name='{{ secret "ea" "name" }}', bridge="price"),
+            targets={"names": ["node-a"]},
+        )
+        bridges.create(
+            "price", urlFrom={"secretKeyRef": {"name": "ea", "key": "url"}}, targets={"names": ["node-a"]}
+        )
+        synced(jobs, "templated", "node-a")
+        assert node.client().list_jobs()[0].name == "templated"
+        jobs.delete("templated")
+        eventually(lambda: jobs.get("templated") is None, 30, "the job to go")
+        bridges.delete("price")
+        eventually(lambda: bridges.get("price") is None, 30, "the bridge to go through its finalizer")
         assert "Forbidden" not in agent.log_path.read_text()
     finally:
         agent.stop()
 
 
 def test_release_node_stops_the_node_then_frees_every_resource(
-    full_cluster, namespace, jobs, start_node, tmp_path
+    full_cluster, namespace, jobs, bridges, start_node, tmp_path
 ):
     apply_chart_templates(full_cluster, namespace, "release-hook.yaml")
     with full_cluster.api_client() as api:
@@ -104,6 +122,10 @@ def test_release_node_stops_the_node_then_frees_every_resource(
         agent.start()
         jobs.create("feed", toml("feed"), targets={"names": ["node-a", "node-gone"]})
         synced(jobs, "feed", "node-a")
+        bridges.create("price", "https://ea.example", targets={"names": ["node-a"]})
+        eventually(
+            lambda: (bridges.entry("price", "node-a") or {}).get("phase") == "Synced", 30, "the bridge"
+        )
         agent.kill()  # stands in for the sidecar, which the scale-down below stops in a real pod
 
         hook = full_cluster.service_account_kubeconfig(
@@ -131,3 +153,6 @@ def test_release_node_stops_the_node_then_frees_every_resource(
         assert "node-a" not in (left.get("status") or {}).get("phases", {})
         jobs.delete("feed")
         eventually(lambda: jobs.get("feed") is None, 30, "the resource to go without waiting for node-a")
+        assert finalizer_for("node-a") not in (bridges.get("price")["metadata"].get("finalizers") or [])
+        bridges.delete("price")
+        eventually(lambda: bridges.get("price") is None, 30, "the bridge resource to go likewise")

@@ -486,6 +486,20 @@ class NodeDoubleApp:
         keys = sorted(self.state.ocr2_keys, key=lambda k: (k.chain_type, k.id))
         return jsonapi(presenters.document([presenters.ocr2_key(k) for k in keys]))
 
+    # core/web/ocr2_keys_controller.go @ 11b8439b32160eaeab966606f6f2221028f305f6 (Create, Delete: 200 with
+    # the bundle) and core/web/ocr_keys_controller.go (Index), routed in router.go @ a64a9282.
+
+    def create_ocr2_key(self, _: Request, params: dict[str, str]) -> Response:
+        key = self.state.create_ocr2_key(params["chainType"])
+        return jsonapi(presenters.document(presenters.ocr2_key(key)))
+
+    def delete_ocr2_key(self, _: Request, params: dict[str, str]) -> Response:
+        return jsonapi(presenters.document(presenters.ocr2_key(self.state.delete_ocr2_key(params["keyID"]))))
+
+    def ocr_keys(self, _: Request, __: dict[str, str]) -> Response:
+        # The double makes no OCR (v1) bundles: a node with OCR disabled has none either.
+        return jsonapi(presenters.document([]))
+
 
 ROUTES = [
     _Route("POST", "/sessions", NodeDoubleApp.create_session, authenticated=False, login=True),
@@ -505,4 +519,7 @@ ROUTES = [
     _Route("GET", "/v2/keys/eth", NodeDoubleApp.eth_keys, authenticated=True),
     _Route("GET", "/v2/keys/p2p", NodeDoubleApp.p2p_keys, authenticated=True),
     _Route("GET", "/v2/keys/ocr2", NodeDoubleApp.ocr2_keys, authenticated=True),
+    _Route("POST", "/v2/keys/ocr2/:chainType", NodeDoubleApp.create_ocr2_key, authenticated=True),
+    _Route("DELETE", "/v2/keys/ocr2/:keyID", NodeDoubleApp.delete_ocr2_key, authenticated=True),
+    _Route("GET", "/v2/keys/ocr", NodeDoubleApp.ocr_keys, authenticated=True),
 ]

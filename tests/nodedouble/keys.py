@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -106,6 +107,23 @@ class OCR2Key:
     config_public_key: str
 
 
+# core/services/keystore/chaintype/chaintype.go: the chain types an OCR2 bundle may be made for.
+OCR2_CHAIN_TYPES = frozenset({"evm", "cosmos", "solana", "starknet", "aptos", "tron"})
+
+
+def new_ocr2_key(take: Callable[[int], bytes], chain_type: str) -> OCR2Key:
+    """ocr2key.New: the bundle ID is a hash over its public keys; presenters print them prefixed."""
+    onchain, offchain, config = take(20).hex(), take(32).hex(), take(32).hex()
+    bundle_id = hashlib.sha256(bytes.fromhex(onchain + offchain + config)).hexdigest()
+    return OCR2Key(
+        bundle_id,
+        chain_type,
+        f"ocr2on_{chain_type}_{onchain}",
+        f"ocr2off_{chain_type}_{offchain}",
+        f"ocr2cfg_{chain_type}_{config}",
+    )
+
+
 def seed_keys(
     seed: str, evm_chain_id: str, now: datetime
 ) -> tuple[list[EthKey], list[P2PKey], list[OCR2Key]]:
@@ -120,15 +138,4 @@ def seed_keys(
     # libp2p peer ID of an ed25519 key: identity multihash of the protobuf-encoded public key.
     peer_id = "p2p_" + _base58(b"\x00\x24\x08\x01\x12\x20" + public)
     p2p = [P2PKey(peer_id, public.hex())]
-    onchain, offchain, config = take(20).hex(), take(32).hex(), take(32).hex()
-    bundle_id = hashlib.sha256(bytes.fromhex(onchain + offchain + config)).hexdigest()
-    ocr2 = [
-        OCR2Key(
-            bundle_id,
-            "evm",
-            f"ocr2on_evm_{onchain}",
-            f"ocr2off_evm_{offchain}",
-            f"ocr2cfg_evm_{config}",
-        )
-    ]
-    return eth, p2p, ocr2
+    return eth, p2p, [new_ocr2_key(take, "evm")]

@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tests.nodedouble.keys import EthKey, OCR2Key, P2PKey, seed_keys
+from tests.nodedouble.keys import OCR2_CHAIN_TYPES, EthKey, OCR2Key, P2PKey, new_ocr2_key, seed_keys
 from tests.nodedouble.spec import JobSpec, NodeError, task_attributes
 
 AUTH_FAILED = "Authentication failed"  # core/auth/auth.go ErrorAuthFailed
@@ -293,3 +293,27 @@ class NodeState:
     def delete_bridge(self, name: str) -> Bridge:
         with self._lock:
             return self._bridges.pop(name)
+
+    # Keys: core/web/ocr2_keys_controller.go @ 11b8439b ---------------------------------------------
+
+    def create_ocr2_key(self, chain_type: str) -> OCR2Key:
+        """OCR2().Create(chainType): a new bundle; an unknown chain type is chaintype.ErrInvalidChainType,
+        which the controller answers 400."""
+        with self._lock:
+            if chain_type not in OCR2_CHAIN_TYPES:
+                raise NodeError(400, f"invalid chain type: {chain_type}")  # the 400 is verified, not the text
+            key = new_ocr2_key(os.urandom, chain_type)
+            self.ocr2_keys.append(key)
+            return key
+
+    def delete_ocr2_key(self, key_id: str) -> OCR2Key:
+        """OCR2().Get then Delete: an unknown ID is answered 404. The keystore does not check whether a job
+        still names the bundle; such a job keeps its spec until it is replaced."""
+        with self._lock:
+            key = next((k for k in self.ocr2_keys if k.id == key_id), None)
+            if key is None:
+                raise NodeError(
+                    404, f"unable to find OCR2 key bundle with ID {key_id}"
+                )  # wording not verified
+            self.ocr2_keys.remove(key)
+            return key

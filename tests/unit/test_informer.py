@@ -24,10 +24,12 @@ class CannedKube:
         self.stop, self.lists, self.watches = stop, list(lists), list(watches)
         self.watched_from: list[str] = []
 
-    def list_jobs(self):
+    def list_objects(self, plural):
+        assert plural == "chainlinkjobs"
         return self.lists.pop(0)
 
-    def watch_jobs(self, resource_version, timeout_seconds):
+    def watch_objects(self, plural, resource_version, timeout_seconds):
+        assert plural == "chainlinkjobs"
         self.watched_from.append(resource_version)
         if not self.watches:
             self.stop.set()
@@ -59,7 +61,7 @@ def test_list_then_watch_from_the_list_version_and_follow_bookmarks():
         ],
     )
     assert kube.watched_from == ["10", "15", "15"]
-    assert changed == ["ns/a", "ns/b"]
+    assert changed == ["chainlinkjobs/ns/a", "chainlinkjobs/ns/b"]
     assert informer.synced.is_set()
 
 
@@ -69,8 +71,13 @@ def test_gone_lists_again_and_reports_vanished_keys():
         [Gone("too old"), []],
     )
     assert kube.watched_from == ["10", "21", "21"]
-    assert informer.get("ns/b") is None
-    assert sorted(changed) == ["ns/a", "ns/a", "ns/b", "ns/b"]
+    assert informer.get("chainlinkjobs/ns/b") is None
+    assert sorted(changed) == [
+        "chainlinkjobs/ns/a",
+        "chainlinkjobs/ns/a",
+        "chainlinkjobs/ns/b",
+        "chainlinkjobs/ns/b",
+    ]
 
 
 def test_status_only_change_queues_nothing_but_is_cached():
@@ -78,8 +85,8 @@ def test_status_only_change_queues_nothing_but_is_cached():
         [([obj("a", 5)], "10")],
         [[{"type": "MODIFIED", "object": obj("a", 11, status={"nodes": [{"node": "x"}]})}]],
     )
-    assert changed == ["ns/a"]
-    assert informer.get("ns/a")["status"] == {"nodes": [{"node": "x"}]}
+    assert changed == ["chainlinkjobs/ns/a"]
+    assert informer.get("chainlinkjobs/ns/a")["status"] == {"nodes": [{"node": "x"}]}
 
 
 def test_spec_change_and_delete_queue_the_key():
@@ -92,7 +99,7 @@ def test_spec_change_and_delete_queue_the_key():
             ]
         ],
     )
-    assert changed == ["ns/a", "ns/a", "ns/a"]
+    assert changed == ["chainlinkjobs/ns/a", "chainlinkjobs/ns/a", "chainlinkjobs/ns/a"]
 
 
 def test_older_event_never_overwrites_the_agents_own_newer_write():
@@ -100,9 +107,16 @@ def test_older_event_never_overwrites_the_agents_own_newer_write():
     informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop)  # type: ignore[arg-type]
     informer.store(obj("a", 30, status={"nodes": [{"node": "mine"}]}))
     informer.store(obj("a", 29))
-    assert (informer.get("ns/a") or {})["status"] == {"nodes": [{"node": "mine"}]}
+    assert (informer.get("chainlinkjobs/ns/a") or {})["status"] == {"nodes": [{"node": "mine"}]}
 
 
 def test_connection_failure_reconnects_from_the_same_version():
     _, kube, _ = run([([], "10")], [ConnectionError("reset"), []])
     assert kube.watched_from == ["10", "10", "10"]
+
+
+def test_keys_carry_the_kind():
+    stop = threading.Event()
+    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop, "chainlinkbridges")  # type: ignore[arg-type]
+    informer.store(obj("a", 3))
+    assert informer.keys() == ["chainlinkbridges/ns/a"]

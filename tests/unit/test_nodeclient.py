@@ -3,6 +3,7 @@
 import pytest
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient, NodeRejected, NodeUnavailable
+from chainlink_agent.plan import DesiredBridge
 from chainlink_agent.settings import Credentials
 from pydantic import SecretStr
 
@@ -88,3 +89,23 @@ def test_password_never_in_errors(node_double, metrics):
         client.list_jobs()
     assert secret not in str(info.value)
     assert secret not in repr(client._credentials.password)
+
+
+def test_bridges_and_facts(node, node_double):
+    want = DesiredBridge("price", "https://ea.example/secret-token", 2, "100", "h")
+    made = node.create_bridge(want)
+    assert (made.name, made.confirmations, made.minimum_contract_payment) == ("price", 2, "100")
+    assert want.matches(made)
+    assert node.list_bridges() == [made]
+    moved = node.update_bridge(DesiredBridge("price", "https://other.example", 0, None, "h"))
+    assert (moved.url, moved.confirmations) == ("https://other.example", 0)
+    assert node.find_bridge("price") == moved
+    node.delete_bridge("price")
+    node.delete_bridge("price")  # already gone: done
+    assert node.find_bridge("price") is None
+    facts = node.facts()
+    state = node_double.state
+    assert facts.p2p_peer_ids == (state.p2p_keys[0].peer_id,)
+    assert facts.ocr2_bundles == ((state.ocr2_keys[0].id, "evm"),)
+    assert [k.address for k in facts.eth_keys] == [k.address for k in state.eth_keys]
+    assert facts.ocr_bundle_ids == ()

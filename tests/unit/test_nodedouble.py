@@ -427,6 +427,19 @@ def test_keys_have_the_presenters_shapes(node_double: NodeDouble, client: httpx.
     assert ocr2["attributes"]["onchainPublicKey"].startswith("ocr2on_evm_")
 
 
+def test_ocr2_bundles_are_created_and_deleted_as_the_controller_does(client: httpx.Client) -> None:
+    made = client.post("/v2/keys/ocr2/evm")
+    assert made.status_code == 200
+    bundle = made.json()["data"]
+    assert (bundle["type"], bundle["attributes"]["chainType"]) == ("keyV2s", "evm")
+    assert bundle["id"] in [k["id"] for k in client.get("/v2/keys/ocr2").json()["data"]]
+    assert client.post("/v2/keys/ocr2/nosuchchain").status_code == 400
+    deleted = client.delete(f"/v2/keys/ocr2/{bundle['id']}")
+    assert (deleted.status_code, deleted.json()["data"]["id"]) == (200, bundle["id"])
+    assert client.delete(f"/v2/keys/ocr2/{bundle['id']}").status_code == 404
+    assert client.get("/v2/keys/ocr").json() == {"data": []}
+
+
 def test_keccak_and_eip55_match_their_reference_vectors() -> None:
     assert keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
     raw = bytes.fromhex("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed")

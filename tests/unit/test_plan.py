@@ -66,3 +66,55 @@ def test_hand_made_jobs_are_never_in_a_plan():
 def test_oldest_claim_wins_then_name_breaks_ties():
     assert claim_winner({"ns/b": "2026-01-01T00:00:00Z", "ns/a": "2026-01-02T00:00:00Z"}) == "ns/b"
     assert claim_winner({"ns/b": "2026-01-01T00:00:00Z", "ns/a": "2026-01-01T00:00:00Z"}) == "ns/a"
+
+
+# Bridges --------------------------------------------------------------------------------------------
+
+from chainlink_agent.plan import (  # noqa: E402 - the bridge half of the module
+    BridgeConflict,
+    CreateBridge,
+    DeleteBridge,
+    DesiredBridge,
+    NodeBridge,
+    UpdateBridge,
+    plan_bridge,
+)
+
+WANT = DesiredBridge("price", "https://ea", 1, "100", "h1")
+SAME = NodeBridge("price", "https://ea", 1, "100")
+
+
+def owned(name="price", phase="Synced"):
+    return StatusEntry(node="n", phase=phase, owned=True, bridge_name=name)
+
+
+def test_bridge_missing_is_created_and_restored_when_it_had_been_made():
+    assert plan_bridge(WANT, None, {}) == [CreateBridge(WANT, restores=False)]
+    assert plan_bridge(WANT, owned(phase="Pending"), {}) == [CreateBridge(WANT, restores=False)]
+    assert plan_bridge(WANT, owned(), {}) == [CreateBridge(WANT, restores=True)]
+
+
+def test_owned_bridge_is_updated_only_when_it_differs():
+    assert plan_bridge(WANT, owned(), {"price": SAME}) == []
+    drifted = NodeBridge("price", "https://elsewhere", 1, "100")
+    assert plan_bridge(WANT, owned(), {"price": drifted}) == [UpdateBridge(WANT)]
+    no_payment = DesiredBridge("price", "https://ea", 1, None, "h2")
+    assert plan_bridge(no_payment, owned(), {"price": SAME}) == []
+
+
+def test_a_bridge_this_resource_did_not_make_is_never_touched():
+    assert plan_bridge(WANT, None, {"price": SAME}) == [BridgeConflict("price")]
+    not_owned = StatusEntry(node="n", phase="Invalid", bridge_name="price")
+    assert plan_bridge(WANT, not_owned, {"price": SAME}) == [BridgeConflict("price")]
+    assert plan_bridge(None, not_owned, {"price": SAME}) == []
+    assert plan_bridge(WANT, owned("other"), {"price": SAME}) == [BridgeConflict("price")]
+
+
+def test_owned_bridge_is_deleted_when_unwanted_or_renamed():
+    assert plan_bridge(None, owned(), {"price": SAME}) == [DeleteBridge("price")]
+    assert plan_bridge(None, owned(), {}) == []
+    renamed = DesiredBridge("volume", "https://ea", 1, "100", "h3")
+    assert plan_bridge(renamed, owned(), {"price": SAME}) == [
+        DeleteBridge("price"),
+        CreateBridge(renamed, restores=False),
+    ]

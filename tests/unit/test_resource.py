@@ -1,4 +1,4 @@
-from chainlink_agent.resource import ChainlinkJob, finalizer_for
+from chainlink_agent.resource import ChainlinkBridge, ChainlinkJob, SecretKeyRef, finalizer_for
 
 
 def make(targets, **spec):
@@ -65,3 +65,27 @@ def test_status_entry_of_this_node_only():
 
 def test_finalizer_is_per_node():
     assert finalizer_for("node-a") == "nodes.chainlink-k8s.github.io/node-a"
+
+
+def test_bridge_parsing_defaults_and_lowercases_the_name():
+    bridge = ChainlinkBridge.from_dict(
+        {
+            "metadata": {"name": "Price-EA", "namespace": "ns"},
+            "spec": {
+                "urlFrom": {"secretKeyRef": {"name": "ea", "key": "url"}},
+                "minimumContractPayment": "100",
+                "targets": {"names": ["node-a"]},
+            },
+            "status": {"nodes": [{"node": "node-a", "owned": True, "bridgeName": "price-ea"}]},
+        }
+    )
+    assert (bridge.bridge_name, bridge.url, bridge.url_from, bridge.confirmations) == (
+        "price-ea",
+        None,
+        SecretKeyRef("ea", "url"),
+        0,
+    )
+    assert bridge.key == "chainlinkbridges/ns/Price-EA"
+    entry = bridge.status_for("node-a")
+    assert entry is not None
+    assert (entry.owned, entry.bridge_name) == (True, "price-ea")

@@ -373,3 +373,17 @@ rendered Secret would roll the pod on the first upgrade for nothing. Once stored
 {{- $v := .Values }}
 {{- list $v.node.api $v.node.keystore $v.node.secretsToml $v.externalDatabase $v.postgresql.enabled $v.postgresql.auth | toJson | sha256sum }}
 {{- end }}
+
+{{/*
+node.importKeys as the keys-toml init container reads it (agent/chainlink_agent/keystoml.py): JSON, with the
+paths where each key's Secret is mounted.
+*/}}
+{{- define "chainlink-node.importKeysSpec" -}}
+{{- $out := list }}
+{{- range $i, $k := .Values.node.importKeys }}
+{{- $entry := dict "type" $k.type "json" (printf "/chainlink/import-keys/%d/key.json" $i) "password" (printf "/chainlink/import-keys/%d/password" $i) }}
+{{- with $k.evmChainID }}{{ $_ := set $entry "evmChainID" (toString .) }}{{ end }}
+{{- $out = append $out $entry }}
+{{- end }}
+{{- $out | toJson }}
+{{- end }}

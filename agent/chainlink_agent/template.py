@@ -1,0 +1,155 @@
+"""Per-node templating of job specs: `{{ ... }}` references resolved against one node's facts. Pure.
+
+The grammar is tiny on purpose: one function name, then zero or more double-quoted arguments.
+
+    {{ node.p2pPeerID }}                     the node's P2P peer ID (as the node prints it, "p2p_...")
+    {{ node.ocrKeyBundleID }}                its OCR (v1) key bundle ID
+    {{ node.ocr2KeyBundleID "evm" }}         its OCR2 key bundle ID for that chain type
+    {{ node.ethAddress "11155111" }}         its first enabled ETH key for that EVM chain ID
+    {{ secret "name" "key" }}                a key of a Secret in the resource's namespace
+    {{ configMap "name" "key" }}             a key of a ConfigMap in the resource's namespace
+    {{ "{{" }}                               a literal "{{"
+
+`{{` cannot collide with what a job spec means: TOML has no `{{` token outside strings (an inline table
+starts with a key, `{ a = ...}`), the node's pipeline variables are `$(name)`, and JSON inside a pipeline
+string cannot hold `{{` either (an object opens with a key or closes at once). Values are inserted
+verbatim: quote them in the TOML as the value needs.
+
+Parsing (`references`) and substitution (`substitute`) are separate so that the caller reads only the
+Secrets and ConfigMaps the spec names, and passes their values in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .spec import InvalidSpec
+
+_REFERENCE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z][A-Za-z0-9.]*))')
+# function -> number of arguments
+FUNCTIONS = {
+    "node.p2pPeerID": 0,
+    "node.ocrKeyBundleID": 0,
+    "node.ocr2KeyBundleID": 1,
+    "node.ethAddress": 1,
+    "secret": 2,
+    "configMap": 2,
+}
+
+
+@dataclass(frozen=True)
+class EthKey:
+    address: str
+    evm_chain_id: str
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """What one node's keys API reports, listed once per resync."""
+
+    p2p_peer_ids: tuple[str, ...] = ()
+    ocr_bundle_ids: tuple[str, ...] = ()
+    ocr2_bundles: tuple[tuple[str, str], ...] = ()  # (bundle ID, chain type), in the node's order
+    eth_keys: tuple[EthKey, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reference:
+    text: str  # as written, e.g. '{{ node.ocr2KeyBundleID "evm" }}', for messages
+    function: str
+    args: tuple[str, ...]
+
+
+class Unresolved(Exception):
+    """A well-formed reference with no value (yet): the spec waits for it."""
+
+    def __init__(self, reference: Reference, why: str) -> None:
+        super().__init__(f"{reference.text}: {why}")
+        self.reference = reference
+        self.message = f"{reference.text}: {why}"
+
+
+def references(text: str) -> list[Reference]:
+    """Every reference in text, in order; a malformed one is an InvalidSpec naming it."""
+    return [_parse(match.group(0), match.group(1)) for match in _REFERENCE.finditer(text)]
+
+
+def _parse(whole: str, inner: str) -> Reference:
+    tokens: list[tuple[str | None, str | None]] = []
+    position = 0
+    body = inner.rstrip()
+    while position < len(body):
+        match = _TOKEN.match(body, position)
+        if match is None or match.end() == position:
+            raise InvalidSpec("InvalidReference", f"{whole}: cannot parse {body[position:].strip()!r}")
+        tokens.append((match.group(1), match.group(2)))
+        position = match.end()
+    if len(tokens) == 1 and tokens[0][0] is not None:
+        return Reference(whole, "literal", (_unescape(tokens[0][0]),))
+    if not tokens or tokens[0][1] is None:
+        raise InvalidSpec("InvalidReference", f"{whole}: a reference starts with a name, e.g. node.p2pPeerID")
+    function = tokens[0][1]
+    if function not in FUNCTIONS:
+        known = ", ".join(FUNCTIONS)
+        raise InvalidSpec("InvalidReference", f"{whole}: unknown reference {function!r} (known: {known})")
+    args = []
+    for quoted, bare in tokens[1:]:
+        if quoted is None:
+            raise InvalidSpec("InvalidReference", f"{whole}: arguments are double-quoted, got {bare!r}")
+        args.append(_unescape(quoted))
+    if len(args) != FUNCTIONS[function]:
+        wanted = FUNCTIONS[function]
+        message = f"{whole}: {function} takes {wanted} argument(s), got {len(args)}"
+        raise InvalidSpec("InvalidReference", message)
+    return Reference(whole, function, tuple(args))
+
+
+def _unescape(quoted: str) -> str:
+    return re.sub(r"\\(.)", r"\1", quoted)
+
+
+def substitute(text: str, facts: NodeFacts, values: Mapping[tuple[str, str, str], str | None]) -> str:
+    """text with every reference replaced. values holds what the caller read for each secret/configMap
+    reference, keyed by (function, name, key); None means missing. Raises Unresolved for the first
+    reference without a value."""
+
+    def replace(match: re.Match[str]) -> str:
+        return resolve(_parse(match.group(0), match.group(1)), facts, values)
+
+    return _REFERENCE.sub(replace, text)
+
+
+def resolve(ref: Reference, facts: NodeFacts, values: Mapping[tuple[str, str, str], str | None]) -> str:
+    fn, args = ref.function, ref.args
+    if fn == "literal":
+        return args[0]
+    if fn in ("secret", "configMap"):
+        value = values.get((fn, args[0], args[1]))
+        if value is None:
+            kind = "Secret" if fn == "secret" else "ConfigMap"
+            raise Unresolved(ref, f"no key {args[1]!r} in {kind} {args[0]!r} (or no such {kind})")
+        return value
+    if fn == "node.p2pPeerID":
+        return _first(ref, facts.p2p_peer_ids, "the node has no P2P key")
+    if fn == "node.ocrKeyBundleID":
+        return _first(ref, facts.ocr_bundle_ids, "the node has no OCR key bundle")
+    if fn == "node.ocr2KeyBundleID":
+        found = tuple(bundle for bundle, chain in facts.ocr2_bundles if chain == args[0])
+        return _first(ref, found, f"the node has no OCR2 key bundle for chain type {args[0]}")
+    found = tuple(k.address for k in facts.eth_keys if k.evm_chain_id == args[0] and not k.disabled)
+    return _first(ref, found, f"the node has no enabled ETH key for EVM chain ID {args[0]}")
+
+
+def _first(ref: Reference, candidates: tuple[str, ...], why: str) -> str:
+    if not candidates:
+        raise Unresolved(ref, why)
+    return candidates[0]
+
+
+def lookups(refs: list[Reference]) -> set[tuple[str, str, str]]:
+    """The (function, name, key) of every secret and configMap reference: what the caller must read."""
+    return {(r.function, r.args[0], r.args[1]) for r in refs if r.function in ("secret", "configMap")}
