@@ -50,8 +50,7 @@ class Agent:
             return (
                 settings.node_name,
                 settings.node_labels,
-                informer.get,
-                informer.store,
+                informer,
                 self.queue.add,
                 self.kube,
                 self.node,

@@ -55,6 +55,10 @@ class Informer:
         with self._lock:
             return list(self._cache)
 
+    def values(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._cache.values())
+
     def run(self) -> None:
         # Each pass is one list-if-needed plus one watch until the server closes it; a pass that ends
         # normally resets the backoff, so a blip after days of health waits milliseconds, not 30 s.

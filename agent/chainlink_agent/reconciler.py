@@ -18,6 +18,7 @@ from kubernetes.client.exceptions import ApiException
 
 from . import pipeline, template
 from .conditions import Outcome, now, status_entry
+from .informer import Informer
 from .kube import Kube
 from .nodeclient import NodeClient, NodeRejected, NodeUnavailable
 from .nodejobs import NodeSnapshot
@@ -54,8 +55,7 @@ class Reconciler(Generic[R, D]):
         self,
         node_name: str,
         node_labels: Mapping[str, str],
-        lookup: Callable[[str], dict[str, Any] | None],
-        remember: Callable[[dict[str, Any]], None],
+        cache: Informer,
         enqueue: Callable[[str], None],
         kube: Kube,
         node: NodeClient,
@@ -63,8 +63,7 @@ class Reconciler(Generic[R, D]):
     ) -> None:
         self._node_name = node_name
         self._node_labels = dict(node_labels)
-        self._lookup = lookup
-        self._remember = remember
+        self._cache = cache
         self._enqueue = enqueue
         self._kube = kube
         self._node = node
@@ -76,7 +75,7 @@ class Reconciler(Generic[R, D]):
         self._claims_lock = threading.Lock()
 
     def reconcile(self, key: str) -> Result:
-        raw = self._lookup(key)
+        raw = self._cache.get(key)
         if raw is None:
             self._release(key)
             return Result()
@@ -84,10 +83,15 @@ class Reconciler(Generic[R, D]):
         recorded = obj.status_for(self._node_name)
         wanted = not obj.deleting and obj.targets(self._node_name, self._node_labels)
         if not wanted or obj.suspend:
-            self._release(key)
             if not wanted and self._finalizer not in obj.finalizers and recorded is None:
+                self._release(key)
                 return Result()  # not ours, and nothing of ours to clean up
-            return self._converge(obj, recorded, None, wanted)
+            result = self._converge(obj, recorded, None, wanted)
+            if not result.retry:
+                # Only once the cleanup is done: until then this resource still holds what it claimed,
+                # and a waiting claimant taking over earlier would have its new job deleted by it.
+                self._release(key)
+            return result
         try:
             desired = self._desired(obj)
         except Waiting as exc:
@@ -99,7 +103,7 @@ class Reconciler(Generic[R, D]):
             return Result()
         if self._finalizer not in obj.finalizers:
             # Before anything is made on the node, so a crash right after still leaves the cleanup duty.
-            self._remember(self._kube.add_finalizer(obj, self._finalizer))
+            self._cache.store(self._kube.add_finalizer(obj, self._finalizer))
         return self._converge(obj, recorded, desired, wanted)
 
     def _parse(self, raw: dict[str, Any]) -> R:
@@ -143,14 +147,14 @@ class Reconciler(Generic[R, D]):
             self._apply_status(obj, None)
         if self._finalizer in obj.finalizers:
             try:
-                self._remember(self._kube.remove_finalizer(obj, self._finalizer))
+                self._cache.store(self._kube.remove_finalizer(obj, self._finalizer))
             except ApiException as exc:
                 if exc.status != 404:
                     raise
 
     def _apply_status(self, obj: Resource, entry: dict[str, Any] | None) -> None:
         try:
-            self._remember(self._kube.apply_status(obj, entry))
+            self._cache.store(self._kube.apply_status(obj, entry))
         except ApiException as exc:
             if exc.status != 404:  # a resource deleted meanwhile has no status to write
                 raise
@@ -166,6 +170,11 @@ class Reconciler(Generic[R, D]):
             claimants = self._claims.setdefault(name, {})
             claimants[obj.key] = obj.creation_timestamp
             return claim_winner(claimants)
+
+    def _seed_claim(self, name: str, key: str, creation_timestamp: str) -> None:
+        """Records a claim of another resource, learnt before that resource was reconciled."""
+        with self._claims_lock:
+            self._claims.setdefault(name, {})[key] = creation_timestamp
 
     def _release(self, key: str) -> None:
         with self._claims_lock:
@@ -258,7 +267,10 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
                 raise Waiting("ConfigMapMissing", f"waiting for key {ref.key!r} of ConfigMap {ref.name!r}")
         if not toml:
             raise InvalidSpec("EmptySpec", "the job TOML is empty")
-        desired = render(self._resolve(toml), derived_external_job_id(job.uid, self._node_name))
+        derived = derived_external_job_id(job.uid, self._node_name)
+        desired = render(self._resolve(toml), derived)
+        if desired.external_job_id != derived:
+            self._learn_claims(job, desired.external_job_id)
         winner = self._claim(job, desired.external_job_id)
         if winner != job.key:
             raise InvalidSpec(
@@ -268,6 +280,33 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
             )
         self._await_bridges(job, pipeline.bridge_names(desired.toml))
         return desired
+
+    def _learn_claims(self, job: ChainlinkJob, external_id: str) -> None:
+        """Claims are otherwise learnt as resources are reconciled, in whatever order the workers take them;
+        a TOML-set external job ID is checked against every resource in the cache that could hold it on
+        this node, so the oldest wins at a cold start too. A resource holds it while it wants it (inline
+        TOML setting it) or while its finalizer guards a job recorded under it."""
+        for raw in self._cache.values():
+            other = ChainlinkJob.from_dict(raw)
+            if other.key == job.key:
+                continue
+            recorded = other.status_for(self._node_name)
+            holds_job = (
+                recorded is not None
+                and recorded.external_job_id == external_id
+                and self._finalizer in other.finalizers
+            )
+            if holds_job or self._wants_inline(other, external_id):
+                self._seed_claim(external_id, other.key, other.creation_timestamp)
+
+    def _wants_inline(self, job: ChainlinkJob, external_id: str) -> bool:
+        active = not job.deleting and not job.suspend and job.targets(self._node_name, self._node_labels)
+        if not active or not job.toml or external_id not in job.toml.lower():
+            return False
+        try:
+            return render(job.toml, "").external_job_id == external_id
+        except InvalidSpec:
+            return False
 
     def _resolve(self, toml: str) -> str:
         """The TOML with its {{ }} references resolved for this node. Secret values go only into the
