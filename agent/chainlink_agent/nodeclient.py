@@ -60,13 +60,8 @@ class NodeClient:
         return [_bridge(item) for item in self._pages("/v2/bridge_types")]
 
     def find_bridge(self, name: str) -> NodeBridge | None:
-        try:
-            body = self._json("GET", f"/v2/bridge_types/{name}", "/v2/bridge_types/:BridgeName")
-        except NodeRejected as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return _bridge(body["data"])
+        found = self._find(f"/v2/bridge_types/{name}", "/v2/bridge_types/:BridgeName")
+        return None if found is None else _bridge(found)
 
     def create_bridge(self, bridge: DesiredBridge) -> NodeBridge:
         body = self._json("POST", "/v2/bridge_types", "/v2/bridge_types", json_body=_bridge_body(bridge))
@@ -77,12 +72,8 @@ class NodeClient:
         return _bridge(self._json("PATCH", path, route, json_body=_bridge_body(bridge))["data"])
 
     def delete_bridge(self, name: str) -> None:
-        """A bridge that is already gone counts as deleted; a 409 (a job uses it) is raised."""
-        try:
-            self._call("DELETE", f"/v2/bridge_types/{name}", "/v2/bridge_types/:BridgeName")
-        except NodeRejected as exc:
-            if exc.status != 404:
-                raise
+        """A 409 (a job uses the bridge) is raised."""
+        self._delete(f"/v2/bridge_types/{name}", "/v2/bridge_types/:BridgeName")
 
     def facts(self) -> NodeFacts:
         """The node's keys, as templated job specs reference them: one call per key type."""
@@ -126,17 +117,26 @@ class NodeClient:
 
     def find_job(self, external_job_id: str) -> NodeJob | None:
         """GET /v2/jobs/:ID takes an external job ID too (jobs_controller.go Show tries a UUID first)."""
+        found = self._find(f"/v2/jobs/{external_job_id}", "/v2/jobs/:ID")
+        return None if found is None else _job(found)
+
+    def delete_job(self, job_id: str) -> None:
+        self._delete(f"/v2/jobs/{job_id}", "/v2/jobs/:ID")
+
+    def _find(self, path: str, route: str) -> dict[str, Any] | None:
+        """The resource's JSON:API data, None when the node answers 404."""
         try:
-            return _job(self._json("GET", f"/v2/jobs/{external_job_id}", "/v2/jobs/:ID")["data"])
+            data: dict[str, Any] = self._json("GET", path, route)["data"]
         except NodeRejected as exc:
             if exc.status == 404:
                 return None
             raise
+        return data
 
-    def delete_job(self, job_id: str) -> None:
-        """Deleting a job that is already gone counts as done."""
+    def _delete(self, path: str, route: str) -> None:
+        """Deleting what is already gone counts as done."""
         try:
-            self._call("DELETE", f"/v2/jobs/{job_id}", "/v2/jobs/:ID")
+            self._call("DELETE", path, route)
         except NodeRejected as exc:
             if exc.status != 404:
                 raise
