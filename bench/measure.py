@@ -1,0 +1,211 @@
+"""What the benchmark reads: a process's CPU and memory (/proc), Prometheus text (the agent's /metrics and
+the apiserver's), and a bare watch that timestamps what happens to every ChainlinkJob.
+
+All timestamps are wall-clock time.time() seconds, so they compare with the node double's job
+createdAt (datetime.now in the double's process, same machine clock)."""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from chainlink_agent.kube import Kube
+from chainlink_agent.resource import finalizer_for
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.cluster.controlplane import ControlPlane
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+MIB = 1024 * 1024
+
+
+# ----------------------------------------------------------------------------------------- processes
+
+
+@dataclass(frozen=True)
+class ProcSample:
+    cpu_seconds: float  # user + system, since the process started
+    rss_bytes: int
+    peak_rss_bytes: int  # VmHWM: the high-water mark of RSS over the process's life
+    at: float
+
+
+def sample(pid: int) -> ProcSample:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "; field 3 is fields[0]
+    cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
+    status = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+    )
+    kib = {k: int(status[k].split()[0]) for k in ("VmRSS", "VmHWM")}
+    return ProcSample(cpu, kib["VmRSS"] * 1024, kib["VmHWM"] * 1024, time.time())
+
+
+def load() -> str:
+    """The `uptime` load averages (another engineer's tests may share the machine)."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+# ----------------------------------------------------------------------------------------- prometheus
+
+
+def counters(text: str, name: str, by: Iterable[str]) -> Counter[tuple[str, ...]]:
+    """Sum of the samples of metric `name` grouped by the label names in `by`."""
+    keys = tuple(by)
+    totals: Counter[tuple[str, ...]] = Counter()
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name:
+                totals[tuple(s.labels.get(k, "") for k in keys)] += s.value  # type: ignore[assignment]
+    return totals
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    """Sum of the samples of `name` whose labels include `labels`."""
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                total += s.value
+    return total
+
+
+def apiserver_metrics(cluster: ControlPlane) -> str:
+    response = httpx.get(
+        f"{cluster.server}/metrics",
+        headers={"Authorization": f"Bearer {cluster.admin_token}"},
+        verify=str(cluster.ca_file),
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.text
+
+
+# What the agent's Role lets it touch; anything else (leases, the apiserver's own) is not the agent's.
+AGENT_RESOURCES = ("chainlinkjobs", "events", "configmaps")
+
+
+def apiserver_requests(text: str) -> Counter[tuple[str, ...]]:
+    """apiserver_request_total for the agent's resources, by (verb, resource, subresource)."""
+    totals = counters(text, "apiserver_request_total", ("verb", "resource", "subresource"))
+    return Counter({k: v for k, v in totals.items() if k[1] in AGENT_RESOURCES})
+
+
+def diff(after: Counter[Any], before: Counter[Any]) -> dict[str, int]:
+    """after - before as {"VERB resource[/sub]": n}, zero rows dropped."""
+    out = {}
+    for key in set(after) | set(before):
+        n = round(after[key] - before[key])
+        if n:
+            label = key if isinstance(key, str) else f"{key[0]} {key[1]}" + (f"/{key[2]}" if key[2] else "")
+            out[label] = n
+    return dict(sorted(out.items()))
+
+
+# ----------------------------------------------------------------------------------------- statistics
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def summary_ms(values: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max of seconds, in milliseconds."""
+    return {
+        "n": len(values),
+        **{f"p{q}": round(percentile(values, q) * 1000, 2) for q in (50, 95, 99)},
+        "max": round(max(values) * 1000, 2) if values else math.nan,
+    }
+
+
+def parse_time(text: str) -> float:
+    """RFC 3339 (as the double's createdAt) -> epoch seconds."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+# ----------------------------------------------------------------------------------------- bare watch
+
+
+@dataclass
+class Seen:
+    """When the bare watch first saw each thing happen to one resource."""
+
+    added: float | None = None
+    finalized: dict[str, float] = field(default_factory=dict)  # node -> its finalizer appeared
+    synced: dict[str, float] = field(default_factory=dict)  # node -> its status entry first Synced
+    deleted: float | None = None
+
+
+class Recorder:
+    """A watch of its own (not the agent's) on the namespace: the reference for watch delivery."""
+
+    def __init__(self, api: Any, namespace: str) -> None:
+        self._kube = Kube(api, namespace, "bench-recorder")
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.seen: dict[str, Seen] = {}
+        self.events = 0
+        self.errors = 0
+        _, self._version = self._kube.list_jobs()
+        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def get(self, name: str) -> Seen:
+        with self._lock:
+            return self.seen.setdefault(name, Seen())
+
+    def synced(self, name: str, node: str) -> float | None:
+        with self._lock:
+            s = self.seen.get(name)
+            return s.synced.get(node) if s else None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                for event in self._kube.watch_jobs(self._version, 3600):
+                    self._record(time.time(), event)
+                    if self._stop.is_set():
+                        return
+            except Exception:
+                self.errors += 1  # a read timeout between bookmarks: watch again from the last version
+                time.sleep(0.1)
+
+    def _record(self, now: float, event: dict[str, Any]) -> None:
+        obj = event.get("object") or {}
+        meta = obj.get("metadata") or {}
+        self._version = meta.get("resourceVersion") or self._version
+        kind = event.get("type")
+        if kind not in ("ADDED", "MODIFIED", "DELETED"):
+            return
+        self.events += 1
+        with self._lock:
+            s = self.seen.setdefault(meta["name"], Seen())
+            if kind == "ADDED" and s.added is None:
+                s.added = now
+            if kind == "DELETED":
+                s.deleted = now
+            for fin in meta.get("finalizers") or ():
+                node = fin.rsplit("/", 1)[-1]
+                if fin == finalizer_for(node):
+                    s.finalized.setdefault(node, now)
+            for entry in (obj.get("status") or {}).get("nodes") or ():
+                if entry.get("phase") == "Synced":
+                    s.synced.setdefault(entry["node"], now)

@@ -1,0 +1,213 @@
+"""The printed table and the PNG plot of a results.json."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Row = tuple[str, Callable[[dict[str, Any]], Any]]
+
+
+def _q(
+    part: str, metric: str, qs: tuple[str, ...] = ("p50", "p95", "p99")
+) -> Callable[[dict[str, Any]], str]:
+    def get(size: dict[str, Any]) -> str:
+        s = (size.get(part) or {}).get(metric)
+        return "/".join(_num(s[q]) for q in qs) if s else "-"
+
+    return get
+
+
+def _num(x: Any) -> str:
+    if isinstance(x, float):
+        if math.isnan(x):
+            return "-"
+        return f"{x:.0f}" if abs(x) >= 100 else f"{x:.1f}" if abs(x) >= 10 else f"{x:.2f}"
+    return str(x)
+
+
+def _calls(calls: dict[str, int], skip: tuple[str, ...] = ()) -> str:
+    rest = {k: v for k, v in calls.items() if k not in skip}
+    return ", ".join(f"{k} {v}" for k, v in rest.items()) or "none"
+
+
+def _ratio(a: Any, b: Any) -> str:
+    try:
+        return f"{a / b:.1f}x" if b else "inf"
+    except TypeError:
+        return "-"
+
+
+def _writes(reqs: dict[str, int]) -> int:
+    return sum(v for k, v in reqs.items() if not k.startswith(("GET", "LIST", "WATCH")))
+
+
+def _naive_live(s: dict[str, Any]) -> Any:
+    return ((s["naive"].get("apply_to_live_ms")) or {}).get("p50", math.nan)
+
+
+ROWS: list[Row | str] = [
+    "Apply -> live, burst: all N created at once from 4 threads (queueing included)",
+    ("resources created in (s)", lambda s: s["burst"]["created_in_s"]),
+    ("sync time: first create -> last job on node (s)", lambda s: s["burst"]["sync_s"]),
+    ("  -> last status Synced (s)", lambda s: s["burst"]["status_sync_s"]),
+    ("apply->live p50/p95/p99 (ms)", _q("burst", "apply_to_live_ms")),
+    ("  watch delivery p50/p95/p99 (ms)", _q("burst", "watch_delivery_ms")),
+    ("  node API: POST /v2/jobs mean (ms)", lambda s: s["burst"]["node_api_post_mean_ms"]),
+    ("  agent incl. queue wait p50/p95/p99 (ms)", _q("burst", "agent_incl_queue_ms")),
+    (
+        "jobs on node / POSTs (expect N / N)",
+        lambda s: f"{s['burst']['jobs_on_node']} / {s['burst']['node_posts']}",
+    ),
+    "Apply -> live, paced probes: one create at a time, N resources present",
+    ("apply->live p50/p95/p99 (ms)", _q("probes", "apply_to_live_ms")),
+    ("  watch delivery p50/p95/p99 (ms)", _q("probes", "watch_delivery_ms")),
+    ("  node API (POST) p50/p95/p99 (ms)", _q("probes", "node_api_ms")),
+    ("  agent overhead p50/p95/p99 (ms) [target p99<=5]", _q("probes", "agent_overhead_ms")),
+    ("  event->finalizer seen (1 kube write + 1 delivery)", _q("probes", "event_to_finalizer_seen_ms")),
+    ("apply->status Synced p50/p95/p99 (ms)", _q("probes", "apply_to_synced_status_ms")),
+    "Cold start: agent restarted, N resources and N jobs present",
+    ("time to /readyz (s)", lambda s: s["cold_start"]["ready_s"]),
+    ("time to queue drained (s)", lambda s: s["cold_start"]["drained_s"]),
+    ("creates [target 0]", lambda s: s["cold_start"]["creates"]),
+    (
+        "GET /v2/jobs pages (one list = ceil(N/100))",
+        lambda s: f"{s['cold_start']['job_list_pages']} ({s['cold_start']['job_list_pages_per_list']})",
+    ),
+    ("other node calls", lambda s: _calls(s["cold_start"]["node_calls"], ("GET /v2/jobs", "POST /v2/jobs"))),
+    ("apiserver writes", lambda s: _writes(s["cold_start"]["apiserver_requests"])),
+    ("CPU s, process start -> drained", lambda s: s["cold_start"]["cpu_s"]),
+    "Steady state: no changes (resync 300 s, none inside the window)",
+    ("window (s)", lambda s: s["steady"]["window_s"]),
+    ("CPU % of a core [target <=0.5]", lambda s: s["steady"]["cpu_pct_core"]),
+    ("  + one resync pass amortised over 300 s", lambda s: s["steady"]["cpu_pct_core_amortised_resync"]),
+    ("RSS (MiB) [target <=64 at 10k]", lambda s: s["steady"]["rss_mib"]),
+    (
+        "peak RSS, burst agent / restarted (MiB)",
+        lambda s: f"{s['agent_peak_rss_mib']} / {s['steady']['peak_rss_mib']}",
+    ),
+    ("node API calls", lambda s: _calls(s["steady"]["node_calls"])),
+    ("apiserver requests", lambda s: _calls(s["steady"]["apiserver_requests"])),
+    "Naive baseline (bench/naive.py: re-list + DELETE/POST every job every pass), ratio naive/agent",
+    (
+        "sync time on an empty node (s)",
+        lambda s: (
+            f"{s['naive']['sync_s']}{'' if s['naive']['sync_measured'] else ' (extrap.)'}"
+            f" = {_ratio(s['naive']['sync_s'], s['burst']['sync_s'])}"
+        ),
+    ),
+    (
+        "apply->live p50 (ms)",
+        lambda s: (
+            f"{_num(_naive_live(s))} = {_ratio(_naive_live(s), s['probes']['apply_to_live_ms']['p50'])}"
+        ),
+    ),
+    (
+        "node calls/min when idle",
+        lambda s: (
+            f"{s['naive']['steady_node_calls_per_min']} vs "
+            f"{round(sum(s['steady']['node_calls'].values()) * 60 / s['steady']['window_s'])}"
+        ),
+    ),
+    (
+        "CPU % of a core when idle",
+        lambda s: (
+            f"{s['naive']['steady_cpu_pct_core']} = "
+            f"{_ratio(s['naive']['steady_cpu_pct_core'], s['steady']['cpu_pct_core'])}"
+        ),
+    ),
+    ("RSS (MiB)", lambda s: f"{s['naive']['rss_mib']} vs {s['steady']['rss_mib']}"),
+]
+
+
+def table(results: dict[str, Any]) -> str:
+    sizes = results["sizes"]
+    width = 52
+    machine, settings, tree = results["machine"], results["settings"], results.get("agent_tree", {})
+    lines = [
+        f"chainlink-agent benchmark, {results['started']}, {machine['cpus']} CPUs, "
+        f"load (uptime) {machine['load_start']} -> {machine.get('load_end', '?')}",
+        f"node double latency {','.join(settings['latency_ms'])} ms, rate limit "
+        f"{settings['rate_limit']}, agent resync {settings['agent_resync_seconds']:.0f}s, agent sources "
+        f"{tree.get('agent_sources_sha256', '?')} on {tree.get('head', '?')}",
+        "",
+        " " * width + "".join(f"{'N=' + str(s['n']):>28}" for s in sizes),
+        " " * width + "".join(f"{'load ' + s['load_start']:>28}" for s in sizes),
+    ]
+    for row in ROWS:
+        if isinstance(row, str):
+            lines.append(f"-- {row}")
+            continue
+        label, get = row
+        cells = []
+        for s in sizes:
+            try:
+                cells.append(_num(get(s)))
+            except (KeyError, TypeError):
+                cells.append("-")
+        lines.append(f"{label:<{width}}" + "".join(f"{c:>28}" for c in cells))
+    fan = results.get("fan_out")
+    if fan:
+        errors = f"{fan['reconciles']:.0f} ({fan['reconcile_errors']:.0f})"
+        lines += [
+            f"-- Fan-out: one resource selecting {fan['nodes']} nodes (an agent and a node double each), "
+            f"load {fan['load_start']}",
+            f"{'agents ready (s)':<{width}}{fan['agents_ready_s']:>28}",
+            f"{'create -> all entries Synced (s)':<{width}}{fan['all_synced_s']:>28}",
+            f"{'per node p50/p95/p99 (ms)':<{width}}"
+            + f"{'/'.join(_num(fan['per_node_synced_ms'][q]) for q in ('p50', 'p95', 'p99')):>28}",
+            f"{'reconciles (errors)':<{width}}{errors:>28}",
+            f"{'apiserver writes':<{width}}{_writes(fan['apiserver_requests']):>28}",
+        ]
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: Path) -> Path | None:
+    try:
+        import matplotlib  # noqa: PLC0415 - optional: `pip install matplotlib`
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: PLC0415
+    except ImportError:
+        return None
+    fig, (dist, sync) = plt.subplots(1, 2, figsize=(13, 5))
+    for s in results["sizes"]:
+        for part, style in (("probes", "-"), ("burst", ":")):
+            raw = sorted(x * 1000 for x in s[part]["raw_apply_to_live_s"])
+            if raw:
+                ys = [(i + 1) / len(raw) for i in range(len(raw))]
+                label = f"N={s['n']} {'paced' if part == 'probes' else 'burst'}"
+                dist.plot(raw, ys, style, label=label)
+        naive = sorted(x * 1000 for x in s["naive"].get("raw_apply_to_live_s") or [])
+        if naive:
+            dist.plot(
+                naive, [(i + 1) / len(naive) for i in range(len(naive))], "x--", label=f"N={s['n']} naive"
+            )
+    _style(dist, "apply -> job on node (ms, log)", "fraction of resources", "Apply->live latency (CDF)")
+    ns = [s["n"] for s in results["sizes"]]
+    sync.plot(ns, [s["burst"]["sync_s"] for s in results["sizes"]], "o-", label="agent (burst)")
+    sync.plot(ns, [s["naive"]["sync_s"] for s in results["sizes"]], "s--", label="naive loop (first pass)")
+    sync.plot(ns, [s["cold_start"]["drained_s"] for s in results["sizes"]], "^-", label="agent cold start")
+    sync.set_yscale("log")
+    _style(sync, "N resources", "seconds", "Sync time against N")
+    latency = ",".join(results["settings"]["latency_ms"])
+    fig.suptitle(
+        f"chainlink-agent bench {results['started']} (latency {latency} ms,"
+        f" load {results['machine']['load_start']})",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _style(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
