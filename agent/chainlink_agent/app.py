@@ -14,6 +14,7 @@ from kubernetes.client.exceptions import ApiException
 
 from .bridges import BridgeReconciler
 from .informer import Informer
+from .keyimport import ImportFailed, KeyImporter
 from .kube import Kube
 from .metrics import Metrics
 from .nodeclient import NodeClient, NodeError
@@ -39,6 +40,8 @@ class Agent:
         self.kube = Kube(api_client, settings.namespace, settings.node_name)
         self.node = NodeClient(settings.node_url, credentials, settings.node_timeout_seconds, metrics)
         self.snapshot = NodeSnapshot(self.node)
+        self.importer = KeyImporter(self.node, settings.import_keys)
+        self.import_error: str | None = None
         # One informer per kind, one queue and one worker pool for all: keys carry the kind.
         self.informers = {
             plural: Informer(self.kube, self.queue.add, metrics, self.stop, plural)
@@ -72,6 +75,8 @@ class Agent:
         for plural, informer in self.informers.items():
             if not informer.synced.is_set():
                 return f"the {plural} watch has not synced yet"
+        if self.import_error:
+            return self.import_error
         if not self.snapshot.listed.is_set() or not self.node.last_call_ok:
             return "the Chainlink node is not answering"
         return None
@@ -109,19 +114,21 @@ class Agent:
         thread.start()
 
     def _resync_loop(self) -> None:
-        """Lists the node's jobs, bridges and keys (once per period), then reconciles every resource against
-        that snapshot, which is what repairs drift made on the node and replaces jobs whose resolved spec
-        changed (a rotated key). Until the first list succeeds no worker reconciles, so a cold start can
-        never mistake an existing job or bridge for a missing one."""
+        """Imports the key bundles the node lacks, lists its jobs, bridges and keys (once per period), then
+        reconciles every resource against that snapshot, which is what repairs drift made on the node and
+        replaces jobs whose resolved spec changed (a rotated key). Until the first pass succeeds no worker
+        reconciles, so a cold start can never mistake an existing job or bridge for a missing one, nor
+        resolve a template against a key bundle the node made before the imported one arrived."""
         failures = 0
         while not self.stop.is_set():
             try:
-                count = self.snapshot.refresh()
+                preferred = self._import_keys()
+                count = self.snapshot.refresh(preferred)
             except NodeError as exc:
                 failures += 1
                 wait = min(2.0**failures, self.settings.resync_seconds)
                 log.warning(
-                    "listing the node's jobs, bridges and keys failed",
+                    "importing keys into or listing the node failed",
                     extra={"error": str(exc), "retry_seconds": wait},
                 )
                 self.stop.wait(wait)
@@ -132,6 +139,15 @@ class Agent:
             for key in keys:
                 self.queue.add_unless_backing_off(key)
             self.stop.wait(self.settings.resync_seconds)
+
+    def _import_keys(self) -> frozenset[str]:
+        try:
+            imported = self.importer.ensure()
+        except ImportFailed as exc:
+            self.import_error = str(exc)  # readiness says why, until a later pass succeeds
+            raise
+        self.import_error = None
+        return imported
 
     def _work(self) -> None:
         while not self.snapshot.listed.wait(0.5):

@@ -38,7 +38,10 @@ def render(keys: Sequence[Mapping[str, str]]) -> str:
                 raise ValueError("an eth key needs evmChainID, a decimal EVM chain ID")
             lines += ["[[EVM.Keys]]", *_pair(key), f"ID = {int(chain)}", ""]
         elif key["type"] != "p2p":
-            raise ValueError(f"unsupported key type {key['type']!r}: the node imports eth and p2p keys")
+            raise ValueError(
+                f"unsupported key type {key['type']!r}: the secrets TOML imports eth and p2p keys"
+                " (the agent imports ocr and ocr2 bundles through the node's API)"
+            )
     for key in p2p:
         lines += ["[P2PKey]", *_pair(key), ""]
     return "\n".join(lines)
@@ -48,7 +51,7 @@ def _pair(key: Mapping[str, str]) -> list[str]:
     return [f"JSON = {json.dumps(key['json'].strip())}", f"Password = {json.dumps(key['password'])}"]
 
 
-def _password(text: str) -> str:
+def password_from(text: str) -> str:
     """A Secret made with `kubectl create secret --from-file` often ends in a newline the password lacks."""
     return text.removesuffix("\n").removesuffix("\r")
 
@@ -60,7 +63,7 @@ def write(out: Path, spec: str | None = None) -> int:
         {
             "type": str(e["type"]),
             "json": Path(e["json"]).read_text(encoding="utf-8"),
-            "password": _password(Path(e["password"]).read_text(encoding="utf-8")),
+            "password": password_from(Path(e["password"]).read_text(encoding="utf-8")),
             "evmChainID": str(e.get("evmChainID", "")),
         }
         for e in entries

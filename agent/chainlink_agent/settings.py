@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Node names become finalizer suffixes and status keys, so they follow the DNS label rules.
 NODE_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
+class BundleFiles(BaseModel):
+    """An OCR or OCR2 key bundle to import, as the chart mounts it: its keystore JSON and password files."""
+
+    type: Literal["ocr", "ocr2"]
+    json_file: Path = Field(alias="json")
+    password_file: Path = Field(alias="password")
 
 
 class Settings(BaseSettings):
@@ -26,6 +35,9 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
     node_timeout_seconds: float = Field(default=30.0, gt=0)
+    # JSON: the OCR/OCR2 bundles to import through the node's API (keyimport.py). ETH and P2P keys go
+    # through the node's secrets TOML instead (keystoml.py, same variable in the init container).
+    import_keys: list[BundleFiles] = Field(default_factory=list)
     # release-node only: the node's StatefulSet, stopped before the release so its sidecar cannot put
     # the finalizers back, and how long to wait for that.
     statefulset: str | None = None

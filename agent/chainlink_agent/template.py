@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .spec import InvalidSpec
 
@@ -55,6 +55,18 @@ class NodeFacts:
     ocr_bundle_ids: tuple[str, ...] = ()
     ocr2_bundles: tuple[tuple[str, str], ...] = ()  # (bundle ID, chain type), in the node's order
     eth_keys: tuple[EthKey, ...] = ()
+
+    def preferring(self, bundle_ids: frozenset[str]) -> NodeFacts:
+        """The same facts with these OCR/OCR2 bundles first. A node with OCR enabled makes a bundle of its
+        own at its first start (keystore EnsureKeys), so an imported bundle sits next to that one, and a
+        reference must resolve to the imported bundle."""
+        if not bundle_ids:
+            return self
+        return replace(
+            self,
+            ocr_bundle_ids=tuple(sorted(self.ocr_bundle_ids, key=lambda b: b not in bundle_ids)),
+            ocr2_bundles=tuple(sorted(self.ocr2_bundles, key=lambda b: b[0] not in bundle_ids)),
+        )
 
 
 @dataclass(frozen=True)

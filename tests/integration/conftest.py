@@ -32,7 +32,7 @@ def bridges(kube_api, namespace, crd) -> Bridges:
 def start_agent(cluster, namespace, tmp_path) -> Iterator:
     agents: list[AgentProcess] = []
 
-    def start(node_name, node, labels=None, resync_seconds=2.0):
+    def start(node_name, node, labels=None, resync_seconds=2.0, env=None, wait_ready=True):
         agent = AgentProcess(
             tmp_path,
             str(cluster.kubeconfig),
@@ -43,9 +43,10 @@ def start_agent(cluster, namespace, tmp_path) -> Iterator:
             node.password,
             labels,
             resync_seconds,
+            env,
         )
         agents.append(agent)
-        return agent.start()
+        return agent.start(wait_ready)
 
     yield start
     for agent in agents:

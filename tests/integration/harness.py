@@ -59,6 +59,7 @@ class AgentProcess:
         password: str,
         labels: dict[str, str] | None = None,
         resync_seconds: float = 2.0,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.node_name = node_name
         self.log_path = workdir / f"agent-{node_name}.log"
@@ -76,6 +77,7 @@ class AgentProcess:
             "CHAINLINK_AGENT_RESYNC_SECONDS": str(resync_seconds),
             "CHAINLINK_AGENT_HTTP_HOST": "127.0.0.1",
             "CHAINLINK_AGENT_HTTP_PORT": str(self.port),
+            **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -96,6 +98,11 @@ class AgentProcess:
             return httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
+
+    def readyz(self) -> str:
+        """/readyz's status and reason, e.g. "503 the ... watch has not synced yet"."""
+        response = httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=5)
+        return f"{response.status_code} {response.text.strip()}"
 
     def metrics(self) -> str:
         return httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text

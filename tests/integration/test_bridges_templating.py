@@ -3,9 +3,14 @@ against node double processes."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
 
 from chainlink_agent.plan import DesiredBridge
+
+from tests.nodedouble import keystore
+from tests.nodedouble.keys import new_ocr2_key, new_ocr_key
 
 from .harness import eventually
 from .test_agent import synced
@@ -154,3 +159,57 @@ def test_one_templated_job_resolves_per_node_and_a_rotated_key_replaces_only_tha
         assert nodes[name].stats().get("PUT /v2/jobs/:ID", 0) == 0
     replaced = [e for e in jobs.events("ocr") if e.reason == "JobReplaced"]
     assert [e.message.split(":")[0] for e in replaced] == ["node node-b"]
+
+
+def test_imported_key_bundles_reach_the_node_and_templates_prefer_them(
+    jobs, bridges, start_node, start_agent, tmp_path
+):
+    """OCR and OCR2 bundles from (mounted) Secrets are imported through the node's API. A wrong password
+    holds every job back with the node's reason on /readyz; fixing the file in place is enough. The node's
+    own bundle stays, and templates resolve to the imported one."""
+    node = start_node("--key-seed", "node-a", "--evm-chain-id", "11155111")
+    own = node.api("GET", "/v2/keys/ocr2")["data"][0]["id"]
+    ocr2, ocr = new_ocr2_key(os.urandom, "evm"), new_ocr_key(os.urandom)
+    files = []
+    for key_type, key in (("ocr2", ocr2), ("ocr", ocr)):
+        (tmp_path / f"{key_type}.json").write_bytes(keystore.export(key, "pw-right-5d1e"))
+        (tmp_path / f"{key_type}.password").write_text("pw-wrong-93ac\n")
+        files.append(
+            {
+                "type": key_type,
+                "json": str(tmp_path / f"{key_type}.json"),
+                "password": str(tmp_path / f"{key_type}.password"),
+            }
+        )
+    env = {"CHAINLINK_AGENT_IMPORT_KEYS": json.dumps(files)}
+    agent = start_agent("node-a", node, env=env, wait_ready=False)
+    bridges.create("price", "https://ea.example", targets={"names": ["node-a"]})
+    jobs.create("ocr", OCR2.format(name="ocr", chain_type="evm"), targets={"names": ["node-a"]})
+
+    refused = (
+        f"503 the node refused the OCR2 key bundle {ocr2.id} from {tmp_path / 'ocr2.json'}: 500: "
+        "OCRKeyStore#ImportKey failed to decrypt key: failed to decrypt OCR2 key: could not decrypt key "
+        "with given password"
+    )
+    eventually(lambda: agent.readyz() == refused, 30, "the refusal on /readyz")
+    time.sleep(3)
+    assert node.stats().get("POST /v2/jobs", 0) == 0
+    assert jobs.entry("ocr", "node-a") is None
+
+    for key_type in ("ocr2", "ocr"):
+        (tmp_path / f"{key_type}.password").write_text("pw-right-5d1e\n")
+    entry = synced(jobs, "ocr", "node-a")
+    assert ocr2_spec(node, entry["jobID"])["ocrKeyBundleID"] == ocr2.id
+    assert {k["id"] for k in node.api("GET", "/v2/keys/ocr2")["data"]} == {own, ocr2.id}
+    assert [k["id"] for k in node.api("GET", "/v2/keys/ocr")["data"]] == [ocr.id]
+    assert agent.readyz() == "200 ok"
+
+    imports = {k: v for k, v in node.stats().items() if k.endswith("/import")}
+    assert imports["POST /v2/keys/ocr/import"] == 1  # OCR2 comes first: while it was refused, OCR waited
+    agent.stop()
+    agent.start()
+    time.sleep(3)  # a resync or two after the restart: what the node holds is never posted again
+    assert {k: v for k, v in node.stats().items() if k.endswith("/import")} == imports
+    log = agent.log_path.read_text()
+    assert "pw-right" not in log
+    assert "pw-wrong" not in log

@@ -11,11 +11,13 @@ Node API served: POST/DELETE /sessions; GET /health, /readyz; GET/POST /v2/jobs,
 /v2/jobs/:ID; GET/POST /v2/bridge_types, GET/PATCH/DELETE /v2/bridge_types/:BridgeName; GET
 /v2/keys/eth, /v2/keys/p2p, /v2/keys/ocr, /v2/keys/ocr2; POST /v2/keys/ocr2/:chainType and DELETE
 /v2/keys/ocr2/:keyID (core/web/ocr2_keys_controller.go @ 11b8439b32160eaeab966606f6f2221028f305f6, which a
-test uses to rotate a node's OCR2 bundle). Every other path is a bare 404, as the node answers unknown
-/v2 paths. Not modelled: API-token auth (X-API-KEY), user roles (the one user is an admin), job runs,
-ETH/P2P/OCR key creation, every key import and export, OCR (v1) bundles (the list is empty), the
-request-size limit, pipeline DOT parsing beyond finding bridge tasks, and the per-job-type checks of
-the node's Validated*Spec functions (only duration fields are decoded).
+test uses to rotate a node's OCR2 bundle); POST /v2/keys/ocr/import and /v2/keys/ocr2/import (keystore.py:
+the password is checked against the export's MAC). Every other path is a bare 404, as the node answers
+unknown /v2 paths. Not modelled: API-token auth (X-API-KEY), user roles (the one user is an admin), job
+runs, ETH/P2P/OCR key creation, ETH/P2P import (the node imports those from its secrets TOML at start),
+every key export, OCR (v1) bundles other than imported ones, the request-size limit, pipeline DOT
+parsing beyond finding bridge tasks, and the per-job-type checks of the node's Validated*Spec functions
+(only duration fields are decoded).
 
 Double-only controls live under /__double/ and are NOT part of the node's API:
 GET /__double/stats, POST /__double/reset, POST and DELETE /__double/faults (see app.Fault).

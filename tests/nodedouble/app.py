@@ -30,6 +30,7 @@ from typing import Any
 from werkzeug import Request, Response
 
 from tests.nodedouble import golike, presenters
+from tests.nodedouble.keys import OCRKey
 from tests.nodedouble.spec import NodeError, validate_job_spec
 from tests.nodedouble.state import NodeState, parse_bridge_name
 
@@ -497,8 +498,23 @@ class NodeDoubleApp:
         return jsonapi(presenters.document(presenters.ocr2_key(self.state.delete_ocr2_key(params["keyID"]))))
 
     def ocr_keys(self, _: Request, __: dict[str, str]) -> Response:
-        # The double makes no OCR (v1) bundles: a node with OCR disabled has none either.
-        return jsonapi(presenters.document([]))
+        # The double makes no OCR (v1) bundles of its own, as a node with OCR disabled; imported ones show.
+        return jsonapi(presenters.document([presenters.ocr_key(k) for k in self.state.ocr_keys]))
+
+    # ocr_keys_controller.go and ocr2_keys_controller.go Import @ df3df9d2: the body is the export JSON,
+    # `oldpassword` a query parameter; any keystore error is a 500, the bundle a 200.
+
+    def import_ocr_key(self, request: Request, _: dict[str, str]) -> Response:
+        return self._import_key_bundle("OCR", request)
+
+    def import_ocr2_key(self, request: Request, _: dict[str, str]) -> Response:
+        return self._import_key_bundle("OCR2", request)
+
+    def _import_key_bundle(self, key_type: str, request: Request) -> Response:
+        password = request.args.get("oldpassword", "")
+        key = self.state.import_key_bundle(key_type, request.get_data(), password)
+        shown = presenters.ocr_key(key) if isinstance(key, OCRKey) else presenters.ocr2_key(key)
+        return jsonapi(presenters.document(shown))
 
 
 ROUTES = [
@@ -519,7 +535,10 @@ ROUTES = [
     _Route("GET", "/v2/keys/eth", NodeDoubleApp.eth_keys, authenticated=True),
     _Route("GET", "/v2/keys/p2p", NodeDoubleApp.p2p_keys, authenticated=True),
     _Route("GET", "/v2/keys/ocr2", NodeDoubleApp.ocr2_keys, authenticated=True),
+    # gin matches a static segment before a parameter: /keys/ocr2/import is not a chain type.
+    _Route("POST", "/v2/keys/ocr2/import", NodeDoubleApp.import_ocr2_key, authenticated=True),
     _Route("POST", "/v2/keys/ocr2/:chainType", NodeDoubleApp.create_ocr2_key, authenticated=True),
     _Route("DELETE", "/v2/keys/ocr2/:keyID", NodeDoubleApp.delete_ocr2_key, authenticated=True),
     _Route("GET", "/v2/keys/ocr", NodeDoubleApp.ocr_keys, authenticated=True),
+    _Route("POST", "/v2/keys/ocr/import", NodeDoubleApp.import_ocr_key, authenticated=True),
 ]

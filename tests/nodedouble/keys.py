@@ -107,6 +107,26 @@ class OCR2Key:
     config_public_key: str
 
 
+@dataclass(frozen=True)
+class OCRKey:
+    """An OCR (v1) bundle as presenters/ocr_keys.go prints it (OCRKeysBundleResource)."""
+
+    id: str
+    on_chain_signing_address: str
+    off_chain_public_key: str
+    config_public_key: str
+
+
+def new_ocr_key(take: Callable[[int], bytes]) -> OCRKey:
+    """ocrkey.NewV2, printed: the ID is a hash of the key, the parts carry their type prefixes."""
+    return OCRKey(
+        hashlib.sha256(take(32)).hexdigest(),
+        "ocrsad_0x" + take(20).hex(),
+        "ocroff_" + take(32).hex(),
+        "ocrcfg_" + take(32).hex(),
+    )
+
+
 # core/services/keystore/chaintype/chaintype.go: the chain types an OCR2 bundle may be made for.
 OCR2_CHAIN_TYPES = frozenset({"evm", "cosmos", "solana", "starknet", "aptos", "tron"})
 

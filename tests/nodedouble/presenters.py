@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from tests.nodedouble import golike
-from tests.nodedouble.keys import EthKey, OCR2Key, P2PKey
+from tests.nodedouble.keys import EthKey, OCR2Key, OCRKey, P2PKey
 from tests.nodedouble.spec import SPEC_FIELDS
 from tests.nodedouble.state import Bridge, Job
 
@@ -184,6 +184,19 @@ def ocr2_key(key: OCR2Key) -> dict[str, Any]:
             "chainType": key.chain_type,
             "onchainPublicKey": key.onchain_public_key,
             "offchainPublicKey": key.offchain_public_key,
+            "configPublicKey": key.config_public_key,
+        },
+    )
+
+
+def ocr_key(key: OCRKey) -> dict[str, Any]:
+    """NewOCRKeysBundleResource (presenters/ocr_keys.go): keyV2s, each part as its MarshalText prints it."""
+    return resource(
+        "keyV2s",
+        key.id,
+        {
+            "onChainSigningAddress": key.on_chain_signing_address,
+            "offChainPublicKey": key.off_chain_public_key,
             "configPublicKey": key.config_public_key,
         },
     )

@@ -28,7 +28,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tests.nodedouble.keys import OCR2_CHAIN_TYPES, EthKey, OCR2Key, P2PKey, new_ocr2_key, seed_keys
+from tests.nodedouble import keystore
+from tests.nodedouble.keys import (
+    OCR2_CHAIN_TYPES,
+    EthKey,
+    OCR2Key,
+    OCRKey,
+    P2PKey,
+    new_ocr2_key,
+    seed_keys,
+)
 from tests.nodedouble.spec import JobSpec, NodeError, task_attributes
 
 AUTH_FAILED = "Authentication failed"  # core/auth/auth.go ErrorAuthFailed
@@ -128,6 +137,7 @@ class NodeState:
             self.eth_keys, self.p2p_keys, self.ocr2_keys = seed_keys(
                 self.key_seed, self.evm_chain_id, datetime.now(UTC)
             )
+            self.ocr_keys: list[OCRKey] = []  # as a node with OCR (v1) disabled: it makes none itself
 
     # Sessions ---------------------------------------------------------------------------------
 
@@ -304,6 +314,20 @@ class NodeState:
                 raise NodeError(400, f"invalid chain type: {chain_type}")  # the 400 is verified, not the text
             key = new_ocr2_key(os.urandom, chain_type)
             self.ocr2_keys.append(key)
+            return key
+
+    def import_key_bundle(self, key_type: str, body: bytes, password: str) -> OCRKey | OCR2Key:
+        """OCR().Import and OCR2().Import (core/services/keystore/ocr.go, ocr2.go): decrypt, then add. OCR
+        refuses an ID it holds; OCR2 looks for the ID in the OCR (v1) key ring instead, so it never
+        refuses one and the bundle is stored again under the same ID."""
+        key = keystore.decrypt(key_type, body, password)
+        with self._lock:
+            if isinstance(key, OCRKey):
+                if any(k.id == key.id for k in self.ocr_keys):
+                    raise NodeError(500, f"key with ID {key.id} already exists")
+                self.ocr_keys.append(key)
+            else:
+                self.ocr2_keys = [k for k in self.ocr2_keys if k.id != key.id] + [key]
             return key
 
     def delete_ocr2_key(self, key_id: str) -> OCR2Key:

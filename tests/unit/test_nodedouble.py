@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,7 +15,8 @@ import pytest
 
 from tests.nodedouble import golike
 from tests.nodedouble.fixtures import NodeDouble, NodeDoubleProcess
-from tests.nodedouble.keys import checksum_address, keccak256
+from tests.nodedouble.keys import checksum_address, keccak256, new_ocr2_key, new_ocr_key
+from tests.nodedouble.keystore import export
 
 WEBHOOK = """
 type = "webhook"
@@ -534,3 +536,34 @@ def test_process_applies_latency_per_method(tmp_path: Path) -> None:
 def test_process_exits_cleanly_on_sigterm(node_double_process: NodeDoubleProcess) -> None:
     assert node_double_process.url.startswith("http://127.0.0.1:")
     assert node_double_process.stop() == 0
+
+
+def test_ocr_and_ocr2_bundles_are_imported_as_the_keystore_does(client: httpx.Client) -> None:
+    ocr2, ocr = new_ocr2_key(os.urandom, "evm"), new_ocr_key(os.urandom)
+    wrong = client.post("/v2/keys/ocr2/import", params={"oldpassword": "nope"}, content=export(ocr2, "pw"))
+    assert (wrong.status_code, details(wrong)) == (
+        500,
+        [
+            "OCRKeyStore#ImportKey failed to decrypt key: failed to decrypt OCR2 key: "
+            "could not decrypt key with given password"
+        ],
+    )
+    for _ in range(2):  # ocr2.go Import looks for duplicates in the OCR (v1) key ring: never refused
+        made = client.post("/v2/keys/ocr2/import", params={"oldpassword": "pw"}, content=export(ocr2, "pw"))
+        assert (made.status_code, made.json()["data"]["id"]) == (200, ocr2.id)
+    listed = [k for k in client.get("/v2/keys/ocr2").json()["data"] if k["id"] == ocr2.id]
+    assert [k["attributes"]["offchainPublicKey"] for k in listed] == [ocr2.offchain_public_key]
+
+    made = client.post("/v2/keys/ocr/import", params={"oldpassword": "pw"}, content=export(ocr, "pw"))
+    assert made.json()["data"] == {
+        "type": "keyV2s",
+        "id": ocr.id,
+        "attributes": {
+            "onChainSigningAddress": ocr.on_chain_signing_address,
+            "offChainPublicKey": ocr.off_chain_public_key,
+            "configPublicKey": ocr.config_public_key,
+        },
+    }
+    again = client.post("/v2/keys/ocr/import", params={"oldpassword": "pw"}, content=export(ocr, "pw"))
+    assert (again.status_code, details(again)) == (500, [f"key with ID {ocr.id} already exists"])
+    assert [k["id"] for k in client.get("/v2/keys/ocr").json()["data"]] == [ocr.id]

@@ -288,6 +288,12 @@ imagePullSecrets:
   command: ["chainlink-agent"]
   env:
     {{- include "chainlink-node.agent.env" $ | nindent 4 }}
+    {{- $bundles := include "chainlink-node.importKeysSpec" (dict "context" $ "types" (list "ocr" "ocr2")) }}
+    {{- if ne $bundles "[]" }}
+    # OCR/OCR2 bundles: the node imports these only through its API, so the agent does (keyimport.py).
+    - name: CHAINLINK_AGENT_IMPORT_KEYS
+      value: {{ $bundles | quote }}
+    {{- end }}
   ports:
     - name: agent-http
       containerPort: {{ $.Values.agent.port }}
@@ -306,6 +312,7 @@ imagePullSecrets:
     {{- toYaml $.Values.containerSecurityContext | nindent 4 }}
   volumeMounts:
     {{- include "chainlink-node.apiCredentialsMount" $ | nindent 4 }}
+    {{- include "chainlink-node.importKeysMounts" (dict "context" $ "types" (list "ocr" "ocr2")) | nindent 4 }}
     # The pod mounts no ServiceAccount token; only the agent gets one (the in-cluster config reads it here).
     - name: agent-token
       mountPath: /var/run/secrets/kubernetes.io/serviceaccount
@@ -375,15 +382,30 @@ rendered Secret would roll the pod on the first upgrade for nothing. Once stored
 {{- end }}
 
 {{/*
-node.importKeys as the keys-toml init container reads it (agent/chainlink_agent/keystoml.py): JSON, with the
-paths where each key's Secret is mounted.
+The node.importKeys entries of some types, with the paths where each key's Secret is mounted, as JSON: eth and
+p2p for the keys-toml init container (agent/chainlink_agent/keystoml.py), ocr and ocr2 for the agent, which
+imports them through the node's API (keyimport.py). Call with (dict "context" $ "types" (list ...)); "[]"
+when there are none.
 */}}
 {{- define "chainlink-node.importKeysSpec" -}}
 {{- $out := list }}
-{{- range $i, $k := .Values.node.importKeys }}
+{{- range $i, $k := .context.Values.node.importKeys }}
+{{- if has $k.type $.types }}
 {{- $entry := dict "type" $k.type "json" (printf "/chainlink/import-keys/%d/key.json" $i) "password" (printf "/chainlink/import-keys/%d/password" $i) }}
 {{- with $k.evmChainID }}{{ $_ := set $entry "evmChainID" (toString .) }}{{ end }}
 {{- $out = append $out $entry }}
 {{- end }}
+{{- end }}
 {{- $out | toJson }}
+{{- end }}
+
+{{/* Mounts of the node.importKeys Secrets of some types; call as importKeysSpec. */}}
+{{- define "chainlink-node.importKeysMounts" -}}
+{{- range $i, $k := .context.Values.node.importKeys }}
+{{- if has $k.type $.types }}
+- name: {{ printf "import-key-%d" $i }}
+  mountPath: {{ printf "/chainlink/import-keys/%d" $i }}
+  readOnly: true
+{{- end }}
+{{- end }}
 {{- end }}
