@@ -7,6 +7,7 @@ jittered exponential backoff on any other failure (the kopf and client-go patter
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -16,7 +17,7 @@ import backoff
 
 from .kube import Gone, Kube
 from .metrics import Metrics
-from .resource import PLURAL, queue_key
+from .resource import PLURAL, queue_key, slim
 
 log = logging.getLogger(__name__)
 WATCH_SECONDS = 300
@@ -37,19 +38,23 @@ class Informer:
         self._metrics = metrics
         self._stop = stop
         self._lock = threading.Lock()
-        self._cache: dict[str, dict[str, Any]] = {}
+        # Objects are cached slimmed to what this node's reconcile reads (resource.slim) and as compact
+        # JSON: about 1 KiB each instead of 5 KiB of dicts, which at 10,000 resources is most of the
+        # agent's memory. Decoding one takes microseconds, next to milliseconds of API calls per reconcile.
+        self._cache: dict[str, bytes] = {}
         self._resource_version: str | None = None
         self.synced = threading.Event()
 
     def get(self, key: str) -> dict[str, Any] | None:
         with self._lock:
-            return self._cache.get(key)
+            packed = self._cache.get(key)
+        return None if packed is None else _unpack(packed)
 
     def store(self, obj: dict[str, Any]) -> None:
         """Write-through of an object the agent itself just wrote, so the next reconcile of that key never
         reads a status older than the agent's own last write (which would look like a lost record)."""
         with self._lock:
-            self._store_locked(self._key(obj), obj)
+            self._store_locked(self._key(obj), self._slim(obj))
 
     def keys(self) -> list[str]:
         with self._lock:
@@ -57,7 +62,8 @@ class Informer:
 
     def values(self) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self._cache.values())
+            packed = list(self._cache.values())
+        return [_unpack(p) for p in packed]
 
     def run(self) -> None:
         # Each pass is one list-if-needed plus one watch until the server closes it; a pass that ends
@@ -93,8 +99,8 @@ class Informer:
             self._resource_version = None
 
     def _relist(self) -> None:
-        items, resource_version = self._kube.list_objects(self.plural)
-        fresh = {self._key(obj): obj for obj in items}
+        items, resource_version = self._kube.list_objects(self.plural, self._slim)
+        fresh = {self._key(obj): _pack(obj) for obj in items}
         with self._lock:
             vanished = set(self._cache) - set(fresh)
             self._cache = fresh
@@ -117,12 +123,15 @@ class Informer:
                     if kind == "DELETED":
                         changed = self._cache.pop(key, None) is not None
                     else:
-                        changed = self._store_locked(key, obj)
+                        changed = self._store_locked(key, self._slim(obj))
                     self._resource_version = version or self._resource_version
                 if changed:
                     self._on_change(key)
             elif kind == "BOOKMARK" and version:
                 self._resource_version = version
+
+    def _slim(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return slim(obj, self._kube.node)
 
     def _key(self, obj: dict[str, Any]) -> str:
         meta = obj["metadata"]
@@ -131,10 +140,11 @@ class Informer:
     def _store_locked(self, key: str, obj: dict[str, Any]) -> bool:
         """Stores obj unless the cache already holds a newer write; True if the change needs a reconcile.
         Status-only changes need none: the agents themselves make them, one per node."""
-        old = self._cache.get(key)
+        packed = self._cache.get(key)
+        old = None if packed is None else _unpack(packed)
         if old is not None and not _newer(obj, old):
             return False
-        self._cache[key] = obj
+        self._cache[key] = _pack(obj)
         return old is None or any(_get(old, path) != _get(obj, path) for path in _RELEVANT)
 
 
@@ -145,6 +155,15 @@ _RELEVANT = (
     ("metadata", "finalizers"),
     ("metadata", "uid"),
 )
+
+
+def _pack(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _unpack(packed: bytes) -> dict[str, Any]:
+    obj: dict[str, Any] = json.loads(packed)
+    return obj
 
 
 def _get(obj: dict[str, Any], path: tuple[str, ...]) -> Any:

@@ -13,7 +13,7 @@ import base64
 import json
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kubernetes import client
@@ -25,6 +25,7 @@ from .resource import API_VERSION, GROUP, PLURAL, VERSION, Resource
 
 log = logging.getLogger(__name__)
 COMPONENT = "chainlink-agent"
+LIST_PAGE = 500  # client-go's pager default
 
 
 class Gone(Exception):
@@ -41,9 +42,23 @@ class Kube:
         # One field manager per node: each agent owns exactly its own status.nodes entry.
         self.field_manager = f"{COMPONENT}-{node}"
 
-    def list_objects(self, plural: str) -> tuple[list[dict[str, Any]], str]:
-        body = self._custom.list_namespaced_custom_object(GROUP, VERSION, self.namespace, plural)
-        return list(body.get("items") or []), str(body["metadata"]["resourceVersion"])
+    def list_objects(
+        self, plural: str, transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Every object, in pages of LIST_PAGE as client-go's pager lists, each page transformed before the
+        next is read: the peak memory of a list is one page, not the whole namespace. All pages are of one
+        snapshot, whose resourceVersion the watch starts from."""
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            body = self._custom.list_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, plural, limit=LIST_PAGE, _continue=token
+            )
+            page = body.get("items") or []
+            items.extend(page if transform is None else map(transform, page))
+            token = body["metadata"].get("continue")
+            if not token:
+                return items, str(body["metadata"]["resourceVersion"])
 
     def list_jobs(self) -> tuple[list[dict[str, Any]], str]:
         return self.list_objects(PLURAL)

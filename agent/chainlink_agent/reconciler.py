@@ -72,6 +72,8 @@ class Reconciler(Generic[R, D]):
         # claimed name (an external job ID, a bridge name) -> {resource key: creationTimestamp}: two
         # resources must never drive one thing on the node.
         self._claims: dict[str, dict[str, str]] = {}
+        # key -> names it claims: releasing a key's claims costs its own claims, not one pass over all N.
+        self._claimed_by: dict[str, set[str]] = {}
         self._claims_lock = threading.Lock()
 
     def reconcile(self, key: str) -> Result:
@@ -169,21 +171,25 @@ class Reconciler(Generic[R, D]):
             self._release_locked(obj.key, keep=name)
             claimants = self._claims.setdefault(name, {})
             claimants[obj.key] = obj.creation_timestamp
+            self._claimed_by.setdefault(obj.key, set()).add(name)
             return claim_winner(claimants)
 
     def _seed_claim(self, name: str, key: str, creation_timestamp: str) -> None:
         """Records a claim of another resource, learnt before that resource was reconciled."""
         with self._claims_lock:
             self._claims.setdefault(name, {})[key] = creation_timestamp
+            self._claimed_by.setdefault(key, set()).add(name)
 
     def _release(self, key: str) -> None:
         with self._claims_lock:
             self._release_locked(key, keep=None)
 
     def _release_locked(self, key: str, keep: str | None) -> None:
-        for name, claimants in list(self._claims.items()):
-            if name == keep or key not in claimants:
-                continue
+        names = self._claimed_by.pop(key, set())
+        if keep in names:
+            self._claimed_by[key] = {keep}
+        for name in names - {keep}:
+            claimants = self._claims[name]
             del claimants[key]
             if not claimants:
                 del self._claims[name]

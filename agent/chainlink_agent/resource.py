@@ -151,6 +151,35 @@ class Resource:
         return None
 
 
+# What a reconcile reads of an object's metadata (_common, events, patches).
+_KEPT_METADATA = (
+    "namespace",
+    "name",
+    "uid",
+    "generation",
+    "resourceVersion",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "finalizers",
+)
+
+
+def slim(obj: Mapping[str, Any], node: str) -> dict[str, Any]:
+    """The part of an object one node's agent reads: the metadata above, the spec, and this node's status
+    entry. The rest can be most of an object: managedFields (one entry per agent's field manager), kubectl's
+    last-applied annotation (the whole object again) and the other nodes' entries. client-go informers drop
+    managedFields the same way (cache.TransformStripManagedFields)."""
+    meta = obj.get("metadata") or {}
+    own = [e for e in (obj.get("status") or {}).get("nodes") or () if e.get("node") == node]
+    return {
+        "apiVersion": obj.get("apiVersion"),
+        "kind": obj.get("kind"),
+        "metadata": {k: meta[k] for k in _KEPT_METADATA if k in meta},
+        "spec": obj.get("spec") or {},
+        "status": {"nodes": own},
+    }
+
+
 def _common(obj: Mapping[str, Any]) -> dict[str, Any]:
     meta = obj.get("metadata") or {}
     targets = (obj.get("spec") or {}).get("targets") or {}

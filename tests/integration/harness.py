@@ -101,7 +101,10 @@ class AgentProcess:
 
     def readyz(self) -> str:
         """/readyz's status and reason, e.g. "503 the ... watch has not synced yet"."""
-        response = httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=5)
+        try:
+            response = httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=5)
+        except httpx.HTTPError as exc:  # not listening yet
+            return f"no answer: {exc}"
         return f"{response.status_code} {response.text.strip()}"
 
     def metrics(self) -> str:

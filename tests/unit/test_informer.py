@@ -20,13 +20,16 @@ def obj(name, rv, generation=1, status=None):
 class CannedKube:
     """Plays scripted list and watch answers; the informer is stopped once the script runs out."""
 
+    node = "mine"
+
     def __init__(self, stop, lists, watches):
         self.stop, self.lists, self.watches = stop, list(lists), list(watches)
         self.watched_from: list[str] = []
 
-    def list_objects(self, plural):
+    def list_objects(self, plural, transform):
         assert plural == "chainlinkjobs"
-        return self.lists.pop(0)
+        items, version = self.lists.pop(0)
+        return [transform(o) for o in items], version
 
     def watch_objects(self, plural, resource_version, timeout_seconds):
         assert plural == "chainlinkjobs"
@@ -83,10 +86,10 @@ def test_gone_lists_again_and_reports_vanished_keys():
 def test_status_only_change_queues_nothing_but_is_cached():
     informer, _, changed = run(
         [([obj("a", 5)], "10")],
-        [[{"type": "MODIFIED", "object": obj("a", 11, status={"nodes": [{"node": "x"}]})}]],
+        [[{"type": "MODIFIED", "object": obj("a", 11, status={"nodes": [{"node": "mine"}]})}]],
     )
     assert changed == ["chainlinkjobs/ns/a"]
-    assert informer.get("chainlinkjobs/ns/a")["status"] == {"nodes": [{"node": "x"}]}
+    assert informer.get("chainlinkjobs/ns/a")["status"] == {"nodes": [{"node": "mine"}]}
 
 
 def test_spec_change_and_delete_queue_the_key():
@@ -120,3 +123,34 @@ def test_keys_carry_the_kind():
     informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop, "chainlinkbridges")  # type: ignore[arg-type]
     informer.store(obj("a", 3))
     assert informer.keys() == ["chainlinkbridges/ns/a"]
+
+
+def test_the_cache_keeps_what_this_nodes_reconcile_reads():
+    stop = threading.Event()
+    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop)  # type: ignore[arg-type]
+    full = obj(
+        "a", 7, status={"nodes": [{"node": "other", "phase": "Synced"}, {"node": "mine", "phase": "Error"}]}
+    )
+    full["metadata"].update(
+        uid="u1",
+        finalizers=["chainlink-k8s.github.io/node-mine"],
+        managedFields=[{"manager": "chainlink-agent-other", "fieldsV1": {"f:status": {}}}],
+        annotations={"kubectl.kubernetes.io/last-applied-configuration": "{...}"},
+        labels={"team": "feeds"},
+    )
+    full["spec"] = {"toml": "type = 'webhook'", "targets": {"names": ["mine"]}}
+    informer.store(full)
+    assert informer.get("chainlinkjobs/ns/a") == {
+        "apiVersion": None,
+        "kind": None,
+        "metadata": {
+            "name": "a",
+            "namespace": "ns",
+            "uid": "u1",
+            "generation": 1,
+            "resourceVersion": "7",
+            "finalizers": ["chainlink-k8s.github.io/node-mine"],
+        },
+        "spec": {"toml": "type = 'webhook'", "targets": {"names": ["mine"]}},
+        "status": {"nodes": [{"node": "mine", "phase": "Error"}]},
+    }

@@ -5,7 +5,7 @@ import stat
 import tomllib
 
 import pytest
-from chainlink_agent.__main__ import main
+from chainlink_agent.cli import main
 from chainlink_agent.keystoml import render
 
 ETH_JSON = '{"address":"4e13","crypto":{"cipher":"aes-128-ctr"},"version":3}\n'

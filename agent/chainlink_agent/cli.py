@@ -1,0 +1,84 @@
+"""chainlink-agent [run | release-node | keys-toml OUT]: the sidecar process, the uninstall hook's cleanup,
+or the init container that writes the secrets TOML the node imports keys from."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from kubernetes import client, config
+from pydantic import ValidationError
+
+from . import keystoml, logs
+from .app import Agent
+from .kube import Kube
+from .metrics import Metrics
+from .release import release_node
+from .settings import Credentials, Settings
+
+log = logging.getLogger("chainlink_agent")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="chainlink-agent", description=__doc__)
+    parser.add_argument("command", nargs="?", default="run", choices=["run", "release-node", "keys-toml"])
+    parser.add_argument("out", nargs="?", type=Path, help="keys-toml: the file to write")
+    args = parser.parse_args(argv)
+    if args.command == "keys-toml":
+        return _keys_toml(args.out)
+    try:
+        settings = Settings()  # type: ignore[call-arg]  # filled from the environment
+    except ValidationError as exc:
+        print(
+            f"chainlink-agent: invalid configuration (CHAINLINK_AGENT_* environment):\n{exc}", file=sys.stderr
+        )
+        return 2
+    logs.configure(settings.log_level)
+    api_client = _kube_client()
+    if args.command == "release-node":
+        kube = Kube(api_client, settings.namespace, settings.node_name)
+        release_node(kube, settings.statefulset, settings.release_wait_seconds)
+        return 0
+    try:
+        credentials = Credentials.from_file(settings.credentials_file)
+    except ValueError as exc:
+        print(f"chainlink-agent: {exc}", file=sys.stderr)
+        return 2
+    agent = Agent(settings, api_client, credentials, Metrics())
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal received", extra={"signal": signal.Signals(signum).name})
+        agent.stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    agent.run()
+    return 0
+
+
+def _keys_toml(out: Path | None) -> int:
+    if out is None:
+        print("chainlink-agent keys-toml: give the output file", file=sys.stderr)
+        return 2
+    try:
+        count = keystoml.write(out)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        # The message names a path or a rule, never a key or a password.
+        print(f"chainlink-agent keys-toml: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    print(f"chainlink-agent keys-toml: wrote {count} key(s) for the node to import", file=sys.stderr)
+    return 0
+
+
+def _kube_client() -> client.ApiClient:
+    """In a pod the ServiceAccount token; elsewhere (the bench, a laptop) KUBECONFIG."""
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+    return client.ApiClient()
