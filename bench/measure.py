@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 from chainlink_agent.kube import Kube
-from chainlink_agent.resource import finalizer_for
+from chainlink_agent.resource import PLURAL, finalizer_for
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cluster.controlplane import ControlPlane
@@ -161,7 +161,7 @@ class Recorder:
         self.seen: dict[str, Seen] = {}
         self.events = 0
         self.errors = 0
-        _, self._version = self._kube.list_jobs()
+        _, self._version = self._kube.list_objects(PLURAL, lambda _obj: None)
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
 
@@ -180,7 +180,7 @@ class Recorder:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                for event in self._kube.watch_jobs(self._version, 3600):
+                for event in self._kube.watch_objects(PLURAL, self._version, 3600):
                     self._record(time.time(), event)
                     if self._stop.is_set():
                         return

@@ -99,8 +99,8 @@ class Informer:
             self._resource_version = None
 
     def _relist(self) -> None:
-        items, resource_version = self._kube.list_objects(self.plural, self._slim)
-        fresh = {self._key(obj): _pack(obj) for obj in items}
+        items, resource_version = self._kube.list_objects(self.plural, self._keyed)
+        fresh = dict(items)
         with self._lock:
             vanished = set(self._cache) - set(fresh)
             self._cache = fresh
@@ -132,6 +132,9 @@ class Informer:
 
     def _slim(self, obj: dict[str, Any]) -> dict[str, Any]:
         return slim(obj, self._kube.node)
+
+    def _keyed(self, obj: dict[str, Any]) -> tuple[str, bytes]:
+        return self._key(obj), _pack(self._slim(obj))
 
     def _key(self, obj: dict[str, Any]) -> str:
         meta = obj["metadata"]

@@ -14,18 +14,19 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
 from .conditions import now
-from .resource import API_VERSION, GROUP, PLURAL, VERSION, Resource
+from .resource import API_VERSION, GROUP, VERSION, Resource
 
 log = logging.getLogger(__name__)
 COMPONENT = "chainlink-agent"
-LIST_PAGE = 500  # client-go's pager default
+LIST_PAGE = 100
+T = TypeVar("T")
 
 
 class Gone(Exception):
@@ -42,29 +43,20 @@ class Kube:
         # One field manager per node: each agent owns exactly its own status.nodes entry.
         self.field_manager = f"{COMPONENT}-{node}"
 
-    def list_objects(
-        self, plural: str, transform: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    ) -> tuple[list[dict[str, Any]], str]:
-        """Every object, in pages of LIST_PAGE as client-go's pager lists, each page transformed before the
-        next is read: the peak memory of a list is one page, not the whole namespace. All pages are of one
-        snapshot, whose resourceVersion the watch starts from."""
-        items: list[dict[str, Any]] = []
+    def list_objects(self, plural: str, convert: Callable[[dict[str, Any]], T]) -> tuple[list[T], str]:
+        """Every object, converted, in pages of LIST_PAGE as client-go's pager lists: each page is converted
+        before the next is read, so the peak memory of a list is one page of decoded objects, not the whole
+        namespace. All pages are of one snapshot, whose resourceVersion the watch starts from."""
+        items: list[T] = []
         token: str | None = None
         while True:
             body = self._custom.list_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, plural, limit=LIST_PAGE, _continue=token
             )
-            page = body.get("items") or []
-            items.extend(page if transform is None else map(transform, page))
+            items.extend(map(convert, body.get("items") or []))
             token = body["metadata"].get("continue")
             if not token:
                 return items, str(body["metadata"]["resourceVersion"])
-
-    def list_jobs(self) -> tuple[list[dict[str, Any]], str]:
-        return self.list_objects(PLURAL)
-
-    def watch_jobs(self, resource_version: str, timeout_seconds: int) -> Iterator[dict[str, Any]]:
-        return self.watch_objects(PLURAL, resource_version, timeout_seconds)
 
     def watch_objects(
         self, plural: str, resource_version: str, timeout_seconds: int

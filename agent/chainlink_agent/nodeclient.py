@@ -10,7 +10,8 @@ import json
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import SecretStr
@@ -22,6 +23,7 @@ from .template import EthKey, NodeFacts
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100
+T = TypeVar("T")
 
 
 class NodeError(Exception):
@@ -55,10 +57,10 @@ class NodeClient:
 
     def list_jobs(self) -> list[NodeJob]:
         """All jobs, every page: one logical list per resync."""
-        return [_job(item) for item in self._pages("/v2/jobs")]
+        return self._pages("/v2/jobs", _job)
 
     def list_bridges(self) -> list[NodeBridge]:
-        return [_bridge(item) for item in self._pages("/v2/bridge_types")]
+        return self._pages("/v2/bridge_types", _bridge)
 
     def find_bridge(self, name: str) -> NodeBridge | None:
         found = self._find(f"/v2/bridge_types/{name}", "/v2/bridge_types/:BridgeName")
@@ -104,14 +106,16 @@ class NodeClient:
     def _attributes(self, path: str) -> list[dict[str, Any]]:
         return [item.get("attributes") or {} for item in self._data(path)]
 
-    def _pages(self, path: str) -> list[dict[str, Any]]:
-        """Every item of a paginated list (core/web/api.go page/size, meta.count)."""
-        items: list[dict[str, Any]] = []
+    def _pages(self, path: str, convert: Callable[[dict[str, Any]], T]) -> list[T]:
+        """Every item of a paginated list (core/web/api.go page/size, meta.count), each page converted
+        before the next is read: a job's JSON:API document is kilobytes, what the agent keeps of it is
+        three strings."""
+        items: list[T] = []
         page = 1
         while True:
             body = self._json("GET", path, path, params={"page": page, "size": PAGE_SIZE})
             data = body.get("data") or []
-            items.extend(data)
+            items.extend(map(convert, data))
             total = int((body.get("meta") or {}).get("count", len(items)))
             if not data or len(items) >= total:
                 return items

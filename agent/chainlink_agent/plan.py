@@ -9,7 +9,7 @@ from .resource import StatusEntry
 from .spec import RenderedSpec
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per job on the node: 10,000 of them at scale
 class NodeJob:
     id: str
     external_job_id: str

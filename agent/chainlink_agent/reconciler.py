@@ -174,6 +174,16 @@ class Reconciler(Generic[R, D]):
             self._claimed_by.setdefault(obj.key, set()).add(name)
             return claim_winner(claimants)
 
+    def _claim_if_contested(self, obj: Resource, name: str) -> str:
+        """A derived name (an external job ID made from the resource's UID) is claimed only when another
+        resource claims it too, by setting it by hand: the claims table then holds the names people write,
+        not one entry per resource (10,000 entries of bookkeeping at scale, for nothing)."""
+        with self._claims_lock:
+            contested = name in self._claims
+            if not contested:
+                self._release_locked(obj.key, keep=None)
+        return self._claim(obj, name) if contested else obj.key
+
     def _seed_claim(self, name: str, key: str, creation_timestamp: str) -> None:
         """Records a claim of another resource, learnt before that resource was reconciled."""
         with self._claims_lock:
@@ -277,7 +287,9 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         desired = render(self._resolve(toml), derived)
         if desired.external_job_id != derived:
             self._learn_claims(job, desired.external_job_id)
-        winner = self._claim(job, desired.external_job_id)
+            winner = self._claim(job, desired.external_job_id)
+        else:
+            winner = self._claim_if_contested(job, derived)
         if winner != job.key:
             raise InvalidSpec(
                 "DuplicateExternalJobID",

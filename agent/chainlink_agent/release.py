@@ -27,9 +27,8 @@ def release_node(kube: Kube, statefulset: str | None = None, wait_seconds: float
     finalizer = finalizer_for(kube.node)
     released = 0
     for plural, kind in KINDS.items():
-        items, _ = kube.list_objects(plural)
-        for raw in items:
-            obj = kind.from_dict(raw)
+        objs, _ = kube.list_objects(plural, kind.from_dict)
+        for obj in objs:
             try:
                 if obj.status_for(kube.node) is not None:
                     kube.apply_status(obj, None)
