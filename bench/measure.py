@@ -37,6 +37,8 @@ class ProcSample:
     rss_bytes: int
     peak_rss_bytes: int  # VmHWM: the high-water mark of RSS over the process's life
     at: float
+    rss_anon_bytes: int = 0  # what the process allocated itself
+    rss_file_bytes: int = 0  # mapped files (shared library code), shared with any process mapping them
 
 
 def sample(pid: int) -> ProcSample:
@@ -46,8 +48,8 @@ def sample(pid: int) -> ProcSample:
     status = dict(
         line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
     )
-    kib = {k: int(status[k].split()[0]) for k in ("VmRSS", "VmHWM")}
-    return ProcSample(cpu, kib["VmRSS"] * 1024, kib["VmHWM"] * 1024, time.time())
+    size = {k: int(status[k].split()[0]) * 1024 for k in ("VmRSS", "VmHWM", "RssAnon", "RssFile")}
+    return ProcSample(cpu, size["VmRSS"], size["VmHWM"], time.time(), size["RssAnon"], size["RssFile"])
 
 
 def load() -> str:

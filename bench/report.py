@@ -85,6 +85,10 @@ ROWS: list[Row | str] = [
     ("  + one resync pass amortised over 300 s", lambda s: s["steady"]["cpu_pct_core_amortised_resync"]),
     ("RSS (MiB) [target <=64 at 10k]", lambda s: s["steady"]["rss_mib"]),
     (
+        "  anonymous / mapped files (shared libraries)",
+        lambda s: "/".join(map(str, s["steady"]["rss_anon_file_mib"])),
+    ),
+    (
         "peak RSS, burst agent / restarted (MiB)",
         lambda s: f"{s['agent_peak_rss_mib']} / {s['steady']['peak_rss_mib']}",
     ),

@@ -386,6 +386,7 @@ def _cold_and_steady(
             100 * ((end.cpu_seconds - start.cpu_seconds) / window + cold_cpu.cpu_seconds / RESYNC_SECONDS), 3
         ),
         "rss_mib": round(end.rss_bytes / MIB, 1),
+        "rss_anon_file_mib": [round(end.rss_anon_bytes / MIB, 1), round(end.rss_file_bytes / MIB, 1)],
         "peak_rss_mib": round(end.peak_rss_bytes / MIB, 1),
         "node_calls": diff(_counter(node.stats()), _counter(calls_before)),
         "apiserver_requests": diff(apiserver_requests(apiserver_metrics(cfg.cluster)), api_before),
