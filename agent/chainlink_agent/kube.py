@@ -26,6 +26,7 @@ from .resource import API_VERSION, GROUP, VERSION, Resource
 log = logging.getLogger(__name__)
 COMPONENT = "chainlink-agent"
 LIST_PAGE = 100
+FINALIZER_ATTEMPTS = 4
 T = TypeVar("T")
 
 
@@ -120,20 +121,53 @@ class Kube:
     def add_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]:
         # JSON patch: appending never clobbers another node's finalizer; creating the list is guarded by
         # the resourceVersion so two agents racing to create it cannot overwrite each other.
-        if obj.finalizers:
-            ops: list[dict[str, Any]] = [{"op": "add", "path": "/metadata/finalizers/-", "value": finalizer}]
-        else:
-            ops = [
-                {"op": "test", "path": "/metadata/resourceVersion", "value": obj.resource_version},
+        def ops(finalizers: list[str], resource_version: str) -> list[dict[str, Any]] | None:
+            if finalizer in finalizers:
+                return None
+            if finalizers:
+                return [{"op": "add", "path": "/metadata/finalizers/-", "value": finalizer}]
+            return [
+                {"op": "test", "path": "/metadata/resourceVersion", "value": resource_version},
                 {"op": "add", "path": "/metadata/finalizers", "value": [finalizer]},
             ]
-        return self._patch_object(obj, ops)
+
+        return self._patch_finalizers(obj, ops)
 
     def remove_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]:
-        index = obj.finalizers.index(finalizer)
-        path = f"/metadata/finalizers/{index}"
-        return self._patch_object(
-            obj, [{"op": "test", "path": path, "value": finalizer}, {"op": "remove", "path": path}]
+        def ops(finalizers: list[str], _resource_version: str) -> list[dict[str, Any]] | None:
+            if finalizer not in finalizers:
+                return None
+            path = f"/metadata/finalizers/{finalizers.index(finalizer)}"
+            return [{"op": "test", "path": path, "value": finalizer}, {"op": "remove", "path": path}]
+
+        return self._patch_finalizers(obj, ops)
+
+    def _patch_finalizers(
+        self, obj: Resource, ops: Callable[[list[str], str], list[dict[str, Any]] | None]
+    ) -> dict[str, Any]:
+        """Patches built from the finalizers as last seen. When another node's agent changed the list in
+        between (its `test` op fails: 422), the object is read again and the patch rebuilt, as client-go's
+        RetryOnConflict does, rather than failing the reconcile: 20 agents adding their finalizers to one
+        new resource at once would otherwise fail most of them once."""
+        finalizers, version = list(obj.finalizers), obj.resource_version
+        attempt = 1
+        while True:
+            patch = ops(finalizers, version)
+            if patch is None:
+                return self._get_object(obj)
+            try:
+                return self._patch_object(obj, patch)
+            except ApiException as exc:
+                if exc.status != 422 or attempt == FINALIZER_ATTEMPTS:
+                    raise
+            attempt += 1
+            fresh = self._get_object(obj)
+            finalizers = list(fresh["metadata"].get("finalizers") or [])
+            version = str(fresh["metadata"]["resourceVersion"])
+
+    def _get_object(self, obj: Resource) -> dict[str, Any]:
+        return self._custom.get_namespaced_custom_object(  # type: ignore[no-any-return]
+            GROUP, VERSION, obj.namespace, obj.PLURAL, obj.name
         )
 
     def _patch_object(self, obj: Resource, ops: list[dict[str, Any]]) -> dict[str, Any]:
