@@ -50,13 +50,9 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
                 raise Waiting("SecretMissing", f"waiting for key {ref.key!r} of Secret {ref.name!r}")
         if not url or not url.strip():
             raise InvalidSpec("EmptyURL", "the bridge URL is empty")
-        winner = self._claim(bridge, f"bridge:{bridge.bridge_name}")
-        if winner != bridge.key:
-            raise InvalidSpec(
-                "DuplicateBridgeName",
-                f"bridge name {bridge.bridge_name} is already used by ChainlinkBridge "
-                f"{winner.split('/', 1)[1]}",
-            )
+        self._claim(
+            bridge, f"bridge:{bridge.bridge_name}", f"bridge name {bridge.bridge_name}", "DuplicateBridgeName"
+        )
         spec = [bridge.bridge_name, url, bridge.confirmations, bridge.minimum_contract_payment]
         return DesiredBridge(
             bridge.bridge_name,

@@ -60,9 +60,12 @@ class Informer:
         with self._lock:
             return list(self._cache)
 
-    def values(self) -> list[dict[str, Any]]:
+    def values(self, containing: str) -> list[dict[str, Any]]:
+        """The cached objects whose JSON holds `containing` (case-insensitively): a scan of the packed
+        bytes, so only the few objects that can matter are decoded."""
+        needle = containing.lower().encode()
         with self._lock:
-            packed = list(self._cache.values())
+            packed = [p for p in self._cache.values() if needle in p.lower()]
         return [_unpack(p) for p in packed]
 
     def run(self) -> None:

@@ -165,24 +165,26 @@ class Reconciler(Generic[R, D]):
         log.info("event", extra={"key": obj.key, "reason": reason, "event_message": message})
         self._kube.emit_event(obj, event_type, reason, message)
 
-    def _claim(self, obj: Resource, name: str) -> str:
-        """Claims `name` for obj (releasing what it claimed before); returns the key that holds it."""
+    def _claim(
+        self, obj: Resource, name: str, what: str, reason: str, only_if_contested: bool = False
+    ) -> None:
+        """Claims `name` for obj (releasing what it claimed before). If an older resource holds it, obj is
+        Invalid with `reason`: "<what> is already used by <kind> <name>".
+
+        only_if_contested: for a derived name (an external job ID made from the resource's UID), which is
+        only claimed once another resource claims it too, by setting it by hand: the claims table then holds
+        the names people write, not one entry per resource (10,000 entries at scale, for nothing)."""
         with self._claims_lock:
+            if only_if_contested and name not in self._claims:
+                self._release_locked(obj.key, keep=None)
+                return
             self._release_locked(obj.key, keep=name)
             claimants = self._claims.setdefault(name, {})
             claimants[obj.key] = obj.creation_timestamp
             self._claimed_by.setdefault(obj.key, set()).add(name)
-            return claim_winner(claimants)
-
-    def _claim_if_contested(self, obj: Resource, name: str) -> str:
-        """A derived name (an external job ID made from the resource's UID) is claimed only when another
-        resource claims it too, by setting it by hand: the claims table then holds the names people write,
-        not one entry per resource (10,000 entries of bookkeeping at scale, for nothing)."""
-        with self._claims_lock:
-            contested = name in self._claims
-            if not contested:
-                self._release_locked(obj.key, keep=None)
-        return self._claim(obj, name) if contested else obj.key
+            winner = claim_winner(claimants)
+        if winner != obj.key:
+            raise InvalidSpec(reason, f"{what} is already used by {obj.KIND} {winner.split('/', 1)[1]}")
 
     def _seed_claim(self, name: str, key: str, creation_timestamp: str) -> None:
         """Records a claim of another resource, learnt before that resource was reconciled."""
@@ -285,17 +287,16 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
             raise InvalidSpec("EmptySpec", "the job TOML is empty")
         derived = derived_external_job_id(job.uid, self._node_name)
         desired = render(self._resolve(toml), derived)
-        if desired.external_job_id != derived:
+        hand_set = desired.external_job_id != derived
+        if hand_set:
             self._learn_claims(job, desired.external_job_id)
-            winner = self._claim(job, desired.external_job_id)
-        else:
-            winner = self._claim_if_contested(job, derived)
-        if winner != job.key:
-            raise InvalidSpec(
-                "DuplicateExternalJobID",
-                f"external job ID {desired.external_job_id} is already used by ChainlinkJob "
-                f"{winner.split('/', 1)[1]}",
-            )
+        self._claim(
+            job,
+            desired.external_job_id,
+            f"external job ID {desired.external_job_id}",
+            "DuplicateExternalJobID",
+            only_if_contested=not hand_set,
+        )
         self._await_bridges(job, pipeline.bridge_names(desired.toml))
         return desired
 
@@ -304,7 +305,8 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         a TOML-set external job ID is checked against every resource in the cache that could hold it on
         this node, so the oldest wins at a cold start too. A resource holds it while it wants it (inline
         TOML setting it) or while its finalizer guards a job recorded under it."""
-        for raw in self._cache.values():
+        # Either way its JSON names the ID (a UUID: nothing in it is escaped), so only those are read.
+        for raw in self._cache.values(containing=external_id):
             other = ChainlinkJob.from_dict(raw)
             if other.key == job.key:
                 continue

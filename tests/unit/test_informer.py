@@ -154,3 +154,13 @@ def test_the_cache_keeps_what_this_nodes_reconcile_reads():
         "spec": {"toml": "type = 'webhook'", "targets": {"names": ["mine"]}},
         "status": {"nodes": [{"node": "mine", "phase": "Error"}]},
     }
+
+
+def test_values_are_only_the_objects_that_name_the_text():
+    stop = threading.Event()
+    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop)  # type: ignore[arg-type]
+    for name, toml in (("a", 'externalJobID = "0B9F2A8E-4D0C"'), ("b", "type = 'webhook'")):
+        full = obj(name, 3)
+        full["spec"] = {"toml": toml}
+        informer.store(full)
+    assert [o["metadata"]["name"] for o in informer.values(containing="0b9f2a8e-4d0c")] == ["a"]
