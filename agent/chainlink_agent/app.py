@@ -23,6 +23,7 @@ from .reconciler import JobReconciler, Reconciler
 from .resource import BRIDGE_PLURAL, PLURAL, split_key
 from .server import serve
 from .settings import Credentials, Settings
+from .template import NodeFacts
 from .workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -122,8 +123,7 @@ class Agent:
         failures = 0
         while not self.stop.is_set():
             try:
-                preferred = self._import_keys()
-                count = self.snapshot.refresh(preferred)
+                count = self.snapshot.refresh(*self._import_keys())
             except NodeError as exc:
                 failures += 1
                 wait = min(2.0**failures, self.settings.resync_seconds)
@@ -140,7 +140,7 @@ class Agent:
                 self.queue.add_unless_backing_off(key)
             self.stop.wait(self.settings.resync_seconds)
 
-    def _import_keys(self) -> frozenset[str]:
+    def _import_keys(self) -> tuple[frozenset[str], NodeFacts | None]:
         try:
             imported = self.importer.ensure()
         except ImportFailed as exc:

@@ -81,12 +81,15 @@ class KeyImporter:
         self._node = node
         self._files = list(files)
 
-    def ensure(self) -> frozenset[str]:
-        """Imports every bundle the node lacks; returns the IDs of all of them (what templates prefer)."""
+    def ensure(self) -> tuple[frozenset[str], NodeFacts | None]:
+        """Imports every bundle the node lacks. Returns the IDs of all of them (what templates prefer) and
+        the node's keys as listed for that, unless an import has changed them since (then None)."""
         if not self._files:
-            return frozenset()
+            return frozenset(), None
         bundles = [read(f) for f in self._files]
-        for bundle in missing(bundles, self._node.facts()):
+        facts = self._node.facts()
+        absent = missing(bundles, facts)
+        for bundle in absent:
             try:
                 self._node.import_key_bundle(bundle.type, bundle.keystore_json, bundle.password)
             except NodeError as exc:
@@ -95,4 +98,4 @@ class KeyImporter:
                     f"{bundle.source}: {exc}"
                 ) from exc
             log.info("imported a key bundle", extra={"type": bundle.type, "bundle_id": bundle.id})
-        return frozenset(b.id for b in bundles)
+        return frozenset(b.id for b in bundles), None if absent else facts

@@ -99,23 +99,13 @@ class Kube:
 
     def config_map_value(self, name: str, key: str) -> str | None:
         """None when the ConfigMap or the key is missing: the resource waits for it."""
-        try:
-            cm = self._core.read_namespaced_config_map(name, self.namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return (cm.data or {}).get(key)
+        cm = _unless_missing(lambda: self._core.read_namespaced_config_map(name, self.namespace))
+        return None if cm is None else (cm.data or {}).get(key)
 
     def secret_value(self, name: str, key: str) -> str | None:
         """The decoded value, or None when the Secret or the key is missing. Callers never log it."""
-        try:
-            secret = self._core.read_namespaced_secret(name, self.namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        encoded = (secret.data or {}).get(key)
+        secret = _unless_missing(lambda: self._core.read_namespaced_secret(name, self.namespace))
+        encoded = None if secret is None else (secret.data or {}).get(key)
         return None if encoded is None else base64.b64decode(encoded).decode()
 
     def add_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]:
@@ -213,13 +203,8 @@ class Kube:
 
     def statefulset_pods(self, statefulset: str) -> int:
         """Pods the StatefulSet still has (terminating ones included); 0 when it does not exist."""
-        try:
-            sts = self._apps.read_namespaced_stateful_set(statefulset, self.namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return 0
-            raise
-        return int(sts.status.replicas or 0) if sts.status else 0
+        sts = _unless_missing(lambda: self._apps.read_namespaced_stateful_set(statefulset, self.namespace))
+        return int(sts.status.replicas or 0) if sts is not None and sts.status else 0
 
     def emit_event(self, obj: Resource, event_type: str, reason: str, message: str) -> None:
         timestamp = now()
@@ -250,3 +235,13 @@ class Kube:
             log.warning(
                 "could not record event", extra={"key": obj.key, "reason": reason, "status": exc.status}
             )
+
+
+def _unless_missing(read: Callable[[], T]) -> T | None:
+    """read()'s answer, or None when the object does not exist (404)."""
+    try:
+        return read()
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise

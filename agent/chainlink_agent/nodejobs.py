@@ -21,12 +21,12 @@ class NodeSnapshot:
         self._facts = NodeFacts()
         self.listed = threading.Event()
 
-    def refresh(self, preferred_bundles: frozenset[str] = frozenset()) -> int:
-        """Lists jobs, bridges and keys; returns the number of jobs. Templates resolve to the preferred
-        (imported) key bundles first."""
+    def refresh(self, preferred_bundles: frozenset[str] = frozenset(), facts: NodeFacts | None = None) -> int:
+        """Lists jobs, bridges and keys (unless `facts` is the keys just listed); returns the number of jobs.
+        Templates resolve to the preferred (imported) key bundles first."""
         jobs = self._node.list_jobs()
         bridges = self._node.list_bridges()
-        facts = self._node.facts().preferring(preferred_bundles)
+        facts = (facts or self._node.facts()).preferring(preferred_bundles)
         with self._lock:
             self._by_external_id = {job.external_job_id: job for job in jobs}
             self._bridges = {bridge.name: bridge for bridge in bridges}
