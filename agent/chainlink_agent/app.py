@@ -12,6 +12,8 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from . import redaction
+from .access import Allowlist
 from .bridges import BridgeReconciler
 from .informer import Informer
 from .keyimport import ImportFailed, KeyImporter
@@ -20,6 +22,7 @@ from .metrics import Metrics
 from .nodeclient import NodeClient, NodeError
 from .nodejobs import NodeSnapshot
 from .reconciler import JobReconciler, Reconciler
+from .references import References
 from .resource import BRIDGE_PLURAL, PLURAL, split_key
 from .server import serve
 from .settings import Credentials, Settings
@@ -41,6 +44,8 @@ class Agent:
         self.kube = Kube(api_client, settings.namespace, settings.node_name)
         self.node = NodeClient(settings.node_url, credentials, settings.node_timeout_seconds, metrics)
         self.snapshot = NodeSnapshot(self.node)
+        allowlist = Allowlist(settings.node_name, settings.allowed_secrets, settings.allowed_config_maps)
+        refs = References(self.kube, allowlist)
         self.importer = KeyImporter(self.node, settings.import_keys)
         self.import_error: str | None = None
         # One informer per kind, one queue and one worker pool for all: keys carry the kind.
@@ -59,6 +64,7 @@ class Agent:
                 self.kube,
                 self.node,
                 self.snapshot,
+                refs,
             )
 
         jobs = JobReconciler(*collaborators(PLURAL))
@@ -155,25 +161,28 @@ class Agent:
                 return
         while (key := self.queue.get()) is not None:
             started = time.perf_counter()
-            try:
-                result = self.reconcilers[split_key(key)[0]].reconcile(key)
-            except Exception as exc:
-                self.metrics.reconciles.labels("error").inc()
-                self.metrics.reconcile_errors.labels(type(exc).__name__).inc()
-                delay = self.queue.add_rate_limited(key)
-                log.warning(
-                    "reconcile failed", extra={"key": key, "error": _describe(exc), "retry_seconds": delay}
-                )
-            else:
-                if result.retry:
-                    self.metrics.reconciles.labels("retry").inc()
-                    self.queue.add_rate_limited(key)
+            # The Secret values this reconcile reads are redacted from all it reports, its failure included.
+            with redaction.scope():
+                try:
+                    result = self.reconcilers[split_key(key)[0]].reconcile(key)
+                except Exception as exc:
+                    self.metrics.reconciles.labels("error").inc()
+                    self.metrics.reconcile_errors.labels(type(exc).__name__).inc()
+                    delay = self.queue.add_rate_limited(key)
+                    log.warning(
+                        "reconcile failed",
+                        extra={"key": key, "error": _describe(exc), "retry_seconds": delay},
+                    )
                 else:
-                    self.metrics.reconciles.labels("success").inc()
-                    self.queue.forget(key)
-            finally:
-                self.metrics.reconcile_seconds.observe(time.perf_counter() - started)
-                self.queue.done(key)
+                    if result.retry:
+                        self.metrics.reconciles.labels("retry").inc()
+                        self.queue.add_rate_limited(key)
+                    else:
+                        self.metrics.reconciles.labels("success").inc()
+                        self.queue.forget(key)
+                finally:
+                    self.metrics.reconcile_seconds.observe(time.perf_counter() - started)
+                    self.queue.done(key)
 
 
 def _describe(exc: Exception) -> str:
@@ -183,5 +192,5 @@ def _describe(exc: Exception) -> str:
             message = json.loads(exc.body or "{}").get("message", "")
         except (ValueError, AttributeError):
             message = ""
-        return f"{exc.status} {exc.reason}: {message}"[:1000]
-    return f"{type(exc).__name__}: {exc}"[:1000]
+        return redaction.redact(f"{exc.status} {exc.reason}: {message}")[:1000]
+    return redaction.redact(f"{type(exc).__name__}: {exc}")[:1000]

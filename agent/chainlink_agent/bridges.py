@@ -1,8 +1,8 @@
 """Reconcile one ChainlinkBridge on this node: the same path as jobs (cached resource -> plan_bridge ->
 node client -> status), with ownership written ahead because bridges have no external ID.
 
-The bridge's URL may come from a Secret: it is sent to the node and nowhere else. Status, Events and logs
-carry the bridge's name and a hash of its spec, never the URL.
+The bridge's URL may come from a Secret (through references.py): it is sent to the node and nowhere else.
+Status, Events and logs carry the bridge's name and a hash of its spec, and are redacted of the URL.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
         url = bridge.url
         if bridge.url_from is not None:
             ref = bridge.url_from
-            url = self._kube.secret_value(ref.name, ref.key)
+            url = self._refs.secret(ref.name, ref.key)
             if url is None:
                 raise Waiting("SecretMissing", f"waiting for key {ref.key!r} of Secret {ref.name!r}")
         if not url or not url.strip():

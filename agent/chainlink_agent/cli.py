@@ -42,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     api_client = _kube_client()
     if args.command == "release-node":
         kube = Kube(api_client, settings.namespace, settings.node_name)
-        release_node(kube, settings.statefulset, settings.release_wait_seconds)
+        release_node(
+            kube, settings.statefulset, settings.release_wait_seconds, settings.release_after_rollout
+        )
         return 0
     try:
         credentials = Credentials.from_file(settings.credentials_file)

@@ -1,15 +1,14 @@
 """The Kubernetes API calls the agent makes, and nothing else: the Roles in the chart mirror this file.
 
 The sidecar: chainlinkjobs and chainlinkbridges: list, watch, patch (finalizers); their /status: patch
-(server-side apply); configmaps: get (tomlFrom, {{ configMap }}); secrets: get (urlFrom, {{ secret }});
-events: create.
+(server-side apply); configmaps: get (tomlFrom, {{ configMap }}) and secrets: get (urlFrom,
+{{ secret }}), both limited to the names the chart lists (resourceNames); events: create.
 release-node (the uninstall hook): chainlinkjobs and chainlinkbridges: list, patch; their /status: patch;
 statefulsets: get; statefulsets/scale: patch.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import uuid
@@ -102,11 +101,9 @@ class Kube:
         cm = _unless_missing(lambda: self._core.read_namespaced_config_map(name, self.namespace))
         return None if cm is None else (cm.data or {}).get(key)
 
-    def secret_value(self, name: str, key: str) -> str | None:
-        """The decoded value, or None when the Secret or the key is missing. Callers never log it."""
-        secret = _unless_missing(lambda: self._core.read_namespaced_secret(name, self.namespace))
-        encoded = None if secret is None else (secret.data or {}).get(key)
-        return None if encoded is None else base64.b64decode(encoded).decode()
+    def secret(self, name: str) -> client.V1Secret | None:
+        """None when the Secret is missing. Only references.py calls this, after the allowlist."""
+        return _unless_missing(lambda: self._core.read_namespaced_secret(name, self.namespace))
 
     def add_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]:
         # JSON patch: appending never clobbers another node's finalizer; creating the list is guarded by
@@ -205,6 +202,19 @@ class Kube:
         """Pods the StatefulSet still has (terminating ones included); 0 when it does not exist."""
         sts = _unless_missing(lambda: self._apps.read_namespaced_stateful_set(statefulset, self.namespace))
         return int(sts.status.replicas or 0) if sts is not None and sts.status else 0
+
+    def statefulset_outdated_pods(self, statefulset: str) -> int:
+        """Pods still of an older revision than the StatefulSet's spec (all of them until the controller
+        has seen the spec); 0 when it does not exist."""
+        sts = _unless_missing(lambda: self._apps.read_namespaced_stateful_set(statefulset, self.namespace))
+        if sts is None:
+            return 0
+        status = sts.status
+        if status is None or (status.observed_generation or 0) < (sts.metadata.generation or 0):
+            return max(1, int(sts.spec.replicas or 0))
+        if status.current_revision == status.update_revision:
+            return 0
+        return int(status.replicas or 0) - int(status.updated_replicas or 0)
 
     def emit_event(self, obj: Resource, event_type: str, reason: str, message: str) -> None:
         timestamp = now()

@@ -1,5 +1,6 @@
 """One JSON object per log line. Only the fields code passes explicitly are logged, and no code path passes
-a credential, a cookie or a job's TOML: that is what keeps secrets out of the logs."""
+a credential, a cookie or a job's TOML: that is what keeps secrets out of the logs. Values read from
+Secrets for a spec are also redacted from every line (redaction.py), should a node error quote one."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 from typing import Any
+
+from . import redaction
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -23,7 +26,7 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return redaction.redact(json.dumps(entry, default=str))
 
 
 def configure(level: str) -> None:

@@ -11,18 +11,19 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from kubernetes.client.exceptions import ApiException
 
-from . import pipeline, template
+from . import pipeline, redaction, template
 from .conditions import Outcome, now, status_entry
 from .informer import Informer
 from .kube import Kube
 from .nodeclient import NodeClient, NodeRejected, NodeUnavailable
 from .nodejobs import NodeSnapshot
 from .plan import Action, Create, Replace, claim_winner, plan
+from .references import References
 from .resource import ChainlinkJob, Resource, StatusEntry, derived_external_job_id, finalizer_for
 from .spec import InvalidSpec, RenderedSpec, render
 
@@ -60,6 +61,7 @@ class Reconciler(Generic[R, D]):
         kube: Kube,
         node: NodeClient,
         snapshot: NodeSnapshot,
+        refs: References,
     ) -> None:
         self._node_name = node_name
         self._node_labels = dict(node_labels)
@@ -68,6 +70,7 @@ class Reconciler(Generic[R, D]):
         self._kube = kube
         self._node = node
         self._snapshot = snapshot
+        self._refs = refs
         self._finalizer = finalizer_for(node_name)
         # claimed name (an external job ID, a bridge name) -> {resource key: creationTimestamp}: two
         # resources must never drive one thing on the node.
@@ -126,6 +129,7 @@ class Reconciler(Generic[R, D]):
     ) -> dict[str, Any]:
         """Writes this node's entry if it changed, with one Event (`event` is its type) per change, not one
         per retry. Returns the entry."""
+        outcome = replace(outcome, message=redaction.redact(outcome.message))
         entry = status_entry(self._node_name, obj.generation, outcome, recorded, now())
         if recorded is not None and dict(recorded.raw) == entry:
             return entry  # unchanged: an idle agent writes nothing
@@ -162,6 +166,7 @@ class Reconciler(Generic[R, D]):
                 raise
 
     def _event(self, obj: Resource, event_type: str, reason: str, message: str) -> None:
+        message = redaction.redact(message)
         log.info("event", extra={"key": obj.key, "reason": reason, "event_message": message})
         self._kube.emit_event(obj, event_type, reason, message)
 
@@ -280,13 +285,16 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         toml = job.toml
         if job.toml_from is not None:
             ref = job.toml_from
-            toml = self._kube.config_map_value(ref.name, ref.key)
+            toml = self._refs.config_map(ref.name, ref.key)
             if toml is None:
                 raise Waiting("ConfigMapMissing", f"waiting for key {ref.key!r} of ConfigMap {ref.name!r}")
         if not toml:
             raise InvalidSpec("EmptySpec", "the job TOML is empty")
         derived = derived_external_job_id(job.uid, self._node_name)
         desired = render(self._resolve(toml), derived)
+        if redaction.holds_secret(desired.external_job_id):
+            # It is recorded in status and in Events, which everyone who may read the resource reads.
+            raise InvalidSpec("SecretNotAllowed", "externalJobID may not come from a Secret")
         hand_set = desired.external_job_id != derived
         if hand_set:
             self._learn_claims(job, desired.external_job_id)
@@ -330,13 +338,13 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
 
     def _resolve(self, toml: str) -> str:
         """The TOML with its {{ }} references resolved for this node. Secret values go only into the
-        returned text, which is sent to the node and hashed, never logged or reported."""
+        returned text, which is sent to the node and hashed; every message is redacted of them."""
         refs = template.references(toml)
         if not refs:
             return toml
         values: dict[tuple[str, str, str], str | None] = {}
-        for fn, name, key in template.lookups(refs):
-            read = self._kube.secret_value if fn == "secret" else self._kube.config_map_value
+        for fn, name, key in sorted(template.lookups(refs)):
+            read = self._refs.secret if fn == "secret" else self._refs.config_map
             values[(fn, name, key)] = read(name, key)
         try:
             return template.substitute(toml, self._snapshot.facts(), values)

@@ -38,10 +38,17 @@ class Settings(BaseSettings):
     # JSON: the OCR/OCR2 bundles to import through the node's API (keyimport.py). ETH and P2P keys go
     # through the node's secrets TOML instead (keystoml.py, same variable in the init container).
     import_keys: list[BundleFiles] = Field(default_factory=list)
+    # JSON lists: the Secrets and ConfigMaps specs may refer to (access.py); the chart renders the same
+    # names as the Role's resourceNames. Empty: none.
+    allowed_secrets: frozenset[str] = frozenset()
+    allowed_config_maps: frozenset[str] = frozenset()
     # release-node only: the node's StatefulSet, stopped before the release so its sidecar cannot put
     # the finalizers back, and how long to wait for that.
     statefulset: str | None = None
     release_wait_seconds: float = Field(default=120.0, ge=0)
+    # release-node after an upgrade that turned the agent off: wait for the StatefulSet to roll out a pod
+    # without the sidecar instead of stopping the node.
+    release_after_rollout: bool = False
 
     @field_validator("log_level")
     @classmethod

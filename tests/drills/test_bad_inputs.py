@@ -10,7 +10,7 @@ import pytest
 from chainlink_agent.resource import finalizer_for
 from kubernetes.client.exceptions import ApiException
 
-from tests.integration.harness import eventually
+from tests.integration.harness import allow, eventually
 from tests.integration.test_agent import synced, toml
 
 from .helpers import entry_in, on_node
@@ -61,7 +61,7 @@ def _create(jobs, name: str, spec: dict[str, Any]) -> str | None:
 def test_bad_inputs_are_refused_or_reported(jobs, start_node, start_agent):
     node = start_node()
     person = node.client()
-    start_agent(NODE, node, labels={"chain": "sepolia"})
+    start_agent(NODE, node, labels={"chain": "sepolia"}, env=allow(config_maps=("late-cm",)))
     good = jobs.create("good", toml("good"), **TARGET)
     table = []
     for name, (spec, expected) in CASES.items():

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 import yaml
+from chainlink_agent.access import ALLOWED_NODES
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient
 from chainlink_agent.resource import API_VERSION, BRIDGE_KIND, BRIDGE_PLURAL, GROUP, KIND, PLURAL, VERSION
@@ -212,5 +213,16 @@ class Bridges(Jobs):
 
     plural, kind, text_field = BRIDGE_PLURAL, BRIDGE_KIND, "url"
 
-    def secret(self, name: str, data: dict[str, str]) -> None:
-        self.core.create_namespaced_secret(self.namespace, {"metadata": {"name": name}, "stringData": data})
+    def secret(self, name: str, data: dict[str, str], allowed_nodes: str | None = "*") -> None:
+        """A Secret whose owner lets these nodes use it in specs (access.ALLOWED_NODES); None: no one."""
+        annotations = {ALLOWED_NODES: allowed_nodes} if allowed_nodes is not None else {}
+        metadata = {"name": name, "annotations": annotations}
+        self.core.create_namespaced_secret(self.namespace, {"metadata": metadata, "stringData": data})
+
+
+def allow(secrets: tuple[str, ...] = (), config_maps: tuple[str, ...] = ()) -> dict[str, str]:
+    """The agent's environment for the chart values agent.allowedSecrets and agent.allowedConfigMaps."""
+    return {
+        "CHAINLINK_AGENT_ALLOWED_SECRETS": json.dumps(list(secrets)),
+        "CHAINLINK_AGENT_ALLOWED_CONFIG_MAPS": json.dumps(list(config_maps)),
+    }

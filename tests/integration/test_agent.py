@@ -6,7 +6,7 @@ import time
 
 from chainlink_agent.resource import derived_external_job_id, finalizer_for
 
-from .harness import eventually
+from .harness import allow, eventually
 
 WEBHOOK = """type = "webhook"
 schemaVersion = 1
@@ -173,7 +173,7 @@ def test_suspend_removes_and_restores(jobs, start_node, start_agent):
 
 def test_toml_from_a_configmap_created_later(jobs, start_node, start_agent):
     node = start_node()
-    start_agent("node-a", node)
+    start_agent("node-a", node, env=allow(config_maps=("specs",)))
     jobs.create(
         "from-cm",
         targets={"names": ["node-a"]},

@@ -12,7 +12,7 @@ from chainlink_agent.plan import DesiredBridge
 from tests.nodedouble import keystore
 from tests.nodedouble.keys import new_ocr2_key, new_ocr_key
 
-from .harness import eventually
+from .harness import allow, eventually
 from .test_agent import synced
 
 SECRET_URL = "https://ea.example/price?token=s3cr3t-adapter-token"
@@ -57,7 +57,7 @@ def test_job_waits_for_its_bridge_then_goes_live_and_the_url_stays_secret(
     jobs, bridges, start_node, start_agent
 ):
     node = start_node()
-    agent = start_agent("node-a", node)
+    agent = start_agent("node-a", node, env=allow(secrets=("ea",)))
     jobs.create("feed", USES_BRIDGE.format(name="feed", bridge="price"), targets={"names": ["node-a"]})
     waiting = entry_where(jobs, "feed", "node-a", "Pending", "BridgeMissing")
     assert waiting["message"] == "waiting for bridge price"

@@ -217,6 +217,21 @@ integral floats are written back as integers.
 {{- regexReplaceAll "\n\n+" $toml "\n" }}
 {{- end }}
 
+{{/*
+agent.allowedSecrets as JSON, after refusing the Secrets that hold a node's or Helm's credentials: this
+release's own, every Secret it mounts into the node, and Helm's release records.
+*/}}
+{{- define "chainlink-node.agent.allowedSecrets" -}}
+{{- $own := list (include "chainlink-node.apiSecretName" .) (include "chainlink-node.secretsName" .) (include "chainlink-node.postgresName" .) }}
+{{- $refused := concat $own (include "chainlink-node.mountedSecretNames" . | fromJsonArray) }}
+{{- range .Values.agent.allowedSecrets }}
+{{- if or (has . $refused) (hasPrefix "sh.helm.release.v1." .) }}
+{{- fail (printf "agent.allowedSecrets: %q holds a node's or Helm's own credentials; job specs may never read it" .) }}
+{{- end }}
+{{- end }}
+{{- .Values.agent.allowedSecrets | toJson }}
+{{- end }}
+
 {{/* Paths inside the node pod. */}}
 {{- define "chainlink-node.credentialsPath" -}}
 /chainlink/api/credentials
@@ -247,6 +262,10 @@ settings.py: CHAINLINK_AGENT_*).
   value: {{ .Values.agent.port | toString | quote }}
 - name: CHAINLINK_AGENT_LOG_LEVEL
   value: {{ .Values.agent.logLevel | quote }}
+- name: CHAINLINK_AGENT_ALLOWED_SECRETS
+  value: {{ include "chainlink-node.agent.allowedSecrets" . | quote }}
+- name: CHAINLINK_AGENT_ALLOWED_CONFIG_MAPS
+  value: {{ .Values.agent.allowedConfigMaps | toJson | quote }}
 {{- with .Values.agent.extraEnv }}
 {{ toYaml . }}
 {{- end }}
@@ -322,12 +341,13 @@ imagePullSecrets:
 {{- end }}
 
 {{/*
-Annotations of the pre-delete release hook's resources; call with the hook weight. A failed Job is kept for
-its logs; the next uninstall attempt replaces it.
+Annotations of the release hook's resources; call with (dict "context" $ "weight" "0"). With the agent it runs
+on uninstall (agent.releaseJob.hook); without it, after each upgrade, to free what a disabled agent left. A
+failed Job is kept for its logs; the next attempt replaces it.
 */}}
 {{- define "chainlink-node.releaseHookAnnotations" -}}
-helm.sh/hook: pre-delete
-helm.sh/hook-weight: {{ . | quote }}
+helm.sh/hook: {{ ternary .context.Values.agent.releaseJob.hook "post-upgrade" .context.Values.agent.enabled }}
+helm.sh/hook-weight: {{ .weight | quote }}
 helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- end }}
 
@@ -372,13 +392,68 @@ spec:
 {{- end }}
 
 {{/*
-checksum/secrets hashes what the user controls in the rendered Secrets, not the Secrets themselves: generated
-passwords are random until the first install has stored them (lookup finds nothing before), so hashing the
-rendered Secret would roll the pod on the first upgrade for nothing. Once stored they never change.
+"true" when Helm can read the cluster: lookup answers nothing under helm template, helm lint, client-side dry
+runs and Argo CD, and a namespace always exists ("default" covers helm install --create-namespace, which
+renders before it creates the namespace).
+*/}}
+{{- define "chainlink-node.clusterVisible" -}}
+{{- if or (lookup "v1" "Namespace" "" .Release.Namespace) (lookup "v1" "Namespace" "" "default") }}true{{ end }}
+{{- end }}
+
+{{/*
+The credentials the chart generates, decided once per render and memoised on the root context, so that
+secrets.yaml and the pod's checksum see the same values: the one stored in the cluster, else (first install)
+a new random one. JSON with the keys "postgres", "api" and "keystore", each present only when the chart
+generates it. A new value while Helm cannot read the cluster would be a new password at every render, which
+locks the node out of its database and keystore once applied: that fails unless credentials.generateOffline.
+*/}}
+{{- define "chainlink-node.generatedCredentials" -}}
+{{- if not (hasKey . "chainlinkNodeCredentials") }}
+{{- $out := dict }}
+{{- $wanted := dict }}
+{{- if and (eq (include "chainlink-node.database.mode" .) "embedded") (not .Values.postgresql.auth.existingSecret) }}
+{{- $_ := set $wanted "postgres" (include "chainlink-node.existingSecretValue" (dict "context" . "name" (include "chainlink-node.postgresName" .) "key" "password")) }}
+{{- end }}
+{{- if not .Values.node.api.existingSecret }}
+{{- $lines := include "chainlink-node.existingSecretValue" (dict "context" . "name" (include "chainlink-node.apiSecretName" .) "key" "credentials") | splitList "\n" }}
+{{- $_ := set $wanted "api" "" }}
+{{- if gt (len $lines) 1 }}{{ $_ := set $wanted "api" (index $lines 1) }}{{ end }}
+{{- end }}
+{{- if not .Values.node.keystore.existingSecret }}
+{{- $_ := set $wanted "keystore" (include "chainlink-node.existingSecretValue" (dict "context" . "name" (include "chainlink-node.secretsName" .) "key" "keystore-password")) }}
+{{- end }}
+{{- range $what, $stored := $wanted }}
+{{- if and (not $stored) (not $.Values.credentials.generateOffline) (not (include "chainlink-node.clusterVisible" $)) }}
+{{- fail (printf "Helm cannot read the cluster (helm template, helm lint, a client-side dry run or Argo CD), so the generated %s password would be new at every render and lock the node out of its data once applied. Give the Secret yourself (node.api.existingSecret, node.keystore.existingSecret, postgresql.auth.existingSecret), use helm install/upgrade or --dry-run=server, or set credentials.generateOffline=true to render throwaway passwords (linting only)" $what) }}
+{{- end }}
+{{- $_ := set $out $what ($stored | default (include "chainlink-node.randomPassword" $)) }}
+{{- end }}
+{{- $_ := set . "chainlinkNodeCredentials" $out }}
+{{- end }}
+{{- toJson .chainlinkNodeCredentials }}
+{{- end }}
+
+{{/* Names of the existing Secrets the node and agent containers mount or read through env. */}}
+{{- define "chainlink-node.mountedSecretNames" -}}
+{{- $v := .Values }}
+{{- $names := compact (list $v.node.api.existingSecret $v.node.keystore.existingSecret $v.postgresql.auth.existingSecret $v.externalDatabase.existingSecret) }}
+{{- range concat $v.node.extraConfigFromSecrets $v.node.extraSecretsFromSecrets }}{{ $names = append $names .name }}{{ end }}
+{{- range $v.node.importKeys }}{{ $names = append $names .secretName }}{{ end }}
+{{- $names | uniq | toJson }}
+{{- end }}
+
+{{/*
+checksum/secrets covers what the pod really mounts: the generated credentials (stable once stored, and the
+same values secrets.yaml renders on a first install), the values rendered into the chart's Secrets, and the
+data of every existing Secret it names, so rotating one of those rolls the pod at the next upgrade.
 */}}
 {{- define "chainlink-node.secretsChecksum" -}}
 {{- $v := .Values }}
-{{- list $v.node.api $v.node.keystore $v.node.secretsToml $v.externalDatabase $v.postgresql.enabled $v.postgresql.auth | toJson | sha256sum }}
+{{- $existing := dict }}
+{{- range (include "chainlink-node.mountedSecretNames" . | fromJsonArray) }}
+{{- $_ := set $existing . ((lookup "v1" "Secret" $.Release.Namespace .).data | default dict) }}
+{{- end }}
+{{- list (include "chainlink-node.generatedCredentials" .) $v.node.api.email $v.node.secretsToml $v.externalDatabase.url $v.postgresql.auth $existing | toJson | sha256sum }}
 {{- end }}
 
 {{/*

@@ -1,0 +1,45 @@
+"""Keeps the values read from Secrets out of every message a reconcile produces.
+
+A reconcile remembers each Secret value it reads; status messages, Events, log lines and error
+descriptions pass through redact() before they leave the agent, so a value that the node or the TOML
+parser echoes back (an invalid externalJobID, a refused job name, a URL in an error) shows as
+REDACTED. The memory is a context variable: each worker thread reconciles one key at a time in its own
+scope, and nothing outlives that scope.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+REDACTED = "[redacted]"
+_values: ContextVar[tuple[str, ...]] = ContextVar("chainlink_agent_secret_values", default=())
+
+
+@contextmanager
+def scope() -> Iterator[None]:
+    token = _values.set(())
+    try:
+        yield
+    finally:
+        _values.reset(token)
+
+
+def remember(value: str) -> None:
+    """value, and the forms messages quote it in (JSON and Python escapes), are redacted from now on."""
+    forms = {value, json.dumps(value)[1:-1], repr(value)[1:-1]}
+    known = set(_values.get()) | {f for f in forms if f}
+    # Longest first, so a value that contains another is replaced whole.
+    _values.set(tuple(sorted(known, key=len, reverse=True)))
+
+
+def redact(text: str) -> str:
+    for value in _values.get():
+        text = text.replace(value, REDACTED)
+    return text
+
+
+def holds_secret(text: str) -> bool:
+    return any(value in text for value in _values.get())

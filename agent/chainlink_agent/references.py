@@ -1,0 +1,36 @@
+"""Reads the Secrets and ConfigMaps a spec refers to, through the access gates (access.py), remembering
+every Secret value for redaction (redaction.py). The only path from a spec to a Secret."""
+
+from __future__ import annotations
+
+import base64
+
+from . import redaction
+from .access import Allowlist
+from .kube import Kube
+
+
+class References:
+    def __init__(self, kube: Kube, allowlist: Allowlist) -> None:
+        self._kube = kube
+        self._allow = allowlist
+
+    def config_map(self, name: str, key: str) -> str | None:
+        """None when the ConfigMap or the key is missing; InvalidSpec when it is not this node's to read."""
+        self._allow.check_name("ConfigMap", name)
+        return self._kube.config_map_value(name, key)
+
+    def secret(self, name: str, key: str) -> str | None:
+        """Likewise for a Secret, whose data is decoded only once the Secret itself allows this node."""
+        self._allow.check_name("Secret", name)
+        secret = self._kube.secret(name)
+        if secret is None:
+            return None
+        meta = secret.metadata
+        self._allow.check_secret(name, secret.type, meta.labels or {}, meta.annotations or {})
+        encoded = (secret.data or {}).get(key)
+        if encoded is None:
+            return None
+        value = base64.b64decode(encoded).decode()
+        redaction.remember(value)
+        return value
