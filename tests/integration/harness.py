@@ -20,12 +20,14 @@ from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient
 from chainlink_agent.resource import API_VERSION, BRIDGE_KIND, BRIDGE_PLURAL, GROUP, KIND, PLURAL, VERSION
 from chainlink_agent.settings import Credentials
-from kubernetes import client
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
 from pydantic import SecretStr
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 CRD_FILES = sorted((ROOT / "crds").glob("*.yaml"))
+CHART = ROOT / "charts" / "chainlink-node"
 
 
 def eventually(check: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:
@@ -133,6 +135,67 @@ class AgentProcess:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def apply_chart_templates(
+    cluster: Any, namespace: str, *templates: str, sets: dict[str, str] | None = None, release: str = "r"
+) -> None:
+    """Renders only these templates of the chart (node-a's, release "r") and applies them; hook annotations
+    are inert here. Cluster-scoped objects (the admission policy) are named after the namespace."""
+    show = [arg for t in templates for arg in ("--show-only", f"templates/{t}")]
+    values = {"nodeName": "node-a", "credentials.generateOffline": "true", **(sets or {})}
+    rendered = subprocess.run(
+        ["helm", "template", release, str(CHART), "-n", namespace, *show]
+        + [arg for key, value in values.items() for arg in ("--set", f"{key}={value}")],
+        env=cluster.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    subprocess.run(
+        ["kubectl", "apply", "-n", namespace, "-f", "-"],
+        input=rendered,
+        env=cluster.env(),
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+
+
+def wait_for_policy(cluster, kubeconfig, namespace: str) -> None:
+    """Until the admission policy refuses a spec change by the agent: a policy reaches the apiserver's
+    admission plugin a moment after it is created."""
+    probe = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ChainlinkJob",
+        "metadata": {"name": "policy-probe"},
+        "spec": {"toml": 'type = "webhook"', "targets": {"names": ["nobody"]}},
+    }
+    as_agent = client.CustomObjectsApi(config.new_client_from_config(str(kubeconfig)))
+    attempts = iter(range(1000))
+
+    def refused() -> bool:
+        # A different value each time: a patch that changes nothing never reaches admission.
+        ops = [{"op": "replace", "path": "/spec/suspend", "value": next(attempts) % 2 == 0}]
+        try:
+            as_agent.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                "chainlinkjobs",
+                "policy-probe",
+                ops,
+                _content_type="application/json-patch+json",
+            )
+        except ApiException as exc:
+            return exc.status == 403 and "may not change a spec" in exc.body
+        return False
+
+    with cluster.api_client() as admin:
+        custom = client.CustomObjectsApi(admin)
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "chainlinkjobs", probe)
+        eventually(refused, 30, "the admission policy to refuse a spec change")
+        custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "chainlinkjobs", "policy-probe")
 
 
 def node_client(url: str, email: str, password: str) -> NodeClient:

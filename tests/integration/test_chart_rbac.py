@@ -9,41 +9,29 @@ import sys
 from chainlink_agent.resource import finalizer_for
 from kubernetes import client
 
-from .harness import ROOT, AgentProcess, eventually
+from .harness import AgentProcess, allow, apply_chart_templates, eventually, wait_for_policy
 from .test_agent import synced, toml
 from .test_bridges_templating import USES_BRIDGE
 
-CHART = ROOT / "charts" / "chainlink-node"
-RELEASE = "r"
 STATEFULSET = "r-chainlink-node"  # the chart's fullname for release "r"
 
 
-def apply_chart_templates(cluster, namespace, *templates):
-    """Renders only these templates of the chart and applies them; hook annotations are inert here."""
-    env = cluster.env()
-    show = [arg for t in templates for arg in ("--show-only", f"templates/{t}")]
-    rendered = subprocess.run(
-        ["helm", "template", RELEASE, str(CHART), "-n", namespace, "--set", "nodeName=node-a", *show],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    subprocess.run(
-        ["kubectl", "apply", "-n", namespace, "-f", "-"],
-        input=rendered,
-        env=env,
-        text=True,
-        capture_output=True,
-        check=True,
-    )
-
-
 def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, bridges, start_node, tmp_path):
-    apply_chart_templates(cluster, namespace, "rbac.yaml")
+    sets = {"agent.allowedSecrets": "{ea}", "agent.allowedConfigMaps": "{specs}"}
+    apply_chart_templates(cluster, namespace, "rbac.yaml", "admission-policy.yaml", sets=sets)
     kubeconfig = cluster.service_account_kubeconfig(namespace, "r-chainlink-node-agent", tmp_path / "sa")
+    wait_for_policy(cluster, kubeconfig, namespace)
     node = start_node()
-    agent = AgentProcess(tmp_path, str(kubeconfig), namespace, "node-a", node.url, node.email, node.password)
+    agent = AgentProcess(
+        tmp_path,
+        str(kubeconfig),
+        namespace,
+        "node-a",
+        node.url,
+        node.email,
+        node.password,
+        env=allow(secrets=("ea",), config_maps=("specs",)),
+    )
     agent.start()
     try:
         jobs.core.create_namespaced_config_map(

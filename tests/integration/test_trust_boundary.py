@@ -1,0 +1,301 @@
+"""The agent as a trust boundary, on the bench, run as the chart's ServiceAccount under the chart's Role and
+ValidatingAdmissionPolicy: a job author cannot make it read a Secret that was not handed to this node, no
+value it reads reaches status, Events, its log or /metrics, and it can touch nothing of a resource but its
+own finalizer and status entry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from chainlink_agent.access import ALLOWED_NODES
+from chainlink_agent.kube import Kube
+from chainlink_agent.resource import GROUP, VERSION, ChainlinkJob, finalizer_for
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from .harness import AgentProcess, allow, apply_chart_templates, wait_for_policy
+from .test_agent import synced, toml
+from .test_bridges_templating import USES_BRIDGE, entry_where
+
+SA = "r-chainlink-node-agent"  # the chart's agent ServiceAccount for release "r"
+MARKER = "zz-marker-7f3a9c41-zz"
+UUID_MARKER = "0b7c3f4e-9d2a-4c61-8e5f-a1b2c3d4e5f6"
+URL_MARKER = f"https://ea.example/{MARKER}-url"
+NODE_B_KEYSTORE = "NODE-B-keystore-Pass-999"
+CRON = """type = "cron"
+schemaVersion = 1
+name = "{name}"
+schedule = "{schedule}"
+observationSource = \"\"\"
+    fetch [type=http method=GET url="{url}"]
+\"\"\"
+"""
+
+
+def with_field(name: str, line: str) -> str:
+    """The webhook spec with one more top-level line (before the first table)."""
+    return f"{line}\n{toml(name)}"
+
+
+@pytest.fixture
+def charts_agent(cluster, namespace, start_node, tmp_path):
+    """node-a's agent with the chart's RBAC and admission policy, allowed Secrets "ea" and "unannotated"
+    and ConfigMap "specs"."""
+    sets = {"agent.allowedSecrets": "{ea,unannotated}", "agent.allowedConfigMaps": "{specs}"}
+    apply_chart_templates(cluster, namespace, "rbac.yaml", "admission-policy.yaml", sets=sets)
+    kubeconfig = cluster.service_account_kubeconfig(namespace, SA, tmp_path / "sa")
+    wait_for_policy(cluster, kubeconfig, namespace)
+    node = start_node()
+    env = allow(secrets=("ea", "unannotated"), config_maps=("specs",))
+    agent = AgentProcess(
+        tmp_path, str(kubeconfig), namespace, "node-a", node.url, node.email, node.password, env=env
+    )
+    agent.start()
+    yield agent, node
+    agent.kill()
+    with cluster.api_client() as api:
+        admission = client.AdmissionregistrationV1Api(api)
+        name = f"{SA}.{namespace}.{GROUP}"
+        admission.delete_validating_admission_policy_binding(name)
+        admission.delete_validating_admission_policy(name)
+
+
+def test_job_authors_cannot_read_secrets_through_the_agent_and_no_read_value_leaks(
+    charts_agent, jobs, bridges, cluster, namespace
+):
+    agent, node = charts_agent
+    core = jobs.core
+    # Another node's keystore password, as the chart makes it (not listed for node-a, and a chart Secret).
+    core.create_namespaced_secret(
+        namespace,
+        {
+            "metadata": {
+                "name": "node-b-chainlink-node-secrets",
+                "labels": {"app.kubernetes.io/part-of": "chainlink-k8s"},
+                "annotations": {ALLOWED_NODES: "*"},
+            },
+            "stringData": {"keystore-password": NODE_B_KEYSTORE},
+        },
+    )
+    bridges.secret("ea", {"marker": MARKER, "uuid": UUID_MARKER, "url": URL_MARKER}, allowed_nodes="node-a")
+    bridges.secret("unannotated", {"marker": MARKER}, allowed_nodes=None)
+    target = {"names": ["node-a"]}
+    ea = '{{ secret "ea" "%s" }}'
+
+    # Every templatable field, in specs that are refused, invalid, waiting or fine.
+    refused = {  # name -> (spec, reason, what the message says)
+        "steal-b": (
+            with_field(
+                "steal-b",
+                'externalJobID = "{{ secret "node-b-chainlink-node-secrets" "keystore-password" }}"',
+            ),
+            "SecretNotAllowed",
+            "Secret 'node-b-chainlink-node-secrets' is not one node node-a may read",
+        ),
+        "steal-unannotated": (
+            toml('{{ secret "unannotated" "marker" }}'),
+            "SecretNotAllowed",
+            "Secret 'unannotated' does not allow node node-a: its owner must list the node in its"
+            f" annotation {ALLOWED_NODES}",
+        ),
+        "ext-id-from-secret": (
+            with_field("ext-id-from-secret", f'externalJobID = "{ea % "uuid"}"'),
+            "SecretNotAllowed",
+            "externalJobID may not come from a Secret",
+        ),
+    }
+    invalid = {
+        "ext-id-not-uuid": (
+            with_field("ext-id-not-uuid", f'externalJobID = "{ea % "marker"}"'),
+            "InvalidExternalJobID",
+        ),
+        "bad-type": (toml("bad-type").replace('"webhook"', f'"{ea % "marker"}"'), "NodeRejected"),
+    }
+    for name, (spec, *_) in {**refused, **invalid}.items():
+        jobs.create(name, spec, targets=target)
+    jobs.create(
+        "steal-unlisted-cm",
+        targets=target,
+        tomlFrom={"configMapKeyRef": {"name": "kube-root-ca.crt", "key": "ca.crt"}},
+    )
+    # Waits for a bridge named after the secret: the agent's own message would quote it.
+    jobs.create(
+        "bridge-from-secret",
+        USES_BRIDGE.format(name="bridge-from-secret", bridge=ea % "marker"),
+        targets=target,
+    )
+    # Allowed uses: the owner of "ea" consented for node-a.
+    core.create_namespaced_config_map(
+        namespace,
+        {
+            "metadata": {"name": "specs"},
+            "data": {
+                "cron.toml": CRON.format(name="from-cm", schedule="CRON_TZ=UTC 0 0 * * * *", url=ea % "url")
+            },
+        },
+    )
+    jobs.create(
+        "from-cm", targets=target, tomlFrom={"configMapKeyRef": {"name": "specs", "key": "cron.toml"}}
+    )
+    jobs.create("named-by-secret", toml(ea % "marker"), targets=target)
+    bridges.create("price", urlFrom={"secretKeyRef": {"name": "ea", "key": "url"}}, targets=target)
+    bridges.create(
+        "steal-b",
+        urlFrom={"secretKeyRef": {"name": "node-b-chainlink-node-secrets", "key": "keystore-password"}},
+        targets=target,
+    )
+
+    for name, (_, reason, message) in refused.items():
+        assert entry_where(jobs, name, "node-a", "Invalid", reason)["message"].startswith(message)
+    entry_where(jobs, "steal-unlisted-cm", "node-a", "Invalid", "ConfigMapNotAllowed")
+    for name, (_, reason) in invalid.items():
+        entry_where(jobs, name, "node-a", "Invalid", reason)
+    waiting = entry_where(jobs, "bridge-from-secret", "node-a", "Pending", "BridgeMissing")
+    assert waiting["message"] == "waiting for bridge [redacted]"
+    entry_where(bridges, "steal-b", "node-a", "Invalid", "SecretNotAllowed")
+    entry_where(bridges, "price", "node-a", "Synced")
+    synced(jobs, "from-cm", "node-a")
+    synced(jobs, "named-by-secret", "node-a")
+    on_node = {job.name: job for job in node.client().list_jobs()}
+    assert set(on_node) == {"from-cm", MARKER}  # the allowed values did reach the node, and nothing else
+    assert node.client().find_bridge("price").url == URL_MARKER
+
+    # No value read, and nothing of node-b's, anywhere a job author can look.
+    with cluster.api_client() as api:
+        custom = client.CustomObjectsApi(api)
+        statuses = json.dumps(
+            [
+                custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)
+                for plural in ("chainlinkjobs", "chainlinkbridges")
+            ]
+        )
+    events = json.dumps([e.message for e in core.list_namespaced_event(namespace).items])
+    metrics = agent.metrics()
+    assert agent.stop() == 0
+    log = agent.log_path.read_text()
+    for where, text in {
+        "status": statuses,
+        "Events": events,
+        "the agent's log": log,
+        "/metrics": metrics,
+    }.items():
+        for value in (MARKER, UUID_MARKER, URL_MARKER, NODE_B_KEYSTORE, "ea.example"):
+            assert value not in text, f"{value} in {where}"
+    assert "[redacted]" in statuses
+
+
+def can_i(cluster, namespace: str, verb: str, resource: str) -> bool:
+    """kubectl auth can-i, as node-a's agent ServiceAccount."""
+    proc = subprocess.run(
+        [
+            "kubectl",
+            "auth",
+            "can-i",
+            verb,
+            resource,
+            "-n",
+            namespace,
+            f"--as=system:serviceaccount:{namespace}:{SA}",
+        ],
+        env=cluster.env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() == "yes"
+
+
+def test_the_agents_role_names_exactly_the_secrets_it_was_handed(cluster, namespace):
+    apply_chart_templates(cluster, namespace, "rbac.yaml", sets={"agent.allowedSecrets": "{ea}"})
+    assert can_i(cluster, namespace, "get", "secrets/ea")
+    assert not can_i(cluster, namespace, "get", "secrets/node-b-chainlink-node-secrets")
+    assert not can_i(cluster, namespace, "list", "secrets")
+    assert not can_i(cluster, namespace, "get", "configmaps/specs")  # none listed: no rule at all
+
+
+def test_an_agent_may_touch_only_its_own_finalizer_and_status_entry(
+    charts_agent, jobs, cluster, namespace, tmp_path
+):
+    agent, _ = charts_agent
+    agent.kill()  # the test acts as the sidecar itself
+    mine, theirs = finalizer_for("node-a"), finalizer_for("node-b")
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "ChainlinkJob",
+        "metadata": {"name": "shared", "finalizers": [theirs, mine]},
+        "spec": {"toml": toml("shared"), "targets": {"names": ["node-a", "node-b"]}},
+    }
+    jobs.api.create_namespaced_custom_object(GROUP, VERSION, namespace, "chainlinkjobs", body)
+    with cluster.api_client() as admin:
+        node_b = Kube(admin, namespace, "node-b")  # node-b's agent, with its own identity
+        node_b.apply_status(ChainlinkJob.from_dict(jobs.get("shared")), _entry("node-b"))
+    kubeconfig = cluster.service_account_kubeconfig(namespace, SA, tmp_path / "sa-direct")
+
+    as_agent = config.new_client_from_config(str(kubeconfig))
+    custom = client.CustomObjectsApi(as_agent)
+    node_a = Kube(as_agent, namespace, "node-a")
+
+    def refused(call) -> str:
+        with pytest.raises(ApiException) as caught:
+            call()
+        assert caught.value.status in (403, 422), caught.value
+        return json.loads(caught.value.body)["message"]
+
+    def obj() -> ChainlinkJob:
+        return ChainlinkJob.from_dict(jobs.get("shared"))
+
+    def patch(ops):
+        return custom.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            namespace,
+            "chainlinkjobs",
+            "shared",
+            ops,
+            _content_type="application/json-patch+json",
+        )
+
+    assert "may not change a spec" in refused(
+        lambda: patch([{"op": "replace", "path": "/spec/suspend", "value": True}])
+    )
+    assert "only its own finalizer" in refused(lambda: node_a.remove_finalizer(obj(), theirs))
+    assert "labels or annotations" in refused(
+        lambda: patch([{"op": "add", "path": "/metadata/labels", "value": {"x": "y"}}])
+    )
+    node_b_as_a = Kube(as_agent, namespace, "node-b")
+    assert "own entry of status.nodes" in refused(lambda: node_b_as_a.apply_status(obj(), None))
+    assert "own entry of status.nodes" in refused(
+        lambda: node_b_as_a.apply_status(obj(), _entry("node-b", "Error"))
+    )
+
+    # What the agent does is still allowed.
+    node_a.apply_status(obj(), _entry("node-a"))
+    node_a.remove_finalizer(obj(), mine)
+    node_a.add_finalizer(obj(), mine)
+    node_a.apply_status(obj(), None)
+    left = jobs.get("shared")
+    assert left["metadata"]["finalizers"] == [theirs, mine]
+    assert [e["node"] for e in left["status"]["nodes"]] == ["node-b"]
+    assert left["status"]["phases"] == {"node-b": "Synced"}
+
+
+def _entry(node: str, phase: str = "Synced") -> dict:
+    return {
+        "node": node,
+        "phase": phase,
+        "message": "m",
+        "observedGeneration": 1,
+        "jobID": "1",
+        "conditions": [
+            {
+                "type": "Synced",
+                "status": "True",
+                "observedGeneration": 1,
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+                "reason": "JobSynced",
+                "message": "m",
+            }
+        ],
+    }
