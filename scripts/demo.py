@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.cluster.controlplane import ControlPlane  # noqa: E402
-from tests.integration.harness import AgentProcess, eventually  # noqa: E402
+from tests.integration.harness import AgentProcess, allow, eventually  # noqa: E402
 from tests.nodedouble.fixtures import NodeDoubleProcess  # noqa: E402
 
 NAMESPACE = "chainlink"
@@ -82,6 +82,9 @@ def main() -> int:
                     f"nodeName={node}",
                     "--set-json",
                     f"nodeLabels={json.dumps(labels)}",
+                    # The sample bridge's URL comes from this Secret (samples/bridge-price.yaml).
+                    "--set",
+                    "agent.allowedSecrets={price-adapter}",
                 )
                 kubeconfig = cluster.service_account_kubeconfig(NAMESPACE, f"{node}-chainlink-node-agent")
                 agents.append(
@@ -95,6 +98,7 @@ def main() -> int:
                         doubles[-1].password,
                         labels,
                         30,
+                        allow(secrets=("price-adapter",)),
                     ).start()
                 )
             for sample in sorted((ROOT / "samples").glob("*.yaml")):
