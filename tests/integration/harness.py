@@ -198,6 +198,26 @@ def wait_for_policy(cluster, kubeconfig, namespace: str) -> None:
         custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "chainlinkjobs", "policy-probe")
 
 
+def node_statefulset(apps: client.AppsV1Api, namespace: str, name: str) -> None:
+    """A one-replica StatefulSet standing in for the chart's node (kwok runs its pod)."""
+    labels = {"app": name}
+    apps.create_namespaced_stateful_set(
+        namespace,
+        {
+            "metadata": {"name": name},
+            "spec": {
+                "replicas": 1,
+                "serviceName": name,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "node", "image": "chainlink"}]},
+                },
+            },
+        },
+    )
+
+
 def node_client(url: str, email: str, password: str) -> NodeClient:
     """What a person at the node's UI does, through the same API (not the agent's instance)."""
     return NodeClient(url, Credentials(email, SecretStr(password)), 10.0, Metrics())

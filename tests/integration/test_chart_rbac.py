@@ -9,7 +9,14 @@ import sys
 from chainlink_agent.resource import finalizer_for
 from kubernetes import client
 
-from .harness import AgentProcess, allow, apply_chart_templates, eventually, wait_for_policy
+from .harness import (
+    AgentProcess,
+    allow,
+    apply_chart_templates,
+    eventually,
+    node_statefulset,
+    wait_for_policy,
+)
 from .test_agent import synced, toml
 from .test_bridges_templating import USES_BRIDGE
 
@@ -79,22 +86,7 @@ def test_release_node_stops_the_node_then_frees_every_resource(
     apply_chart_templates(full_cluster, namespace, "release-hook.yaml")
     with full_cluster.api_client() as api:
         apps = client.AppsV1Api(api)
-        labels = {"app": "node-a"}
-        apps.create_namespaced_stateful_set(
-            namespace,
-            {
-                "metadata": {"name": STATEFULSET},
-                "spec": {
-                    "replicas": 1,
-                    "serviceName": STATEFULSET,
-                    "selector": {"matchLabels": labels},
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": {"containers": [{"name": "node", "image": "chainlink"}]},
-                    },
-                },
-            },
-        )
+        node_statefulset(apps, namespace, STATEFULSET)
         eventually(
             lambda: (
                 (apps.read_namespaced_stateful_set(STATEFULSET, namespace).status.ready_replicas or 0) == 1

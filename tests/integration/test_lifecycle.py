@@ -13,7 +13,7 @@ import pytest
 from chainlink_agent.resource import finalizer_for
 from kubernetes import client
 
-from .harness import CHART, AgentProcess, apply_chart_templates, eventually
+from .harness import CHART, AgentProcess, apply_chart_templates, eventually, node_statefulset
 from .test_agent import synced, toml
 
 RELEASE = "r"
@@ -142,22 +142,7 @@ def test_release_node_frees_finalizers_without_the_agent(
     )
     apply_chart_templates(full_cluster, namespace, "release-hook.yaml", sets=sets)
     apps = client.AppsV1Api(kube_api)
-    labels = {"app": "node-a"}
-    apps.create_namespaced_stateful_set(
-        namespace,
-        {
-            "metadata": {"name": STATEFULSET},
-            "spec": {
-                "replicas": 1,
-                "serviceName": STATEFULSET,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {"containers": [{"name": "node", "image": "chainlink"}]},
-                },
-            },
-        },
-    )
+    node_statefulset(apps, namespace, STATEFULSET)
     node = start_node()
     agent = AgentProcess(
         tmp_path, str(full_cluster.kubeconfig), namespace, "node-a", node.url, node.email, node.password
