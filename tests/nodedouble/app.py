@@ -510,6 +510,13 @@ class NodeDoubleApp:
     def import_ocr2_key(self, request: Request, _: dict[str, str]) -> Response:
         return self._import_key_bundle("OCR2", request)
 
+    # ocr2_keys_controller.go Export @ df3df9d2: `newpassword` a query parameter; the export JSON is answered
+    # 200 as MediaType (application/vnd.api+json), any keystore error 500.
+
+    def export_ocr2_key(self, request: Request, params: dict[str, str]) -> Response:
+        body = self.state.export_ocr2_key(params["ID"], request.args.get("newpassword", ""))
+        return Response(body, status=200, content_type="application/vnd.api+json")
+
     def _import_key_bundle(self, key_type: str, request: Request) -> Response:
         password = request.args.get("oldpassword", "")
         key = self.state.import_key_bundle(key_type, request.get_data(), password)
@@ -537,6 +544,7 @@ ROUTES = [
     _Route("GET", "/v2/keys/ocr2", NodeDoubleApp.ocr2_keys, authenticated=True),
     # gin matches a static segment before a parameter: /keys/ocr2/import is not a chain type.
     _Route("POST", "/v2/keys/ocr2/import", NodeDoubleApp.import_ocr2_key, authenticated=True),
+    _Route("POST", "/v2/keys/ocr2/export/:ID", NodeDoubleApp.export_ocr2_key, authenticated=True),
     _Route("POST", "/v2/keys/ocr2/:chainType", NodeDoubleApp.create_ocr2_key, authenticated=True),
     _Route("DELETE", "/v2/keys/ocr2/:keyID", NodeDoubleApp.delete_ocr2_key, authenticated=True),
     _Route("GET", "/v2/keys/ocr", NodeDoubleApp.ocr_keys, authenticated=True),

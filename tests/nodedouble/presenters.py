@@ -41,12 +41,14 @@ def paginated(
     path: str, query: str, size: int, page: int, count: int, data: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """NewPaginatedResponse: meta.count always; links.next / links.prev only when there are more
-    records than one page holds (an empty links map is omitted by api2go's omitempty)."""
+    records than one page holds (an empty links map is omitted by api2go's omitempty). A link is a bare
+    string: api2go marshals a Link without meta as its href alone (seen on a real v2.23.0 node,
+    tests/contract)."""
 
-    def link(to_page: int) -> dict[str, str]:
+    def link(to_page: int) -> str:
         params = dict(parse_qsl(query, keep_blank_values=True))
         params.update(size=str(size), page=str(to_page))
-        return {"href": f"{path}?{urlencode(sorted(params.items()))}"}  # url.Values.Encode sorts keys
+        return f"{path}?{urlencode(sorted(params.items()))}"  # url.Values.Encode sorts keys
 
     links = {}
     if count > size:

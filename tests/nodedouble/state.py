@@ -330,6 +330,15 @@ class NodeState:
                 self.ocr2_keys = [k for k in self.ocr2_keys if k.id != key.id] + [key]
             return key
 
+    def export_ocr2_key(self, key_id: str, password: str) -> bytes:
+        """OCR2().Export (keystore/ocr2.go): the bundle encrypted under the new password; an unknown ID is
+        an error, which the controller answers 500."""
+        with self._lock:
+            key = next((k for k in self.ocr2_keys if k.id == key_id), None)
+        if key is None:
+            raise NodeError(500, f"unable to find OCR2 key bundle with ID {key_id}")  # wording not verified
+        return keystore.export(key, password)
+
     def delete_ocr2_key(self, key_id: str) -> OCR2Key:
         """OCR2().Get then Delete: an unknown ID is answered 404. The keystore does not check whether a job
         still names the bundle; such a job keeps its spec until it is replaced."""

@@ -1,0 +1,295 @@
+"""The node's API as the agent relies on it: every test runs against the double and against a real node
+(v2.23.0, built by scripts/tools.sh), each fresh. Where the two may differ by design, the test says so.
+
+Node sources behind each answer are cited in tests/nodedouble (app.py, state.py, spec.py)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+WEBHOOK = """type = "webhook"
+schemaVersion = 1
+name = "{name}"
+observationSource = \"\"\"
+    fetch [type=memo value="1"];
+\"\"\"
+"""
+USES_BRIDGE = """type = "webhook"
+schemaVersion = 1
+name = "{name}"
+observationSource = \"\"\"
+    price [type=bridge name="{bridge}"];
+\"\"\"
+"""
+UNAUTHENTICATED = {"errors": [{"detail": "Authentication failed"}]}
+EXPIRED = {"errors": [{"detail": "session missing or expired, please login again"}]}
+
+
+@pytest.fixture(params=["double", "real"])
+def node(request: pytest.FixtureRequest) -> Any:
+    """A fresh node: the double in-process, or a real node process on its own database."""
+    return request.getfixturevalue("node_double" if request.param == "double" else "real_node")
+
+
+@pytest.fixture
+def client(node: Any) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=node.url, timeout=30) as client:
+        response = client.post("/sessions", json={"email": node.email, "password": node.password})
+        assert response.status_code == 200, response.text
+        yield client
+
+
+def details(response: httpx.Response) -> list[str]:
+    return [error["detail"] for error in response.json()["errors"]]
+
+
+def create(client: httpx.Client, toml: str) -> dict[str, Any]:
+    response = client.post("/v2/jobs", json={"toml": toml})
+    assert response.status_code == 200, response.text
+    return dict(response.json()["data"])
+
+
+def bridge(client: httpx.Client, name: str, url: str = "https://ea.example") -> httpx.Response:
+    return client.post("/v2/bridge_types", json={"name": name, "url": url})
+
+
+# Sessions ---------------------------------------------------------------------------------------
+
+
+def test_login_sets_the_session_cookie_and_v2_needs_it(node: Any) -> None:
+    credentials = {"email": node.email.upper(), "password": node.password}  # emails compare lowercased
+    response = httpx.post(f"{node.url}/sessions", json=credentials)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.api+json"
+    assert response.json() == {
+        "data": {"type": "session", "id": "sessionID", "attributes": {"authenticated": True}}
+    }
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("clsession=")
+    for attribute in ("Max-Age=2592000", "HttpOnly", "SameSite=Strict"):
+        assert attribute in cookie
+    assert "Path=" not in cookie
+    assert "Secure" not in cookie  # WebServer.SecureCookies = false, as the chart and the agent need
+    without = httpx.get(f"{node.url}/v2/jobs")
+    assert (without.status_code, without.json()) == (401, UNAUTHENTICATED)
+
+
+def test_wrong_password_is_401(node: Any) -> None:
+    response = httpx.post(f"{node.url}/sessions", json={"email": node.email, "password": "wrong"})
+    assert (response.status_code, details(response)) == (401, ["Invalid password"])
+    assert "set-cookie" not in response.headers
+
+
+def test_an_ended_session_is_401_expired(client: httpx.Client) -> None:
+    response = client.delete("/sessions")
+    assert response.status_code == 200
+    assert response.json()["data"]["attributes"] == {"authenticated": False}
+    again = client.get("/v2/jobs")
+    assert (again.status_code, again.json()) == (401, EXPIRED)
+
+
+def test_sixth_login_in_twenty_seconds_is_429(node: Any) -> None:
+    credentials = {"email": node.email, "password": "wrong"}
+    statuses = [httpx.post(f"{node.url}/sessions", json=credentials).status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    refused = httpx.post(f"{node.url}/sessions", json=credentials)
+    assert (refused.status_code, refused.text) == (429, "Limit exceeded")
+    assert refused.headers["x-ratelimit-limit"] == "5"
+    assert refused.headers["x-ratelimit-remaining"] == "0"
+    assert int(refused.headers["x-ratelimit-reset"]) >= int(time.time())
+
+
+def test_health_and_readyz_need_no_session(node: Any) -> None:
+    health = httpx.get(f"{node.url}/health")
+    # 200 when every check passes, 207 when one fails (health_controller.go): never an error code.
+    assert health.status_code in (200, 207)
+    assert {check["type"] for check in health.json()["data"]} == {"checks"}
+    ready = httpx.get(f"{node.url}/readyz")
+    assert (ready.status_code, ready.content) == (200, b"")
+
+
+# Jobs -------------------------------------------------------------------------------------------
+
+
+def test_create_answers_200_with_a_generated_external_job_id(client: httpx.Client) -> None:
+    data = create(client, WEBHOOK.format(name="w"))
+    assert data["type"] == "jobs"
+    assert data["id"].isdigit()
+    attributes = data["attributes"]
+    assert (attributes["name"], attributes["type"], attributes["schemaVersion"]) == ("w", "webhook", 1)
+    assert uuid.UUID(attributes["externalJobID"]).version == 4
+    assert attributes["webhookSpec"] is not None
+
+
+def test_show_takes_the_job_id_or_the_external_job_id(client: httpx.Client) -> None:
+    data = create(client, WEBHOOK.format(name="w"))
+    by_id = client.get(f"/v2/jobs/{data['id']}")
+    by_external_id = client.get(f"/v2/jobs/{data['attributes']['externalJobID']}")
+    assert by_id.status_code == by_external_id.status_code == 200
+    assert by_id.json()["data"]["id"] == by_external_id.json()["data"]["id"] == data["id"]
+    missing = client.get(f"/v2/jobs/{uuid.uuid4()}")
+    assert (missing.status_code, details(missing)) == (404, ["job not found"])
+    bad = client.get("/v2/jobs/abc")
+    assert (bad.status_code, details(bad)) == (422, ['strconv.ParseInt: parsing "abc": invalid syntax'])
+
+
+def test_duplicates_are_500_with_the_constraint_and_use_up_a_job_id(client: httpx.Client) -> None:
+    external = uuid.uuid4()
+    first = create(client, f'externalJobID = "{external}"\n' + WEBHOOK.format(name="a"))
+    same_id = client.post(
+        "/v2/jobs", json={"toml": f'externalJobID = "{external}"\n' + WEBHOOK.format(name="b")}
+    )
+    assert same_id.status_code == 500
+    assert details(same_id) == [
+        "CreateJobFailed: failed to insert job: ERROR: duplicate key value violates unique constraint"
+        ' "external_job_id_uniq" (SQLSTATE 23505)'
+    ]
+    same_name = client.post("/v2/jobs", json={"toml": WEBHOOK.format(name="a")})
+    assert same_name.status_code == 500
+    assert 'unique constraint "idx_jobs_name"' in details(same_name)[0]
+    assert int(create(client, WEBHOOK.format(name="c"))["id"]) == int(first["id"]) + 3
+
+
+@pytest.mark.parametrize(
+    ("toml", "detail"),
+    [
+        ('type = "webhook"\nschemaVersion = ', "failed to parse TOML: "),
+        ('type = "nope"\nschemaVersion = 1', "failed to parse TOML: invalid job type"),
+        ("schemaVersion = 1", "failed to parse TOML: invalid job type"),
+        ('type = "cron"\nschemaVersion = 2', "failed to parse TOML: invalid schema version"),
+    ],
+)
+def test_invalid_specs_are_422(client: httpx.Client, toml: str, detail: str) -> None:
+    response = client.post("/v2/jobs", json={"toml": toml})
+    assert response.status_code == 422
+    assert details(response)[0].startswith(detail)
+
+
+def test_a_missing_bridge_is_500(client: httpx.Client) -> None:
+    response = client.post("/v2/jobs", json={"toml": USES_BRIDGE.format(name="j", bridge="Absent")})
+    assert (response.status_code, details(response)) == (
+        500,
+        ["not all bridges exist, asked for [absent], exists []"],
+    )
+
+
+def test_put_replaces_the_job_under_the_same_id(client: httpx.Client) -> None:
+    old = create(client, WEBHOOK.format(name="old"))
+    response = client.put(f"/v2/jobs/{old['id']}", json={"toml": WEBHOOK.format(name="new")})
+    assert response.status_code == 200
+    new = response.json()["data"]
+    assert (new["id"], new["attributes"]["name"]) == (old["id"], "new")
+    # Without externalJobID in the TOML the recreated job gets a fresh one (the agent always pins it).
+    assert new["attributes"]["externalJobID"] != old["attributes"]["externalJobID"]
+    pinned = f'externalJobID = "{uuid.uuid4()}"\n'
+    kept = client.put(f"/v2/jobs/{old['id']}", json={"toml": pinned + WEBHOOK.format(name="new")})
+    assert kept.json()["data"]["attributes"]["externalJobID"] == pinned.split('"')[1]
+    missing = client.put("/v2/jobs/424242", json={"toml": WEBHOOK.format(name="x")})
+    assert missing.status_code == 404
+    assert details(missing) == [
+        "failed to update job: job 424242 not found: findJob failed: failed to load job:"
+        " sql: no rows in result set"
+    ]
+
+
+def test_delete_answers_204_then_404(client: httpx.Client) -> None:
+    job_id = create(client, WEBHOOK.format(name="w"))["id"]
+    response = client.delete(f"/v2/jobs/{job_id}")
+    assert (response.status_code, response.content) == (204, b"")
+    again = client.delete(f"/v2/jobs/{job_id}")
+    assert (again.status_code, details(again)) == (404, ["JobSpec not found"])
+    assert client.get(f"/v2/jobs/{job_id}").status_code == 404
+
+
+def test_list_pages_newest_first(client: httpx.Client) -> None:
+    ids = [create(client, WEBHOOK.format(name=name))["id"] for name in ("a", "b", "c")]
+    first = client.get("/v2/jobs", params={"size": 2}).json()
+    assert [job["id"] for job in first["data"]] == ids[:0:-1]
+    assert first["meta"] == {"count": 3}
+    assert first["links"] == {"next": "/v2/jobs?page=2&size=2"}
+    second = client.get("/v2/jobs", params={"size": 2, "page": 2}).json()
+    assert [job["id"] for job in second["data"]] == ids[:1]
+    assert second["links"] == {"prev": "/v2/jobs?page=1&size=2"}
+    assert len(client.get("/v2/jobs").json()["data"]) == 3
+
+
+# Bridges ----------------------------------------------------------------------------------------
+
+
+def test_bridge_lifecycle(client: httpx.Client) -> None:
+    created = client.post(
+        "/v2/bridge_types", json={"name": "Price", "url": "https://ea.example", "confirmations": 2}
+    )
+    assert created.status_code == 200
+    data = created.json()["data"]
+    assert (data["type"], data["id"], data["attributes"]["name"]) == ("bridges", "price", "price")
+    assert data["attributes"]["confirmations"] == 2
+    duplicate = bridge(client, "price")
+    assert (duplicate.status_code, details(duplicate)) == (400, ["Bridge Type price already exists"])
+    patched = client.patch("/v2/bridge_types/price", json={"name": "price", "url": "https://other.example"})
+    assert patched.status_code == 200
+    shown = client.get("/v2/bridge_types/price").json()["data"]
+    assert shown["attributes"]["url"] == "https://other.example"
+    assert "incomingToken" not in shown["attributes"]
+    deleted = client.delete("/v2/bridge_types/price")
+    assert (deleted.status_code, deleted.json()["data"]["id"]) == (200, "price")
+    gone = client.get("/v2/bridge_types/price")
+    assert (gone.status_code, details(gone)) == (404, ["bridge not found"])
+
+
+def test_a_bridge_a_job_uses_cannot_be_deleted(client: httpx.Client) -> None:
+    assert bridge(client, "b").status_code == 200
+    job_id = create(client, USES_BRIDGE.format(name="j", bridge="b"))["id"]
+    response = client.delete("/v2/bridge_types/b")
+    assert (response.status_code, details(response)) == (
+        409,
+        [f"can't remove the bridge because jobs [{job_id}] are associated with it"],
+    )
+
+
+# Keys -------------------------------------------------------------------------------------------
+
+
+def test_p2p_key_has_the_presenters_shape(client: httpx.Client) -> None:
+    p2p = client.get("/v2/keys/p2p").json()["data"][0]
+    assert p2p["type"] == "encryptedP2PKeys"
+    assert p2p["attributes"]["peerId"].startswith("p2p_12D3KooW")
+    assert p2p["id"] in (p2p["attributes"]["peerId"], p2p["attributes"]["peerId"].removeprefix("p2p_"))
+
+
+def test_an_exported_ocr2_bundle_is_imported_back(client: httpx.Client) -> None:
+    made = client.post("/v2/keys/ocr2/evm")
+    assert made.status_code == 200
+    bundle = made.json()["data"]["id"]
+    exported = client.post(f"/v2/keys/ocr2/export/{bundle}", params={"newpassword": "exp0rt-Pass-123-XYZ"})
+    assert exported.status_code == 200
+    assert client.delete(f"/v2/keys/ocr2/{bundle}").status_code == 200
+    wrong = client.post("/v2/keys/ocr2/import", params={"oldpassword": "wrong"}, content=exported.content)
+    assert wrong.status_code == 500
+    imported = client.post(
+        "/v2/keys/ocr2/import", params={"oldpassword": "exp0rt-Pass-123-XYZ"}, content=exported.content
+    )
+    assert (imported.status_code, imported.json()["data"]["id"]) == (200, bundle)
+    assert bundle in [k["id"] for k in client.get("/v2/keys/ocr2").json()["data"]]
+
+
+# Rate limit -------------------------------------------------------------------------------------
+
+
+def test_the_authenticated_rate_limit_is_1000_a_minute_with_its_headers(client: httpx.Client) -> None:
+    first = client.get("/v2/jobs", params={"size": 1})
+    assert first.headers["x-ratelimit-limit"] == "1000"
+    remaining = int(first.headers["x-ratelimit-remaining"])
+    for _ in range(remaining):
+        client.get("/v2/jobs", params={"size": 1})
+    refused = client.get("/v2/jobs", params={"size": 1})
+    assert (refused.status_code, refused.text) == (429, "Limit exceeded")
+    assert refused.headers["x-ratelimit-remaining"] == "0"
+    reset = int(refused.headers["x-ratelimit-reset"])
+    assert time.time() - 1 <= reset <= time.time() + 61  # a unix time within the minute's window

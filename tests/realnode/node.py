@@ -1,0 +1,134 @@
+"""A real Chainlink node process against a database of a shared throwaway Postgres (postgres.py), on a
+loopback port, with generated API credentials; stopped with SIGTERM. Its stdout/stderr go to node.log."""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import string
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.cluster.controlplane import free_ports
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EMAIL = "admin@real-node.test"
+
+
+def binary() -> Path:
+    """The node scripts/tools.sh builds (versioned path in the tools cache)."""
+    out = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "tools.sh"), "node-bin"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(out.stdout.strip())
+
+
+def strong_password() -> str:
+    """What the node's complexity check accepts (core/utils/password.go VerifyPasswordComplexity: 16+
+    characters, 3 each of upper, lower, digits and symbols, no run of 4), as the chart generates them."""
+    pick = lambda alphabet, n: "".join(secrets.choice(alphabet) for _ in range(n))  # noqa: E731
+    groups = (
+        pick(string.ascii_uppercase, 3) + pick(string.digits, 3) + pick(string.ascii_lowercase, 3) + symbol
+        for symbol in "-_."
+    )
+    return "".join(groups)
+
+
+def config_toml(root: Path, port: int) -> str:
+    """The smallest config that boots with no chain (observed: ../shared/notes/real-node.md)."""
+    return f"""RootDir = "{root}"
+
+[Log]
+Level = "warn"
+
+[WebServer]
+HTTPPort = {port}
+ListenIP = "127.0.0.1"
+SecureCookies = false
+AllowOrigins = "*"
+
+[WebServer.TLS]
+HTTPSPort = 0
+
+[Database]
+MaxIdleConns = 5
+MaxOpenConns = 10
+"""
+
+
+class RealNode:
+    def __init__(self, url: str, password: str, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.url, self.email, self.password = url, EMAIL, password
+        self.process, self.log = process, log
+
+    @classmethod
+    def start(
+        cls,
+        workdir: Path,
+        database_url: str,
+        keystore_password: str,
+        api_password: str,
+        *,
+        extra_config: str = "",
+        timeout: float = 180,
+    ) -> RealNode:
+        """A node on database_url; the node makes its API user from the credentials file only when the
+        database has none, and opens its keys only with the keystore password they were made with."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        port = free_ports(1)[0]
+        config = workdir / "config.toml"
+        config.write_text(config_toml(workdir / "root", port) + extra_config)
+        secrets_file = workdir / "secrets.toml"
+        secrets_file.write_text(
+            f'[Database]\nURL = "{database_url}"\n\n[Password]\nKeystore = "{keystore_password}"\n'
+        )
+        api = workdir / "api"
+        api.write_text(f"{EMAIL}\n{api_password}\n")
+        log = workdir / "node.log"
+        with log.open("wb") as out:
+            command = [str(binary()), "node", "-config", str(config), "-secrets", str(secrets_file)]
+            process = subprocess.Popen([*command, "start", "-a", str(api)], stdout=out, stderr=out)
+        node = cls(f"http://127.0.0.1:{port}", api_password, process, log)
+        node.wait_ready(timeout)
+        return node
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the node exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"the node was not ready within {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def validate(config_files: list[Path], secrets_files: list[Path]) -> subprocess.CompletedProcess[str]:
+    """`chainlink node -c ... -s ... validate`: the node's own check of a config and secrets."""
+    command = [str(binary()), "node"]
+    command += [arg for f in config_files for arg in ("-config", str(f))]
+    command += [arg for f in secrets_files for arg in ("-secrets", str(f))]
+    return subprocess.run([*command, "validate"], capture_output=True, text=True, timeout=120, check=False)
