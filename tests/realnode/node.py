@@ -90,11 +90,25 @@ class RealNode:
         )
         api = workdir / "api"
         api.write_text(f"{EMAIL}\n{api_password}\n")
+        return cls.launch(workdir, [config], [secrets_file], api, f"http://127.0.0.1:{port}", timeout)
+
+    @classmethod
+    def launch(
+        cls,
+        workdir: Path,
+        configs: list[Path],
+        secrets_files: list[Path],
+        api: Path,
+        url: str,
+        timeout: float = 180,
+    ) -> RealNode:
+        """`chainlink node -config ... -secrets ... start -a API` with these files, as the chart runs it."""
+        workdir.mkdir(parents=True, exist_ok=True)
         log = workdir / "node.log"
+        command = [str(binary()), "node", *_flags("-config", configs), *_flags("-secrets", secrets_files)]
         with log.open("wb") as out:
-            command = [str(binary()), "node", "-config", str(config), "-secrets", str(secrets_file)]
             process = subprocess.Popen([*command, "start", "-a", str(api)], stdout=out, stderr=out)
-        node = cls(f"http://127.0.0.1:{port}", api_password, process, log)
+        node = cls(url, api.read_text().splitlines()[1], process, log)
         node.wait_ready(timeout)
         return node
 
@@ -128,7 +142,9 @@ class RealNode:
 
 def validate(config_files: list[Path], secrets_files: list[Path]) -> subprocess.CompletedProcess[str]:
     """`chainlink node -c ... -s ... validate`: the node's own check of a config and secrets."""
-    command = [str(binary()), "node"]
-    command += [arg for f in config_files for arg in ("-config", str(f))]
-    command += [arg for f in secrets_files for arg in ("-secrets", str(f))]
+    command = [str(binary()), "node", *_flags("-config", config_files), *_flags("-secrets", secrets_files)]
     return subprocess.run([*command, "validate"], capture_output=True, text=True, timeout=120, check=False)
+
+
+def _flags(flag: str, files: list[Path]) -> list[str]:
+    return [arg for f in files for arg in (flag, str(f))]

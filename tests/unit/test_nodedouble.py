@@ -74,8 +74,6 @@ def test_v2_without_session_is_401_with_the_node_body(node_double: NodeDouble) -
     assert httpx.get(f"{node_double.url}/v2/jobs", cookies={"clsession": "forged"}).json() == UNAUTHENTICATED
 
 
-
-
 @pytest.mark.parametrize(
     ("credentials", "detail"),
     [
