@@ -62,6 +62,7 @@ class Churn:
             self.error = exc
 
 
+@pytest.mark.parametrize("start_node", ["double", "real"], indirect=True)
 def test_random_sigkill_during_churn(jobs, start_node, start_agent):
     seed = int(os.environ.get("CHAINLINK_DRILL_SEED", time.time_ns() % 1_000_000))
     rng = random.Random(seed)  # noqa: S311 - a replayable schedule, not a secret

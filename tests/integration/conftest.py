@@ -6,8 +6,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from chainlink_agent.nodeclient import NodeClient
 
 from tests.nodedouble.fixtures import NodeDoubleProcess
+from tests.realnode.node import RealNode
 
 from .harness import AgentProcess, Bridges, Jobs, install_crd, node_client
 
@@ -54,17 +56,23 @@ def start_agent(cluster, namespace, tmp_path) -> Iterator:
 
 
 class Node:
-    """A node double process plus what a test does with it as a person would (through the node's API)."""
+    """A node (the double's process, or a real node) plus what a test does with it as a person would
+    (through the node's API). stats() and inject() are the double's alone."""
 
-    def __init__(self, process: NodeDoubleProcess) -> None:
+    def __init__(self, process: NodeDoubleProcess | RealNode) -> None:
         self.process = process
         self.url, self.email, self.password = process.url, process.email, process.password
-        self.stats, self.inject = process.stats, process.inject
+        if isinstance(process, NodeDoubleProcess):
+            self.stats, self.inject = process.stats, process.inject
 
         self._http: httpx.Client | None = None
+        self._client: NodeClient | None = None
 
-    def client(self):
-        return node_client(self.url, self.email, self.password)
+    def client(self) -> NodeClient:
+        """One logged-in client per node, as a person keeps one session (5 logins per 20 s at most)."""
+        if self._client is None:
+            self._client = node_client(self.url, self.email, self.password)
+        return self._client
 
     def api(self, method: str, path: str) -> dict:
         """One call to the node's API as a person would make it, on one logged-in session (the node
@@ -80,16 +88,26 @@ class Node:
     def close(self) -> None:
         if self._http is not None:
             self._http.close()
+        if self._client is not None:
+            self._client.close()
 
 
 @pytest.fixture
-def start_node(tmp_path) -> Iterator:
+def start_node(tmp_path, request) -> Iterator:
+    """Starts node doubles; `@pytest.mark.parametrize("start_node", ["double", "real"], indirect=True)`
+    runs a scenario against real nodes too (each fresh, tests/realnode)."""
     nodes: list[Node] = []
+    real = getattr(request, "param", "double") == "real"
+    real_nodes = request.getfixturevalue("real_nodes") if real else None
 
     def start(*args: str) -> Node:
         workdir = tmp_path / f"node-{len(nodes)}"
         workdir.mkdir()
-        nodes.append(Node(NodeDoubleProcess.start(workdir, *args)))
+        if real_nodes is not None:
+            assert not args, "the double's options do not apply to a real node"
+            nodes.append(Node(real_nodes.start(f"{request.node.name[:20]}-{len(nodes)}")))
+        else:
+            nodes.append(Node(NodeDoubleProcess.start(workdir, *args)))
         return nodes[-1]
 
     yield start

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from chainlink_agent.resource import derived_external_job_id, finalizer_for
 
 from .harness import allow, eventually
+
+# Scenarios whose every check goes through the node's API run against the double and a real node alike.
+BOTH_NODES = pytest.mark.parametrize("start_node", ["double", "real"], indirect=True)
 
 WEBHOOK = """type = "webhook"
 schemaVersion = 1
@@ -35,6 +39,7 @@ def node_jobs_by_ext(node):
     return {j.external_job_id: j for j in node.client().list_jobs()}
 
 
+@BOTH_NODES
 def test_apply_edit_delete(jobs, start_node, start_agent):
     node = start_node()
     start_agent("node-a", node)
@@ -65,6 +70,7 @@ def test_apply_edit_delete(jobs, start_node, start_agent):
     assert node_jobs_by_ext(node) == {}
 
 
+@BOTH_NODES
 def test_drift_is_restored_and_hand_made_jobs_are_untouched(jobs, start_node, start_agent):
     node = start_node()
     person = node.client()
@@ -86,6 +92,7 @@ def test_drift_is_restored_and_hand_made_jobs_are_untouched(jobs, start_node, st
     assert remaining[hand_made.external_job_id].id == hand_made.id
 
 
+@BOTH_NODES
 def test_one_resource_selecting_two_nodes(jobs, start_node, start_agent):
     nodes = {name: start_node() for name in ("node-a", "node-b")}
     for name, node in nodes.items():
@@ -139,6 +146,21 @@ def test_invalid_toml_is_reported_without_calling_the_node(jobs, start_node, sta
     assert node.stats().get("POST /v2/jobs", 0) == 0
 
 
+@BOTH_NODES
+def test_a_spec_the_node_refuses_is_invalid_in_the_nodes_words(jobs, start_node, start_agent):
+    node = start_node()
+    start_agent("node-a", node)
+    jobs.create("unknown", 'type = "no-such-type"\nschemaVersion = 1\n', targets={"names": ["node-a"]})
+    entry = eventually(
+        lambda: (e := jobs.entry("unknown", "node-a")) and e["phase"] == "Invalid" and e, 30, "Invalid"
+    )
+    assert (entry["conditions"][0]["reason"], entry["message"]) == (
+        "NodeRejected",
+        "failed to parse TOML: invalid job type",
+    )
+    assert node_jobs_by_ext(node) == {}
+
+
 def test_node_rejection_is_reported_and_retried_with_bounded_calls(jobs, start_node, start_agent):
     node = start_node()
     start_agent("node-a", node)
@@ -158,6 +180,7 @@ def test_node_rejection_is_reported_and_retried_with_bounded_calls(jobs, start_n
     assert len([e for e in jobs.events("unknown") if e.type == "Warning"]) == 1
 
 
+@BOTH_NODES
 def test_suspend_removes_and_restores(jobs, start_node, start_agent):
     node = start_node()
     start_agent("node-a", node)

@@ -7,6 +7,7 @@ import json
 import os
 import time
 
+import pytest
 from chainlink_agent.plan import DesiredBridge
 
 from tests.nodedouble import keystore
@@ -96,6 +97,25 @@ def test_job_waits_for_its_bridge_then_goes_live_and_the_url_stays_secret(
     assert all(secret_host not in (e.message or "") for e in bridges.events("price"))
     assert agent.stop() == 0
     assert secret_host not in agent.log_path.read_text()
+
+
+@pytest.mark.parametrize("start_node", ["double", "real"], indirect=True)
+def test_a_job_created_before_its_bridge_goes_live_once_the_bridge_is_made(
+    jobs, bridges, start_node, start_agent
+):
+    node = start_node()
+    start_agent("node-a", node)
+    jobs.create("feed", USES_BRIDGE.format(name="feed", bridge="price"), targets={"names": ["node-a"]})
+    entry_where(jobs, "feed", "node-a", "Pending", "BridgeMissing")
+    bridges.create("price", "https://ea.example", targets={"names": ["node-a"]})
+    entry_where(bridges, "price", "node-a", "Synced")
+    entry = entry_where(jobs, "feed", "node-a", "Synced")
+    assert [job.id for job in node.client().list_jobs()] == [entry["jobID"]]
+    jobs.delete("feed")
+    bridges.delete("price")
+    eventually(lambda: bridges.get("price") is None, 60, "the bridge resource to go after its job")
+    assert node.client().find_bridge("price") is None
+    assert node.client().list_jobs() == []
 
 
 def test_a_bridge_made_by_hand_is_never_touched(bridges, start_node, start_agent):

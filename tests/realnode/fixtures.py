@@ -32,6 +32,7 @@ class RealNodes:
         first.stop()
 
     def start(self, name: str, extra_config: str = "") -> RealNode:
+        name = re.sub(r"[^a-z0-9]+", "-", name.lower())[:40].strip("-")
         database = f"node_{secrets.token_hex(4)}"
         self.postgres.create_database(database, template=TEMPLATE)
         return self._start(database, f"{name}-{database}", extra_config)
@@ -63,6 +64,6 @@ def real_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealNodes]:
 
 @pytest.fixture
 def real_node(real_nodes: RealNodes, request: pytest.FixtureRequest) -> Iterator[RealNode]:
-    node = real_nodes.start(re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:40].strip("-"))
+    node = real_nodes.start(request.node.name)
     yield node
     node.stop()
