@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
+import os
 import re
 import secrets
 import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +26,16 @@ from tests.cluster.controlplane import free_ports
 from tests.realnode.node import RealNode, validate
 from tests.realnode.postgres import Postgres
 
+# An EVM chain at an unreachable loopback RPC: the node starts and is ready with it (/health says 207).
 EVM = '[{"ChainID":"1337","Nodes":[{"Name":"primary","WSURL":"ws://127.0.0.1:9","HTTPURL":"http://127.0.0.1:9"}]}]'
+EVM_TOML = """
+[[EVM]]
+ChainID = "1337"
+[[EVM.Nodes]]
+Name = "primary"
+WSURL = "ws://127.0.0.1:9"
+HTTPURL = "http://127.0.0.1:9"
+"""
 MATRIX = {
     "default": [],
     "external-database": [
@@ -42,9 +56,7 @@ MATRIX = {
 }
 
 
-def node_files(workdir: Path, values: list[str]) -> tuple[list[Path], list[Path], Path]:
-    """The files behind the node container's -c, -s and -a flags, from a render of the chart: each path
-    is traced through its volume mount to the ConfigMap or Secret key the chart renders."""
+def render(values: list[str]) -> list[dict[str, Any]]:
     rendered = subprocess.run(
         [
             "helm",
@@ -62,16 +74,31 @@ def node_files(workdir: Path, values: list[str]) -> tuple[list[Path], list[Path]
         text=True,
         check=True,
     ).stdout
-    docs = [d for d in yaml.safe_load_all(rendered) if d]
-    objects = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    return [d for d in yaml.safe_load_all(rendered) if d]
+
+
+def pod_spec(docs: list[dict[str, Any]]) -> dict[str, Any]:
     pod = next(d for d in docs if d["kind"] == "StatefulSet" and d["metadata"]["name"] == "r-chainlink-node")
-    spec = pod["spec"]["template"]["spec"]
+    return dict(pod["spec"]["template"]["spec"])
+
+
+def node_files(
+    workdir: Path, values: list[str], written: dict[str, Path] | None = None
+) -> tuple[list[Path], list[Path], Path]:
+    """The files behind the node container's -c, -s and -a flags, from a render of the chart: each path
+    is traced through its volume mount to the ConfigMap or Secret key the chart renders; `written` holds
+    the files an init container writes (container path -> local file)."""
+    docs = render(values)
+    objects = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    spec = pod_spec(docs)
     container = next(c for c in spec["containers"] if c["name"] == "node")
     volumes = {v["name"]: v for v in spec["volumes"]}
     args = container["args"]
     flags: dict[str, list[Path]] = {"-c": [], "-s": [], "-a": []}
     for flag, path in itertools.pairwise(args):
-        if flag in flags:
+        if flag in flags and path in (written or {}):
+            flags[flag].append((written or {})[path])
+        elif flag in flags:
             flags[flag].append(_materialise(workdir, path, container["volumeMounts"], volumes, objects))
     return flags["-c"], flags["-s"], flags["-a"][0]
 
@@ -101,34 +128,100 @@ def test_rendered_files_pass_the_nodes_own_validate(case: str, real_nodes: Any, 
     assert "Valid configuration." in result.stdout + result.stderr
 
 
-def test_the_default_render_boots_a_node_that_answers_the_charts_credentials(
-    real_nodes: Any, tmp_path: Path
-) -> None:
-    configs, secrets_files, api = node_files(tmp_path, [])
+def boot(
+    real_nodes: Any, workdir: Path, configs: list[Path], secrets_files: list[Path], api: Path
+) -> RealNode:
+    """A real node on the chart's files, with its database URL pointed at the bench's Postgres (the render
+    names the in-cluster Service) and a last -c file of loopback ports and a writable RootDir."""
     postgres: Postgres = real_nodes.postgres
     database = f"chart_{secrets.token_hex(4)}"
     postgres.create_database(database)
-    # The chart's database URL names its in-cluster Service: point it at the bench's Postgres instead.
     toml = secrets_files[0].read_text()
     password = re.search(r"postgresql://chainlink:([^@]+)@", toml)
     assert password is not None
-    secrets_files[0].write_text(
-        re.sub(r'URL = "[^"]*"', f'URL = "{postgres.url(database, password.group(1))}"', toml)
-    )
+    url = postgres.url(database, password.group(1))
+    secrets_files[0].write_text(re.sub(r'URL = "[^"]*"', f'URL = "{url}"', toml))
     http, p2p = free_ports(2)
-    local = tmp_path / "local.toml"  # last -c file: loopback ports and a writable RootDir
+    local = workdir / "local.toml"
     local.write_text(
-        f'RootDir = "{tmp_path / "root"}"\n[WebServer]\nHTTPPort = {http}\nListenIP = "127.0.0.1"\n'
+        f'RootDir = "{workdir / "root"}"\n[WebServer]\nHTTPPort = {http}\nListenIP = "127.0.0.1"\n'
         f'[P2P.V2]\nListenAddresses = ["127.0.0.1:{p2p}"]\n'
     )
-    node = RealNode.launch(
-        tmp_path / "node", [*configs, local], secrets_files, api, f"http://127.0.0.1:{http}"
+    return RealNode.launch(
+        workdir / "node", [*configs, local], secrets_files, api, f"http://127.0.0.1:{http}"
     )
-    try:
-        email, api_password = api.read_text().splitlines()[:2]
-        login = httpx.post(f"{node.url}/sessions", json={"email": email, "password": api_password})
+
+
+@contextmanager
+def logged_in(node: RealNode, api: Path) -> Iterator[httpx.Client]:
+    """A session with the chart's API credentials file."""
+    email, password = api.read_text().splitlines()[:2]
+    with httpx.Client(base_url=node.url, timeout=30) as client:
+        login = client.post("/sessions", json={"email": email, "password": password})
         assert login.status_code == 200, login.text
-        version = httpx.get(f"{node.url}/v2/build_info", cookies=login.cookies).json()
-        assert version["version"] == "2.23.0"
+        yield client
+
+
+def test_the_default_render_boots_a_node_that_answers_the_charts_credentials(
+    real_nodes: Any, tmp_path: Path
+) -> None:
+    node = boot(real_nodes, tmp_path, *node_files(tmp_path, []))
+    try:
+        with logged_in(node, tmp_path / "api-credentials" / "credentials") as client:
+            assert client.get("/v2/build_info").json()["version"] == "2.23.0"
     finally:
         node.stop()
+
+
+def test_keys_exported_from_one_node_are_imported_by_the_chart_into_another(
+    real_nodes: Any, tmp_path: Path
+) -> None:
+    """node.importKeys: the chart's init container (chainlink-agent keys-toml) writes the secrets TOML the
+    node imports ETH and P2P keys from at start."""
+    source = real_nodes.start("key-source", extra_config=EVM_TOML)
+    password = "Exp0rt-Pass-123-xyz"
+    try:
+        with httpx.Client(base_url=source.url, timeout=30) as client:
+            client.post("/sessions", json={"email": source.email, "password": source.password})
+            peer = client.get("/v2/keys/p2p").json()["data"][0]["attributes"]["peerId"]
+            address = client.get("/v2/keys/eth").json()["data"][0]["attributes"]["address"]
+            exports = {
+                "p2p": client.post(f"/v2/keys/p2p/export/{peer}", params={"newpassword": password}).content,
+                "eth": client.post(
+                    f"/v2/keys/eth/export/{address}", params={"newpassword": password}
+                ).content,
+            }
+    finally:
+        source.stop()
+    import_keys = [
+        {"type": "p2p", "secretName": "keys", "key": "p2p", "passwordKey": "password"},
+        {"type": "eth", "secretName": "keys", "key": "eth", "passwordKey": "password", "evmChainID": "1337"},
+    ]
+    values = ["--set-json", f"node.evm={EVM}", "--set-json", f"node.importKeys={json.dumps(import_keys)}"]
+    init = next(c for c in pod_spec(render(values))["initContainers"] if c["name"] == "import-keys")
+    # The init container's input, each key's Secret mounted where the chart mounts it (here: locally).
+    wanted = json.loads(next(e["value"] for e in init["env"] if e["name"] == "CHAINLINK_AGENT_IMPORT_KEYS"))
+    for entry in wanted:
+        key_file = tmp_path / "import" / entry["json"].lstrip("/")
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_bytes(exports[entry["type"]])
+        (key_file.parent / "password").write_text(password)
+        entry["json"], entry["password"] = str(key_file), str(key_file.parent / "password")
+    keys_toml = tmp_path / "keys.toml"
+    made = subprocess.run(
+        [sys.executable, "-m", "chainlink_agent", "keys-toml", str(keys_toml)],
+        env={**os.environ, "CHAINLINK_AGENT_IMPORT_KEYS": json.dumps(wanted)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    node = boot(real_nodes, tmp_path, *node_files(tmp_path, values, {init["command"][-1]: keys_toml}))
+    try:
+        with logged_in(node, tmp_path / "api-credentials" / "credentials") as client:
+            peers = [k["attributes"]["peerId"] for k in client.get("/v2/keys/p2p").json()["data"]]
+            addresses = [k["attributes"]["address"] for k in client.get("/v2/keys/eth").json()["data"]]
+    finally:
+        node.stop()
+    assert peer in peers
+    assert address in addresses
