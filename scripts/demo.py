@@ -1,12 +1,13 @@
 """The main job on a local default: a real control plane (etcd, kube-apiserver, controller-manager,
-scheduler, kwok), two Chainlink node doubles, one chart release per node, each node's agent, and the
-samples (a bridge, plain jobs, a job that waits for the bridge, a job templated with each node's keys, and
-one the node refuses); then `kubectl get chainlinkjobs` shows where each job stands on each node.
+scheduler, kwok), two Chainlink node doubles (or, with --real-nodes, two real v2.23.0 nodes on a throwaway
+Postgres), one chart release per node, each node's agent, and the samples (a bridge, plain jobs, a job that
+waits for the bridge, a job templated with each node's keys, and one the node refuses); then
+`kubectl get chainlinkjobs` shows where each job stands on each node.
 
 kwok runs no containers, so each agent runs here as a process, with the token of the ServiceAccount its
-release made (exactly the chart's RBAC) and the node double's URL in place of 127.0.0.1:6688.
+release made (exactly the chart's RBAC) and the node's URL in place of 127.0.0.1:6688.
 
-    python scripts/demo.py [--keep]     (scripts/demo.sh sets up the machine first)
+    python scripts/demo.py [--keep] [--real-nodes]     (scripts/demo.sh sets up the machine first)
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.cluster.controlplane import ControlPlane  # noqa: E402
+from tests.cluster.controlplane import ControlPlane, free_ports  # noqa: E402
 from tests.integration.harness import AgentProcess, allow, eventually  # noqa: E402
 from tests.nodedouble.fixtures import NodeDoubleProcess  # noqa: E402
+from tests.realnode.fixtures import RealNodes  # noqa: E402
+from tests.realnode.node import RealNode  # noqa: E402
+from tests.realnode.postgres import Postgres  # noqa: E402
 
 NAMESPACE = "chainlink"
 NODES = {"node-a": {"chain": "sepolia", "region": "eu"}, "node-b": {"chain": "sepolia", "region": "us"}}
@@ -35,6 +39,23 @@ EXPECTED = {
     "price-webhook": {"node-a": "Synced"},  # waits for the ChainlinkBridge "price" first
     "eth-usd-ocr2": dict.fromkeys(NODES, "Synced"),  # each node's own keys, templated in
 }
+# A real node's share of the samples: Sepolia (at an unreachable RPC: the node starts and makes its ETH
+# key) and OCR2, whose first start makes the node its OCR2 bundle (an OCR2 job needs P2P listening and
+# the log poller).
+REAL_NODE_CONFIG = """
+[Feature]
+LogPoller = true
+[OCR2]
+Enabled = true
+[P2P.V2]
+ListenAddresses = ["127.0.0.1:{p2p_port}"]
+[[EVM]]
+ChainID = "11155111"
+[[EVM.Nodes]]
+Name = "primary"
+WSURL = "ws://127.0.0.1:9"
+HTTPURL = "http://127.0.0.1:9"
+"""
 
 
 def main() -> int:
@@ -43,10 +64,22 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep everything running until Ctrl-C")
     parser.add_argument("--dir", type=Path, default=ROOT / ".bench" / "demo")
+    parser.add_argument(
+        "--real-nodes", action="store_true", help="real Chainlink nodes (scripts/tools.sh builds them)"
+    )
     args = parser.parse_args()
     shutil.rmtree(args.dir, ignore_errors=True)
     args.dir.mkdir(parents=True)
-    doubles: list[NodeDoubleProcess] = []
+    postgres = Postgres.start() if args.real_nodes else None
+    try:
+        return demo(args, RealNodes(postgres, args.dir / "real-nodes") if postgres else None)
+    finally:
+        if postgres:
+            postgres.stop()
+
+
+def demo(args: argparse.Namespace, real_nodes: RealNodes | None) -> int:
+    doubles: list[NodeDoubleProcess | RealNode] = []
     agents: list[AgentProcess] = []
     with ControlPlane(args.dir / "cluster", full=True) as cluster:
         env = cluster.env()
@@ -65,7 +98,9 @@ def main() -> int:
                 work.mkdir()
                 # Each node its own Sepolia keys, as real nodes have.
                 doubles.append(
-                    NodeDoubleProcess.start(work, "--evm-chain-id", "11155111", "--key-seed", node)
+                    real_nodes.start(node, REAL_NODE_CONFIG.format(p2p_port=free_ports(1)[0]))
+                    if real_nodes
+                    else NodeDoubleProcess.start(work, "--evm-chain-id", "11155111", "--key-seed", node)
                 )
                 sh(
                     "helm",
@@ -103,11 +138,16 @@ def main() -> int:
                 )
             for sample in sorted((ROOT / "samples").glob("*.yaml")):
                 sh("kubectl", "apply", "-n", NAMESPACE, "-f", str(sample))
-            eventually(
-                lambda: all(_phases(sh, name) == want for name, want in EXPECTED.items()),
-                60,
-                "the sample jobs to be Synced",
-            )
+            try:
+                eventually(
+                    lambda: all(_phases(sh, name) == want for name, want in EXPECTED.items()),
+                    60,
+                    "the sample jobs to be Synced",
+                )
+            except AssertionError as exc:
+                entries = "{range .items[*]}{.metadata.name}{': '}{.status.nodes[*].message}{'\\n'}{end}"
+                print(sh("kubectl", "get", "chainlinkjobs", "-n", NAMESPACE, "-o", f"jsonpath={entries}"))
+                raise SystemExit(f"demo: {exc}") from None
             time.sleep(1)
             print(sh("kubectl", "get", "chainlinkjobs", "-n", NAMESPACE))
             print(sh("kubectl", "get", "chainlinkbridges", "-n", NAMESPACE))

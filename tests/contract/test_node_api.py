@@ -5,13 +5,17 @@ Node sources behind each answer are cited in tests/nodedouble (app.py, state.py,
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.cluster.controlplane import free_ports
 
 WEBHOOK = """type = "webhook"
 schemaVersion = 1
@@ -37,12 +41,18 @@ def node(request: pytest.FixtureRequest) -> Any:
     return request.getfixturevalue("node_double" if request.param == "double" else "real_node")
 
 
-@pytest.fixture
-def client(node: Any) -> Iterator[httpx.Client]:
+@contextmanager
+def session(node: Any) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=node.url, timeout=30) as client:
         response = client.post("/sessions", json={"email": node.email, "password": node.password})
         assert response.status_code == 200, response.text
         yield client
+
+
+@pytest.fixture
+def client(node: Any) -> Iterator[httpx.Client]:
+    with session(node) as logged_in:
+        yield logged_in
 
 
 def details(response: httpx.Response) -> list[str]:
@@ -217,6 +227,83 @@ def test_list_pages_newest_first(client: httpx.Client) -> None:
     assert [job["id"] for job in second["data"]] == ids[:1]
     assert second["links"] == {"prev": "/v2/jobs?page=1&size=2"}
     assert len(client.get("/v2/jobs").json()["data"]) == 3
+
+
+OCR2 = """type = "offchainreporting2"
+schemaVersion = 1
+name = "{name}"
+relay = "evm"
+pluginType = "median"
+contractID = "0x0000000000000000000000000000000000000001"
+ocrKeyBundleID = "{bundle}"
+transmitterID = "{transmitter}"
+{bootstrappers}
+observationSource = \"\"\"
+    one [type=memo value="1"];
+\"\"\"
+[relayConfig]
+chainID = 1337
+[pluginConfig]
+juelsPerFeeCoinSource = \"\"\"
+    one [type=memo value="1"];
+\"\"\"
+"""
+# What a real node needs for an OCR2 job: the chain (at an unreachable RPC), OCR2 (whose first start makes
+# the node its bundles), P2P listening and the log poller. The double has all of this built in.
+OCR2_NODE_CONFIG = """
+[Feature]
+LogPoller = true
+[OCR2]
+Enabled = true
+[P2P.V2]
+ListenAddresses = ["127.0.0.1:{port}"]
+[[EVM]]
+ChainID = "1337"
+[[EVM.Nodes]]
+Name = "primary"
+WSURL = "ws://127.0.0.1:9"
+HTTPURL = "http://127.0.0.1:9"
+"""
+
+
+@pytest.fixture(params=["double", "real"])
+def ocr2_client(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+    if request.param == "double":
+        with session(request.getfixturevalue("node_double")) as logged_in:
+            yield logged_in
+        return
+    node = request.getfixturevalue("real_nodes").start("ocr2", OCR2_NODE_CONFIG.format(port=free_ports(1)[0]))
+    try:
+        with session(node) as logged_in:
+            yield logged_in
+    finally:
+        node.stop()
+
+
+def test_an_ocr2_job_without_bootstrappers_is_500_yet_stays(ocr2_client: httpx.Client) -> None:
+    """The node commits the job, then fails to make its services (job/spawner.go, ocr2/delegate.go): the
+    agent must recheck after a 500, not assume nothing was made."""
+    bundle = next(
+        k["id"]
+        for k in ocr2_client.get("/v2/keys/ocr2").json()["data"]
+        if k["attributes"]["chainType"] == "evm"
+    )
+    transmitter = next(
+        k["attributes"]["address"]
+        for k in ocr2_client.get("/v2/keys/eth").json()["data"]
+        if k["attributes"]["evmChainID"] == "1337"
+    )
+    spec = {"bundle": bundle, "transmitter": transmitter}
+    refused = ocr2_client.post(
+        "/v2/jobs", json={"toml": OCR2.format(name="lonely", bootstrappers="", **spec)}
+    )
+    assert refused.status_code == 500
+    (detail,) = details(refused)
+    assert re.fullmatch(r"failed to create services for job: \d+: no bootstrappers found", detail), detail
+    assert [j["attributes"]["name"] for j in ocr2_client.get("/v2/jobs").json()["data"]] == ["lonely"]
+    peers = 'p2pv2Bootstrappers = ["12D3KooWBFJeqnBYFXeCr1qAS5ruziyxFfr2ETX7FC9qPKRHrUKP@127.0.0.1:1"]'
+    made = create(ocr2_client, OCR2.format(name="feed", bootstrappers=peers, **spec))
+    assert made["attributes"]["offChainReporting2OracleSpec"]["ocrKeyBundleID"] == bundle
 
 
 # Bridges ----------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ pluginType = "median"
 contractID = "0x0000000000000000000000000000000000000001"
 ocrKeyBundleID = "{{{{ node.ocr2KeyBundleID "{chain_type}" }}}}"
 transmitterID = "{{{{ node.ethAddress "11155111" }}}}"
+p2pv2Bootstrappers = ["12D3KooWBFJeqnBYFXeCr1qAS5ruziyxFfr2ETX7FC9qPKRHrUKP@bootstrap.chainlink.svc:6690"]
 observationSource = \"\"\"
     price [type=bridge name="price"]
 \"\"\"

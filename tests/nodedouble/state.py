@@ -203,6 +203,11 @@ class NodeState:
                 raise _unique_violation("idx_jobs_name")
             job = Job(new_id, spec, external_job_id, pipeline_spec_id, datetime.now(UTC), next(self._order))
             self._jobs[new_id] = job
+            if spec.type == "offchainreporting2" and not spec.values.get("p2pv2Bootstrappers"):
+                # The job row is committed before its services are made (job/spawner.go CreateJob), and
+                # ocr2/delegate.go ServicesForSpec fails without bootstrap peers (the double's node sets no
+                # P2P.V2.DefaultBootstrappers): a 500, yet the job stays. Seen on a real v2.23.0 node.
+                raise NodeError(500, f"failed to create services for job: {new_id}: no bootstrappers found")
             return job
 
     def _assert_bridges_exist(self, names: list[str]) -> None:

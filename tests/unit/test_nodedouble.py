@@ -273,6 +273,7 @@ def test_bad_pagination_is_422(client: httpx.Client, query: str, detail: str) ->
 
 def test_ocr2_key_bundle_must_exist(node_double: NodeDouble, client: httpx.Client) -> None:
     toml = 'type = "offchainreporting2"\nschemaVersion = 1\nrelay = "evm"\nocrKeyBundleID = "{}"\n'
+    toml += 'p2pv2Bootstrappers = ["12D3KooWBFJeqnBYFXeCr1qAS5ruziyxFfr2ETX7FC9qPKRHrUKP@127.0.0.1:1"]\n'
     response = client.post("/v2/jobs", json={"toml": toml.format("f00")})
     assert response.status_code == 400
     assert details(response) == ['CreateJobFailed: no key bundle with id: "f00": no such key bundle exists']
