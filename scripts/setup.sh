@@ -13,6 +13,12 @@ if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/d
   apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
 fi
 
+# The real-node lane runs a throwaway Postgres from Debian's server binaries (tests/realnode/postgres.py).
+if [[ ${CHAINLINK_K8S_REAL_NODE:-1} != 0 ]] && ! compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null; then
+  log "installing Debian's postgresql for the real-node lane"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+
 VENV=${CHAINLINK_K8S_VENV:-.venv}
 if [[ ! -x $VENV/bin/python ]]; then
   log "creating $VENV"
