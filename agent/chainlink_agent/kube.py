@@ -200,13 +200,13 @@ class Kube:
 
     def statefulset_pods(self, statefulset: str) -> int:
         """Pods the StatefulSet still has (terminating ones included); 0 when it does not exist."""
-        sts = _unless_missing(lambda: self._apps.read_namespaced_stateful_set(statefulset, self.namespace))
+        sts = self._statefulset(statefulset)
         return int(sts.status.replicas or 0) if sts is not None and sts.status else 0
 
     def statefulset_outdated_pods(self, statefulset: str) -> int:
         """Pods still of an older revision than the StatefulSet's spec (all of them until the controller
         has seen the spec); 0 when it does not exist."""
-        sts = _unless_missing(lambda: self._apps.read_namespaced_stateful_set(statefulset, self.namespace))
+        sts = self._statefulset(statefulset)
         if sts is None:
             return 0
         status = sts.status
@@ -215,6 +215,9 @@ class Kube:
         if status.current_revision == status.update_revision:
             return 0
         return int(status.replicas or 0) - int(status.updated_replicas or 0)
+
+    def _statefulset(self, name: str) -> client.V1StatefulSet | None:
+        return _unless_missing(lambda: self._apps.read_namespaced_stateful_set(name, self.namespace))
 
     def emit_event(self, obj: Resource, event_type: str, reason: str, message: str) -> None:
         timestamp = now()
