@@ -61,6 +61,10 @@ ROWS: list[Row | str] = [
         "jobs on node / POSTs (expect N / N)",
         lambda s: f"{s['burst']['jobs_on_node']} / {s['burst']['node_posts']}",
     ),
+    (
+        "429 answers / seconds waiting for the node's rate limit window",
+        lambda s: f"{s['burst'].get('node_429s', '-')} / {s['burst'].get('throttled_s', '-')}",
+    ),
     "Apply -> live, paced probes: one create at a time, N resources present",
     ("apply->live p50/p95/p99 (ms)", _q("probes", "apply_to_live_ms")),
     ("  watch delivery p50/p95/p99 (ms)", _q("probes", "watch_delivery_ms")),

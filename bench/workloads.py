@@ -46,6 +46,10 @@ CREATORS = 4  # threads creating resources in a burst
 PAGE = 1000  # page size the benchmark lists the node's jobs with
 
 
+RESPONSES = "chainlink_agent_node_api_responses_total"
+THROTTLED = "chainlink_agent_node_api_throttled_seconds_total"
+
+
 @dataclass
 class Config:
     cluster: ControlPlane
@@ -84,7 +88,16 @@ class Config:
             node.password,
             labels,
             RESYNC_SECONDS,
+            self.agent_pace(),
         )
+
+    def agent_pace(self) -> dict[str, str]:
+        """The agent paces itself to the double's limit, as the chart sets both from one value; with the
+        double's limit off, the agent's pace is off too (a limit no run reaches)."""
+        limit, _, period = (
+            self.rate_limit.partition("/") if self.rate_limit != "off" else ("1000000000", "", "1")
+        )
+        return {"CHAINLINK_AGENT_NODE_RATE_LIMIT": limit, "CHAINLINK_AGENT_NODE_RATE_PERIOD_SECONDS": period}
 
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -288,6 +301,8 @@ def _burst(
         "jobs_on_node": len(on_node),
         "node_posts": stats.get("POST /v2/jobs", 0),
         "reconcile_errors": value(after, "chainlink_agent_reconciles_total", result="error"),
+        "node_429s": value(after, RESPONSES, code="429") - value(before, RESPONSES, code="429"),
+        "throttled_s": round(value(after, THROTTLED) - value(before, THROTTLED), 1),
         "raw_apply_to_live_s": [round(x, 4) for x in live],
     }
 

@@ -21,6 +21,7 @@ from .kube import Kube
 from .metrics import Metrics
 from .nodeclient import NodeClient, NodeError
 from .nodejobs import NodeSnapshot
+from .ratelimit import RateLimit
 from .reconciler import JobReconciler, Reconciler
 from .references import References
 from .resource import BRIDGE_PLURAL, PLURAL, split_key
@@ -42,7 +43,8 @@ class Agent:
         self.stop = threading.Event()
         self.queue = WorkQueue(on_depth=metrics.queue_depth.set)
         self.kube = Kube(api_client, settings.namespace, settings.node_name)
-        self.node = NodeClient(settings.node_url, credentials, settings.node_timeout_seconds, metrics)
+        pace = RateLimit(settings.node_rate_limit, settings.node_rate_period_seconds)
+        self.node = NodeClient(settings.node_url, credentials, settings.node_timeout_seconds, metrics, pace)
         self.snapshot = NodeSnapshot(self.node)
         allowlist = Allowlist(settings.node_name, settings.allowed_secrets, settings.allowed_config_maps)
         refs = References(self.kube, allowlist)

@@ -41,6 +41,11 @@ class Metrics:
             ["method", "route", "code"],
             registry=self.registry,
         )
+        self.node_api_throttled_seconds = Counter(
+            "chainlink_agent_node_api_throttled_seconds_total",
+            "Seconds calls to the node waited for its rate limit window (WebServer.RateLimit).",
+            registry=self.registry,
+        )
         self.watch_restarts = Counter(
             "chainlink_agent_watch_restarts_total",
             "Times the ChainlinkJob watch was restarted, by reason.",

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from .metrics import Metrics
 from .plan import DesiredBridge, NodeBridge, NodeJob
+from .ratelimit import RateLimit
 from .settings import Credentials
 from .template import EthKey, NodeFacts
 
@@ -44,10 +45,19 @@ class NodeRejected(NodeError):
 
 
 class NodeClient:
-    def __init__(self, base_url: str, credentials: Credentials, timeout: float, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Credentials,
+        timeout: float,
+        metrics: Metrics,
+        rate_limit: RateLimit | None = None,
+    ) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=timeout)
         self._credentials = credentials
         self._metrics = metrics
+        # One window for every worker and call; by default the node's own WebServer.RateLimit figures.
+        self._rate = rate_limit or RateLimit(1000, 60.0)
         self._login_lock = threading.Lock()
         self._logged_in = False
         self.last_call_ok = False
@@ -184,16 +194,20 @@ class NodeClient:
         content: bytes | None = None,
     ) -> httpx.Response:
         # One transparent re-login: a 401 after a fresh login is a real refusal, not an expired session.
-        for attempt in range(2):
+        # A 429 means the node did nothing: the call is made again after its reset, never reported.
+        relogged = False
+        while True:
             if not self._logged_in:
                 self._login()
             response = self._send(method, path, route, params=params, json_body=json_body, content=content)
-            if response.status_code == 401 and attempt == 0:
+            if response.status_code == 401 and not relogged:
                 log.info("node session expired; logging in again")
-                self._logged_in = False
+                self._logged_in, relogged = False, True
                 continue
-            break
-        return _checked(response, method, route)
+            if response.status_code == 429:
+                self._throttled(response, method, route)
+                continue
+            return _checked(response, method, route)
 
     def _login(self) -> None:
         with self._login_lock:
@@ -204,9 +218,17 @@ class NodeClient:
                 "email": self._credentials.email,
                 "password": self._credentials.password.get_secret_value(),
             }
-            response = self._send("POST", "/sessions", "/sessions", json_body=body)
+            while (
+                response := self._send("POST", "/sessions", "/sessions", json_body=body)
+            ).status_code == 429:
+                self._throttled(response, "POST", "/sessions")  # 5 logins per 20 s
             _checked(response, "POST", "/sessions")
             self._logged_in = True
+
+    def _throttled(self, response: httpx.Response, method: str, route: str) -> None:
+        reset = response.headers.get("x-ratelimit-reset")
+        log.warning("node rate limit reached; waiting for its reset", extra={"call": f"{method} {route}"})
+        self._rate.refused(reset)
 
     def _send(
         self,
@@ -217,6 +239,9 @@ class NodeClient:
         json_body: dict[str, Any] | None = None,
         content: bytes | None = None,
     ) -> httpx.Response:
+        waited = self._rate.acquire()
+        if waited:
+            self._metrics.node_api_throttled_seconds.inc(waited)
         start = time.perf_counter()
         code = "error"
         try:
@@ -234,7 +259,8 @@ class NodeClient:
 
 def _checked(response: httpx.Response, method: str, route: str) -> httpx.Response:
     """A 4xx, or a 500 carrying the node's own error (a failed job insert, a missing bridge), is the node
-    refusing the request; anything else (no error body, 502-504, 429 rate limit) is it being unavailable."""
+    refusing the request; anything else (no error body, 502-504) is it being unavailable. A 429 never gets
+    here: the call waits for the node's reset and is made again."""
     if response.status_code < 400:
         return response
     code = response.status_code

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     log_level: str = "INFO"
     node_timeout_seconds: float = Field(default=30.0, gt=0)
+    # The node's WebServer.RateLimit.Authenticated per AuthenticatedPeriod (the chart sets both sides from
+    # one value): the agent paces itself to it (ratelimit.py).
+    node_rate_limit: int = Field(default=1000, ge=1)
+    node_rate_period_seconds: float = Field(default=60.0, gt=0)
     # JSON: the OCR/OCR2 bundles to import through the node's API (keyimport.py). ETH and P2P keys go
     # through the node's secrets TOML instead (keystoml.py, same variable in the init container).
     import_keys: list[BundleFiles] = Field(default_factory=list)

@@ -199,8 +199,13 @@ integral floats are written back as integers.
 {{- $cfg := dict
   "RootDir" "/chainlink/data"
   "Log" (dict "Level" $n.logLevel "JSONConsole" $n.jsonLogs "File" (dict "MaxSize" "0b"))
-  "WebServer" (dict "HTTPPort" (int $n.api.port) "SecureCookies" $n.api.secureCookies)
+  "WebServer" (dict "HTTPPort" (int $n.api.port) "SecureCookies" $n.api.secureCookies "RateLimit" (dict "Authenticated" (int $n.api.rateLimit.authenticated) "AuthenticatedPeriod" (printf "%ds" (int $n.api.rateLimit.authenticatedPeriodSeconds))))
 }}
+{{- /* The agent paces itself to these same figures (its CHAINLINK_AGENT_NODE_RATE_* env): one value each. */}}
+{{- $rate := dig "WebServer" "RateLimit" dict $n.config }}
+{{- if or (hasKey $rate "Authenticated") (hasKey $rate "AuthenticatedPeriod") }}
+{{- fail "node.config: set WebServer.RateLimit.Authenticated and AuthenticatedPeriod through node.api.rateLimit, so the agent paces itself to the same figures" }}
+{{- end }}
 {{- if $n.p2p.enabled }}
 {{- $v2 := dict "Enabled" true "ListenAddresses" (list (printf "0.0.0.0:%d" (int $n.p2p.port))) }}
 {{- with $n.p2p.announceAddresses }}
@@ -262,6 +267,10 @@ settings.py: CHAINLINK_AGENT_*).
   value: {{ .Values.agent.port | toString | quote }}
 - name: CHAINLINK_AGENT_LOG_LEVEL
   value: {{ .Values.agent.logLevel | quote }}
+- name: CHAINLINK_AGENT_NODE_RATE_LIMIT
+  value: {{ .Values.node.api.rateLimit.authenticated | int | toString | quote }}
+- name: CHAINLINK_AGENT_NODE_RATE_PERIOD_SECONDS
+  value: {{ .Values.node.api.rateLimit.authenticatedPeriodSeconds | int | toString | quote }}
 - name: CHAINLINK_AGENT_ALLOWED_SECRETS
   value: {{ include "chainlink-node.agent.allowedSecrets" . | quote }}
 - name: CHAINLINK_AGENT_ALLOWED_CONFIG_MAPS

@@ -1,0 +1,96 @@
+"""The agent's pacing to the node's rate limit: the window, the wait, a 429 pausing everyone."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from chainlink_agent.metrics import Metrics
+from chainlink_agent.nodeclient import NodeClient
+from chainlink_agent.ratelimit import WINDOW_MARGIN_SECONDS, RateLimit
+from chainlink_agent.settings import Credentials
+from pydantic import SecretStr
+from pytest_httpserver import HTTPServer
+
+from tests.nodedouble.app import NodeDoubleApp
+from tests.nodedouble.app import RateLimit as NodeRate
+from tests.nodedouble.state import NodeState
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def limiter(limit: int, period: float) -> tuple[RateLimit, FakeTime]:
+    t = FakeTime()
+    return RateLimit(limit, period, clock=lambda: t.now, wall=lambda: t.now, sleep=t.sleep), t
+
+
+def test_a_window_holds_the_limit_then_the_next_caller_waits_for_the_next_window():
+    rate, t = limiter(3, 10.0)
+    assert [rate.acquire() for _ in range(3)] == [0.0, 0.0, 0.0]
+    t.now += 4
+    assert rate.acquire() == 10.0 + WINDOW_MARGIN_SECONDS - 4
+    assert [rate.acquire() for _ in range(2)] == [0.0, 0.0]
+
+
+def test_a_429_pauses_every_caller_until_the_nodes_reset():
+    rate, t = limiter(100, 60.0)
+    rate.acquire()
+    rate.refused(str(int(t.now) + 20))
+    assert rate.acquire() == 20 + WINDOW_MARGIN_SECONDS
+    rate.refused(None)  # no reset header: a whole period
+    assert rate.acquire() == 60.0
+
+
+def test_the_client_paces_itself_to_the_nodes_limit_and_never_surfaces_a_429(httpserver: HTTPServer):
+    """A node allowing 12 calls a second: 30 calls from 3 threads all succeed, none is refused, and the
+    agent waited instead."""
+    state = NodeState("a@b.c", "pw")
+    app = NodeDoubleApp(state, authenticated_rate=NodeRate(12, 1.0))
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(app.handle)
+    metrics = Metrics()
+    client = NodeClient(
+        httpserver.url_for("/").rstrip("/"),
+        Credentials("a@b.c", SecretStr("pw")),
+        10,
+        metrics,
+        RateLimit(12, 1.0),
+    )
+    try:
+        threads = [
+            threading.Thread(target=lambda: [client.list_bridges() for _ in range(10)]) for _ in range(3)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sum(n for key, n in app.stats().items() if key.startswith("GET /v2/bridge_types")) == 30
+        assert metrics.node_api_responses.labels("GET", "/v2/bridge_types", "429")._value.get() == 0
+        assert metrics.node_api_throttled_seconds._value.get() > 0
+    finally:
+        client.close()
+
+
+def test_a_429_from_the_node_is_waited_out_and_the_call_made_again(httpserver: HTTPServer):
+    """The agent's window thinks there is room (it allows 100), the node allows 5 a second."""
+    state = NodeState("a@b.c", "pw")
+    app = NodeDoubleApp(state, authenticated_rate=NodeRate(5, 1.0))
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(app.handle)
+    metrics = Metrics()
+    client = NodeClient(
+        httpserver.url_for("/").rstrip("/"),
+        Credentials("a@b.c", SecretStr("pw")),
+        10,
+        metrics,
+        RateLimit(100, 1.0),
+    )
+    try:
+        assert [len(client.list_bridges()) for _ in range(8)] == [0] * 8
+        assert metrics.node_api_responses.labels("GET", "/v2/bridge_types", "429")._value.get() == 1
+    finally:
+        client.close()
