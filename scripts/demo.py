@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.cluster.controlplane import ControlPlane, free_ports  # noqa: E402
+from tests.cluster.controlplane import ControlPlane  # noqa: E402
 from tests.integration.harness import AgentProcess, allow, eventually  # noqa: E402
 from tests.nodedouble.fixtures import NodeDoubleProcess  # noqa: E402
 from tests.realnode.fixtures import RealNodes  # noqa: E402
-from tests.realnode.node import RealNode  # noqa: E402
+from tests.realnode.node import RealNode, ocr2_config  # noqa: E402
 from tests.realnode.postgres import Postgres  # noqa: E402
 
 NAMESPACE = "chainlink"
@@ -39,23 +39,6 @@ EXPECTED = {
     "price-webhook": {"node-a": "Synced"},  # waits for the ChainlinkBridge "price" first
     "eth-usd-ocr2": dict.fromkeys(NODES, "Synced"),  # each node's own keys, templated in
 }
-# A real node's share of the samples: Sepolia (at an unreachable RPC: the node starts and makes its ETH
-# key) and OCR2, whose first start makes the node its OCR2 bundle (an OCR2 job needs P2P listening and
-# the log poller).
-REAL_NODE_CONFIG = """
-[Feature]
-LogPoller = true
-[OCR2]
-Enabled = true
-[P2P.V2]
-ListenAddresses = ["127.0.0.1:{p2p_port}"]
-[[EVM]]
-ChainID = "11155111"
-[[EVM.Nodes]]
-Name = "primary"
-WSURL = "ws://127.0.0.1:9"
-HTTPURL = "http://127.0.0.1:9"
-"""
 
 
 def main() -> int:
@@ -98,7 +81,8 @@ def demo(args: argparse.Namespace, real_nodes: RealNodes | None) -> int:
                 work.mkdir()
                 # Each node its own Sepolia keys, as real nodes have.
                 doubles.append(
-                    real_nodes.start(node, REAL_NODE_CONFIG.format(p2p_port=free_ports(1)[0]))
+                    # Sepolia and OCR2, for the samples' templated OCR2 job.
+                    real_nodes.start(node, ocr2_config("11155111"))
                     if real_nodes
                     else NodeDoubleProcess.start(work, "--evm-chain-id", "11155111", "--key-seed", node)
                 )

@@ -23,19 +23,11 @@ import yaml
 
 from tests.chart.test_chart import CHART, _bin_dir
 from tests.cluster.controlplane import free_ports
-from tests.realnode.node import RealNode, validate
+from tests.realnode.node import RealNode, evm_config, validate
 from tests.realnode.postgres import Postgres
 
 # An EVM chain at an unreachable loopback RPC: the node starts and is ready with it (/health says 207).
 EVM = '[{"ChainID":"1337","Nodes":[{"Name":"primary","WSURL":"ws://127.0.0.1:9","HTTPURL":"http://127.0.0.1:9"}]}]'
-EVM_TOML = """
-[[EVM]]
-ChainID = "1337"
-[[EVM.Nodes]]
-Name = "primary"
-WSURL = "ws://127.0.0.1:9"
-HTTPURL = "http://127.0.0.1:9"
-"""
 MATRIX = {
     "default": [],
     "external-database": [
@@ -178,7 +170,7 @@ def test_keys_exported_from_one_node_are_imported_by_the_chart_into_another(
 ) -> None:
     """node.importKeys: the chart's init container (chainlink-agent keys-toml) writes the secrets TOML the
     node imports ETH and P2P keys from at start."""
-    source = real_nodes.start("key-source", extra_config=EVM_TOML)
+    source = real_nodes.start("key-source", extra_config=evm_config("1337"))
     password = "Exp0rt-Pass-123-xyz"
     try:
         with httpx.Client(base_url=source.url, timeout=30) as client:

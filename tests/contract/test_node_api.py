@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cluster.controlplane import free_ports
+from tests.realnode.node import ocr2_config
 
 WEBHOOK = """type = "webhook"
 schemaVersion = 1
@@ -248,22 +248,6 @@ juelsPerFeeCoinSource = \"\"\"
     one [type=memo value="1"];
 \"\"\"
 """
-# What a real node needs for an OCR2 job: the chain (at an unreachable RPC), OCR2 (whose first start makes
-# the node its bundles), P2P listening and the log poller. The double has all of this built in.
-OCR2_NODE_CONFIG = """
-[Feature]
-LogPoller = true
-[OCR2]
-Enabled = true
-[P2P.V2]
-ListenAddresses = ["127.0.0.1:{port}"]
-[[EVM]]
-ChainID = "1337"
-[[EVM.Nodes]]
-Name = "primary"
-WSURL = "ws://127.0.0.1:9"
-HTTPURL = "http://127.0.0.1:9"
-"""
 
 
 @pytest.fixture(params=["double", "real"])
@@ -272,7 +256,7 @@ def ocr2_client(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
         with session(request.getfixturevalue("node_double")) as logged_in:
             yield logged_in
         return
-    node = request.getfixturevalue("real_nodes").start("ocr2", OCR2_NODE_CONFIG.format(port=free_ports(1)[0]))
+    node = request.getfixturevalue("real_nodes").start("ocr2", ocr2_config("1337"))
     try:
         with session(node) as logged_in:
             yield logged_in
@@ -317,6 +301,9 @@ def test_bridge_lifecycle(client: httpx.Client) -> None:
     data = created.json()["data"]
     assert (data["type"], data["id"], data["attributes"]["name"]) == ("bridges", "price", "price")
     assert data["attributes"]["confirmations"] == 2
+    assert data["attributes"]["incomingToken"]  # shown once, at creation
+    listed = client.get("/v2/bridge_types").json()
+    assert (listed["meta"], [b["id"] for b in listed["data"]]) == ({"count": 1}, ["price"])
     duplicate = bridge(client, "price")
     assert (duplicate.status_code, details(duplicate)) == (400, ["Bridge Type price already exists"])
     patched = client.patch("/v2/bridge_types/price", json={"name": "price", "url": "https://other.example"})

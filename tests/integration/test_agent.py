@@ -146,31 +146,28 @@ def test_invalid_toml_is_reported_without_calling_the_node(jobs, start_node, sta
     assert node.stats().get("POST /v2/jobs", 0) == 0
 
 
-@BOTH_NODES
-def test_a_spec_the_node_refuses_is_invalid_in_the_nodes_words(jobs, start_node, start_agent):
-    node = start_node()
-    start_agent("node-a", node)
+def refused_unknown_type(jobs) -> None:
+    """A job of an unknown type ends Invalid with the node's own words."""
     jobs.create("unknown", 'type = "no-such-type"\nschemaVersion = 1\n', targets={"names": ["node-a"]})
     entry = eventually(
         lambda: (e := jobs.entry("unknown", "node-a")) and e["phase"] == "Invalid" and e, 30, "Invalid"
     )
-    assert (entry["conditions"][0]["reason"], entry["message"]) == (
-        "NodeRejected",
-        "failed to parse TOML: invalid job type",
-    )
+    (cond,) = entry["conditions"]
+    assert (cond["reason"], cond["message"]) == ("NodeRejected", "failed to parse TOML: invalid job type")
+
+
+@BOTH_NODES
+def test_a_spec_the_node_refuses_is_invalid_in_the_nodes_words(jobs, start_node, start_agent):
+    node = start_node()
+    start_agent("node-a", node)
+    refused_unknown_type(jobs)
     assert node_jobs_by_ext(node) == {}
 
 
 def test_node_rejection_is_reported_and_retried_with_bounded_calls(jobs, start_node, start_agent):
     node = start_node()
     start_agent("node-a", node)
-    jobs.create("unknown", 'type = "no-such-type"\nschemaVersion = 1\n', targets={"names": ["node-a"]})
-    entry = eventually(
-        lambda: (e := jobs.entry("unknown", "node-a")) and e["phase"] == "Invalid" and e, 30, "Invalid"
-    )
-    (cond,) = entry["conditions"]
-    assert cond["reason"] == "NodeRejected"
-    assert cond["message"] == "failed to parse TOML: invalid job type"  # the node's own words
+    refused_unknown_type(jobs)
     warnings = [e for e in jobs.events("unknown") if e.type == "Warning"]
     assert warnings
     assert warnings[0].reason == "NodeRejected"

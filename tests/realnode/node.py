@@ -62,6 +62,27 @@ MaxOpenConns = 10
 """
 
 
+def evm_config(chain_id: str) -> str:
+    """An EVM chain at an unreachable loopback RPC: the node starts with it, makes its ETH key and is
+    ready (its /health answers 207)."""
+    return f"""
+[[EVM]]
+ChainID = "{chain_id}"
+[[EVM.Nodes]]
+Name = "primary"
+WSURL = "ws://127.0.0.1:9"
+HTTPURL = "http://127.0.0.1:9"
+"""
+
+
+def ocr2_config(chain_id: str) -> str:
+    """What a real node needs to take an OCR2 job: the chain, OCR2 (whose first start makes the node its
+    bundles), P2P listening (on a free loopback port) and the log poller."""
+    p2p = free_ports(1)[0]
+    ocr2 = "[Feature]\nLogPoller = true\n[OCR2]\nEnabled = true\n"
+    return f'{ocr2}[P2P.V2]\nListenAddresses = ["127.0.0.1:{p2p}"]\n{evm_config(chain_id)}'
+
+
 class RealNode:
     def __init__(self, url: str, password: str, process: subprocess.Popen[bytes], log: Path) -> None:
         self.url, self.email, self.password = url, EMAIL, password

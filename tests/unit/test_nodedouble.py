@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.contract.test_node_api import EXPIRED, UNAUTHENTICATED, details
 from tests.nodedouble import golike
 from tests.nodedouble.fixtures import NodeDouble, NodeDoubleProcess
 from tests.nodedouble.keys import checksum_address, keccak256, new_ocr2_key, new_ocr_key
@@ -38,12 +39,6 @@ observationSource = \"\"\"
 ds [type=bridge name="{bridge}"];
 \"\"\"
 """
-UNAUTHENTICATED = {"errors": [{"detail": "Authentication failed"}]}
-EXPIRED = {"errors": [{"detail": "session missing or expired, please login again"}]}
-
-
-def details(response: httpx.Response) -> list[str]:
-    return [error["detail"] for error in response.json()["errors"]]
 
 
 @pytest.fixture
@@ -209,16 +204,6 @@ def test_request_body_that_does_not_bind_is_422(client: httpx.Client, body: byte
     assert (response.status_code, details(response)) == (422, [detail])
 
 
-def test_missing_bridge_is_500(client: httpx.Client) -> None:
-    response = client.post(
-        "/v2/jobs", json={"toml": DIRECT_REQUEST.format(external_job_id=uuid.uuid4(), bridge="X")}
-    )
-    assert (response.status_code, details(response)) == (
-        500,
-        ["not all bridges exist, asked for [x], exists []"],
-    )
-
-
 def test_put_replaces_the_job_under_the_same_id(client: httpx.Client) -> None:
     old = create(client, WEBHOOK.format(name="old"))
     response = client.put(f"/v2/jobs/{old['id']}", json={"toml": WEBHOOK.format(name="new")})
@@ -283,28 +268,6 @@ def test_ocr2_key_bundle_must_exist(node_double: NodeDouble, client: httpx.Clien
 
 
 # Bridges and keys -------------------------------------------------------------------------------
-
-
-def test_bridge_lifecycle(client: httpx.Client) -> None:
-    created = client.post(
-        "/v2/bridge_types", json={"name": "Price", "url": "https://ea.example", "confirmations": 2}
-    )
-    assert created.status_code == 200
-    data = created.json()["data"]
-    assert (data["type"], data["id"], data["attributes"]["name"]) == ("bridges", "price", "price")
-    assert data["attributes"]["incomingToken"]
-    shown = client.get("/v2/bridge_types/price").json()["data"]
-    assert "incomingToken" not in shown["attributes"]
-    duplicate = client.post("/v2/bridge_types", json={"name": "price", "url": "https://ea.example"})
-    assert (duplicate.status_code, details(duplicate)) == (400, ["Bridge Type price already exists"])
-    patched = client.patch("/v2/bridge_types/price", json={"name": "price", "url": "https://other.example"})
-    assert patched.json()["data"]["attributes"]["url"] == "https://other.example"
-    listed = client.get("/v2/bridge_types").json()
-    assert (listed["meta"], [b["id"] for b in listed["data"]]) == ({"count": 1}, ["price"])
-    deleted = client.delete("/v2/bridge_types/price")
-    assert (deleted.status_code, deleted.json()["data"]["id"]) == (200, "price")
-    gone = client.get("/v2/bridge_types/price")
-    assert (gone.status_code, details(gone)) == (404, ["bridge not found"])
 
 
 def test_bridge_validation(client: httpx.Client) -> None:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient
@@ -47,21 +50,31 @@ def test_a_429_pauses_every_caller_until_the_nodes_reset():
     assert rate.acquire() == 60.0
 
 
+@contextmanager
+def paced_client(
+    httpserver: HTTPServer, node_limit: int, agent_limit: int
+) -> Iterator[tuple[NodeClient, Any]]:
+    """A client pacing itself to agent_limit calls a second, against a double allowing node_limit."""
+    app = NodeDoubleApp(NodeState("a@b.c", "pw"), authenticated_rate=NodeRate(node_limit, 1.0))
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(app.handle)
+    url = httpserver.url_for("/").rstrip("/")
+    client = NodeClient(
+        url, Credentials("a@b.c", SecretStr("pw")), 10, Metrics(), RateLimit(agent_limit, 1.0)
+    )
+    try:
+        yield client, app
+    finally:
+        client.close()
+
+
+def refusals(client: NodeClient) -> float:
+    return float(client._metrics.node_api_responses.labels("GET", "/v2/bridge_types", "429")._value.get())
+
+
 def test_the_client_paces_itself_to_the_nodes_limit_and_never_surfaces_a_429(httpserver: HTTPServer):
     """A node allowing 12 calls a second: 30 calls from 3 threads all succeed, none is refused, and the
     agent waited instead."""
-    state = NodeState("a@b.c", "pw")
-    app = NodeDoubleApp(state, authenticated_rate=NodeRate(12, 1.0))
-    httpserver.expect_request(re.compile(".*")).respond_with_handler(app.handle)
-    metrics = Metrics()
-    client = NodeClient(
-        httpserver.url_for("/").rstrip("/"),
-        Credentials("a@b.c", SecretStr("pw")),
-        10,
-        metrics,
-        RateLimit(12, 1.0),
-    )
-    try:
+    with paced_client(httpserver, 12, 12) as (client, app):
         threads = [
             threading.Thread(target=lambda: [client.list_bridges() for _ in range(10)]) for _ in range(3)
         ]
@@ -70,27 +83,12 @@ def test_the_client_paces_itself_to_the_nodes_limit_and_never_surfaces_a_429(htt
         for thread in threads:
             thread.join(30)
         assert sum(n for key, n in app.stats().items() if key.startswith("GET /v2/bridge_types")) == 30
-        assert metrics.node_api_responses.labels("GET", "/v2/bridge_types", "429")._value.get() == 0
-        assert metrics.node_api_throttled_seconds._value.get() > 0
-    finally:
-        client.close()
+        assert refusals(client) == 0
+        assert client._metrics.node_api_throttled_seconds._value.get() > 0
 
 
 def test_a_429_from_the_node_is_waited_out_and_the_call_made_again(httpserver: HTTPServer):
     """The agent's window thinks there is room (it allows 100), the node allows 5 a second."""
-    state = NodeState("a@b.c", "pw")
-    app = NodeDoubleApp(state, authenticated_rate=NodeRate(5, 1.0))
-    httpserver.expect_request(re.compile(".*")).respond_with_handler(app.handle)
-    metrics = Metrics()
-    client = NodeClient(
-        httpserver.url_for("/").rstrip("/"),
-        Credentials("a@b.c", SecretStr("pw")),
-        10,
-        metrics,
-        RateLimit(100, 1.0),
-    )
-    try:
+    with paced_client(httpserver, 5, 100) as (client, _):
         assert [len(client.list_bridges()) for _ in range(8)] == [0] * 8
-        assert metrics.node_api_responses.labels("GET", "/v2/bridge_types", "429")._value.get() == 1
-    finally:
-        client.close()
+        assert refusals(client) == 1
