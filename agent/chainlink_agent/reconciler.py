@@ -292,7 +292,7 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
             raise InvalidSpec("EmptySpec", "the job TOML is empty")
         derived = derived_external_job_id(job.uid, self._node_name)
         desired = render(self._resolve(toml), derived)
-        if redaction.holds_secret(desired.external_job_id):
+        if redaction.is_secret_uuid(desired.external_job_id):
             # It is recorded in status and in Events, which everyone who may read the resource reads.
             raise InvalidSpec("SecretNotAllowed", "externalJobID may not come from a Secret")
         hand_set = desired.external_job_id != derived

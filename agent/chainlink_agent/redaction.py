@@ -10,6 +10,7 @@ scope, and nothing outlives that scope.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -41,5 +42,14 @@ def redact(text: str) -> str:
     return text
 
 
-def holds_secret(text: str) -> bool:
-    return any(value in text for value in _values.get())
+def is_secret_uuid(text: str) -> bool:
+    """Whether text is, as a UUID, one of the values read: an externalJobID taken from a Secret."""
+    wanted = _uuid(text)
+    return wanted is not None and any(_uuid(value) == wanted for value in _values.get())
+
+
+def _uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        return None
