@@ -1,10 +1,9 @@
 """A real Chainlink node process against a database of a shared throwaway Postgres (postgres.py), on a
-loopback port, with generated API credentials; stopped with SIGTERM. Its stdout/stderr go to node.log."""
+loopback port, with generated API credentials; stopped with SIGTERM. Its output goes to node.log."""
 
 from __future__ import annotations
 
 import secrets
-import signal
 import string
 import subprocess
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.cluster.controlplane import free_ports
+from tests.cluster.controlplane import BenchError, Component, free_ports
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "admin@real-node.test"
@@ -84,9 +83,12 @@ def ocr2_config(chain_id: str) -> str:
 
 
 class RealNode:
-    def __init__(self, url: str, password: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """The node process is a bench Component: its own log, SIGTERM then SIGKILL on stop, and gone with
+    the test process if that dies first."""
+
+    def __init__(self, url: str, password: str, process: Component) -> None:
         self.url, self.email, self.password = url, EMAIL, password
-        self.process, self.log = process, log
+        self.process = process
 
     @classmethod
     def start(
@@ -124,20 +126,17 @@ class RealNode:
         timeout: float = 180,
     ) -> RealNode:
         """`chainlink node -config ... -secrets ... start -a API` with these files, as the chart runs it."""
-        workdir.mkdir(parents=True, exist_ok=True)
-        log = workdir / "node.log"
         command = [str(binary()), "node", *_flags("-config", configs), *_flags("-secrets", secrets_files)]
-        with log.open("wb") as out:
-            process = subprocess.Popen([*command, "start", "-a", str(api)], stdout=out, stderr=out)
-        node = cls(url, api.read_text().splitlines()[1], process, log)
+        process = Component("chainlink-node", [*command, "start", "-a", str(api)], workdir / "node.log")
+        process.start()
+        node = cls(url, api.read_text().splitlines()[1], process)
         node.wait_ready(timeout)
         return node
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the node exited with {self.process.returncode}:\n{self.log_tail()}")
+            self.process.ensure_running()
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
                     return
@@ -145,20 +144,10 @@ class RealNode:
                 pass
             time.sleep(0.5)
         self.stop()
-        raise RuntimeError(f"the node was not ready within {timeout}s:\n{self.log_tail()}")
+        raise BenchError(self.process.describe(f"the node was not ready within {timeout}s"))
 
-    def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self, timeout: float = 30) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+    def stop(self) -> None:
+        self.process.stop(grace=30)
 
 
 def validate(config_files: list[Path], secrets_files: list[Path]) -> subprocess.CompletedProcess[str]:
