@@ -19,6 +19,21 @@ if [[ ${CHAINLINK_K8S_REAL_NODE:-1} != 0 ]] && ! compgen -G '/usr/lib/postgresql
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 
+# The real-pod lane: a kubelet node on containerd (tests/cluster/kubelet.py), images made with mmdebstrap and
+# buildah (tests/cluster/images.py). CHAINLINK_K8S_REAL_PODS=0 skips it (and the lane's tests).
+not_installed() {
+  local p
+  for p; do dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || echo "$p"; done
+}
+if [[ ${CHAINLINK_K8S_REAL_PODS:-1} != 0 ]]; then
+  missing=$(not_installed containerd runc containernetworking-plugins iptables conntrack mmdebstrap buildah)
+  if [[ -n $missing ]]; then
+    log "installing Debian's $(echo $missing) for the real-pod lane"
+    # shellcheck disable=SC2086
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  fi
+fi
+
 VENV=${CHAINLINK_K8S_VENV:-.venv}
 if [[ ! -x $VENV/bin/python ]]; then
   log "creating $VENV"
@@ -61,4 +76,7 @@ PY
 fi
 
 bash scripts/tools.sh
+if [[ ${CHAINLINK_K8S_REAL_PODS:-1} != 0 && ${CHAINLINK_K8S_REAL_NODE:-1} != 0 ]]; then
+  "$VENV/bin/python" -m tests.cluster images >/dev/null  # cached by recipe: seconds when nothing changed
+fi
 echo "$VENV/bin/activate"

@@ -4,26 +4,29 @@
 #   scripts/tools.sh              build what is missing, print what is built
 #   scripts/tools.sh bin-dir      print the directory holding the binaries (builds nothing)
 #   scripts/tools.sh node-bin     print the path of the real Chainlink node binary (builds nothing)
+#   scripts/tools.sh cache-dir    print the cache's root (images and downloads live there too)
 # CHAINLINK_K8S_REAL_NODE=0 skips the real node's build (about 12 min cold); CI always builds it.
 set -euo pipefail
 
-K8S_VERSION=v1.34.4          # kube-apiserver, kube-controller-manager, kube-scheduler, kubectl
+K8S_VERSION=v1.34.4          # kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, kube-proxy
 ETCD_VERSION=v3.6.4          # the etcd that k8s.io/kubernetes v1.34.4 requires in its go.mod
 KWOK_VERSION=v0.7.0
 HELM_VERSION=v3.19.5         # built against the k8s 1.34 libraries
 CT_VERSION=v3.14.0
 HELM_UNITTEST_VERSION=v1.1.2
+COREDNS_VERSION=v1.13.2      # the real-pod lane's cluster DNS; requires client-go v0.34, like K8S_VERSION
 # The newest github.com/smartcontractkit/chainlink/v2 the Go module proxy serves here (v2.24+ answer 403).
 CHAINLINK_VERSION=v2.23.0
 
 CACHE_ROOT=${CHAINLINK_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/chainlink-k8s}
-TOOLS_DIR=$CACHE_ROOT/tools/k8s-$K8S_VERSION.etcd-$ETCD_VERSION.kwok-$KWOK_VERSION.helm-$HELM_VERSION.ct-$CT_VERSION.unittest-$HELM_UNITTEST_VERSION
+TOOLS_DIR=$CACHE_ROOT/tools/k8s-$K8S_VERSION.etcd-$ETCD_VERSION.kwok-$KWOK_VERSION.helm-$HELM_VERSION.ct-$CT_VERSION.unittest-$HELM_UNITTEST_VERSION.coredns-$COREDNS_VERSION
 BIN=$TOOLS_DIR/bin
 
 NODE_BIN=$CACHE_ROOT/chainlink-node/$CHAINLINK_VERSION/bin/chainlink
 
 if [[ ${1:-} == bin-dir ]]; then echo "$BIN"; exit 0; fi
 if [[ ${1:-} == node-bin ]]; then echo "$NODE_BIN"; exit 0; fi
+if [[ ${1:-} == cache-dir ]]; then echo "$CACHE_ROOT"; exit 0; fi
 
 command -v go >/dev/null || { echo "tools.sh: Go is required (https://go.dev/dl); none is on PATH" >&2; exit 1; }
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
@@ -61,7 +64,7 @@ for r in mod.get("Replace") or []:
 }
 
 build_kubernetes() {
-  local names=(kube-apiserver kube-controller-manager kube-scheduler kubectl) missing=0 n
+  local names=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy) missing=0 n
   for n in "${names[@]}"; do [[ -x $BIN/$n ]] || missing=1; done
   ((missing)) || return 0
   local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
@@ -133,6 +136,7 @@ build_chainlink_node() {
 build_wrapped etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3
 build_helm
 install_tool kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" -ldflags "-s -w"
+install_tool coredns "github.com/coredns/coredns@$COREDNS_VERSION" -ldflags "-s -w"
 LDFLAGS_EXTRA="-X github.com/helm/chart-testing/v3/ct/cmd.Version=$CT_VERSION" \
   build_wrapped ct github.com/helm/chart-testing/v3 "$CT_VERSION" github.com/helm/chart-testing/v3/ct
 # Called directly as `helm-unittest CHART`: nothing is registered in the user's helm plugin directory.

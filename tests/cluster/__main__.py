@@ -2,13 +2,16 @@
 
 Foreground, stops on Ctrl-C or SIGTERM::
 
-    python -m tests.cluster up [--full] [--dir DIR] [--timeout SECONDS]
+    python -m tests.cluster up [--full | --real-pods] [--dir DIR] [--timeout SECONDS]
 
 prints ``export KUBECONFIG=DIR/kubeconfig`` and ``export PATH="BIN:$PATH"`` once the bench is ready
 (copy them into another shell), then waits. Light = etcd + kube-apiserver; ``--full`` adds
 kube-controller-manager, kube-scheduler, kwok (fake node ``kwok-node-0``) and a hostPath volume
-provisioner behind the default StorageClass ``standard``. Without ``--dir`` a new directory under
-$TMPDIR is used. Logs: ``DIR/logs/<component>.log``.
+provisioner behind the default StorageClass ``standard``. ``--real-pods`` is full with a real node in
+place of kwok: containerd, kubelet, kube-proxy and CoreDNS run the pods (node ``bench-node-0``, root
+needed; see tests/cluster/kubelet.py), on the images the chart defaults to, built here first
+(tests/cluster/images.py; ``python -m tests.cluster images`` builds them alone). Without ``--dir`` a new
+directory under $TMPDIR is used. Logs: ``DIR/logs/<component>.log``.
 
 Background::
 
@@ -47,6 +50,8 @@ from tests.cluster.controlplane import (
     stop_recorded,
     tail,
 )
+from tests.cluster.images import build_all
+from tests.cluster.kubelet import release_host
 
 PID_FILE = "bench.pid"
 ENV_FILE = "env.sh"
@@ -73,7 +78,7 @@ def _env_lines(bench: ControlPlane) -> str:
     )
 
 
-def up(directory: Path, *, full: bool, timeout: float) -> int:
+def up(directory: Path, *, full: bool, real_pods: bool, timeout: float) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     other = _running_up(directory)
     if other is not None:
@@ -84,7 +89,7 @@ def up(directory: Path, *, full: bool, timeout: float) -> int:
     (directory / PID_FILE).write_text(f"{os.getpid()}\n")
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
-    bench = ControlPlane(directory, full=full, timeout=timeout)
+    bench = ControlPlane(directory, full=full, real_pods=real_pods, timeout=timeout)
     try:
         bench.start()
         bench.write_state(os.getpid())
@@ -111,7 +116,7 @@ def up(directory: Path, *, full: bool, timeout: float) -> int:
             (directory / name).unlink(missing_ok=True)
 
 
-def detach(directory: Path, *, full: bool, timeout: float) -> int:
+def detach(directory: Path, *, full: bool, real_pods: bool, timeout: float) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     if _running_up(directory) is not None:
         print(f"a bench already runs in {directory}", file=sys.stderr)
@@ -120,6 +125,8 @@ def detach(directory: Path, *, full: bool, timeout: float) -> int:
     argv = [sys.executable, "-m", "tests.cluster", "up", f"--dir={directory}", f"--timeout={timeout}"]
     if full:
         argv.append("--full")
+    if real_pods:
+        argv.append("--real-pods")
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
@@ -158,6 +165,9 @@ def down(directory: Path, *, grace: float = 60.0) -> int:
         if _running_up(directory) == pid:
             os.kill(pid, signal.SIGKILL)
     leftovers = stop_recorded(directory)
+    unremoved = release_host(directory)  # a real-pod bench's host state, if it died before its teardown
+    if unremoved:
+        print(f"could not remove {', '.join(unremoved)}", file=sys.stderr)
     if leftovers:
         print(f"killed leftover {', '.join(leftovers)}", file=sys.stderr)
     print(f"bench in {directory} stopped" if pid or leftovers else f"no bench running in {directory}")
@@ -168,12 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.cluster", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p_up = sub.add_parser("up", help="start a bench and wait for Ctrl-C/SIGTERM")
-    p_up.add_argument("--full", action="store_true", help="add controller-manager, scheduler, kwok")
+    shape = p_up.add_mutually_exclusive_group()
+    shape.add_argument("--full", action="store_true", help="add controller-manager, scheduler, kwok")
+    shape.add_argument("--real-pods", action="store_true", help="full, with a kubelet node in place of kwok")
     p_up.add_argument("--dir", type=Path, help="bench directory (default: a new one under $TMPDIR)")
     p_up.add_argument("--timeout", type=float, default=120.0, help="seconds each component may take")
     p_up.add_argument("--detach", action="store_true", help="run in the background, return when ready")
     p_down = sub.add_parser("down", help="stop a bench started in the background")
     p_down.add_argument("--dir", type=Path, required=True)
+    sub.add_parser("images", help="build (or find cached) the images the real-pod bench imports")
     p_prov = sub.add_parser("provisioner", help="(internal) the full bench's hostPath volume provisioner")
     p_prov.add_argument("--kubeconfig", type=Path, required=True)
     p_prov.add_argument("--volumes", type=Path, required=True)
@@ -182,10 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "up":
         directory = (args.dir or Path(tempfile.mkdtemp(prefix="chainlink-bench-"))).resolve()
         if args.detach:
-            return detach(directory, full=args.full, timeout=args.timeout)
-        return up(directory, full=args.full, timeout=args.timeout)
+            return detach(directory, full=args.full, real_pods=args.real_pods, timeout=args.timeout)
+        return up(directory, full=args.full, real_pods=args.real_pods, timeout=args.timeout)
     if args.command == "down":
         return down(args.dir.resolve())
+    if args.command == "images":
+        for archive in build_all(log=lambda line: print(line, file=sys.stderr, flush=True)):
+            print(archive)
+        return 0
     run_provisioner(args.kubeconfig, args.volumes)
     return 0
 

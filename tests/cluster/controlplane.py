@@ -25,7 +25,6 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
-import ctypes
 import datetime as dt
 import http.client
 import ipaddress
@@ -37,11 +36,10 @@ import shutil
 import signal
 import socket
 import ssl
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 
@@ -54,10 +52,26 @@ from kubernetes import client
 from kubernetes import config as kube_config
 from kubernetes.client.rest import ApiException
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TOOLS_SCRIPT = REPO_ROOT / "scripts" / "tools.sh"
+from tests.cluster.images import build_all
+from tests.cluster.kubelet import NODE_IP, KubeletNode, missing_host_tools
+from tests.cluster.kubelet import NODE_NAME as REAL_NODE_NAME
+from tests.cluster.process import BenchError, Component, bench_alive, pid_alive, tail
+from tests.cluster.tools import REPO_ROOT, TOOLS_SCRIPT, pinned_versions, tools_bin_dir
+
+__all__ = [
+    "REPO_ROOT",
+    "TOOLS_SCRIPT",
+    "BenchError",
+    "Component",
+    "ControlPlane",
+    "pinned_versions",
+    "tail",
+    "tools_bin_dir",
+]
+
 REQUIRED_TOOLS = ("etcd", "kube-apiserver", "kubectl")
 FULL_TOOLS = ("kube-controller-manager", "kube-scheduler", "kwok")
+REAL_POD_TOOLS = ("kubelet", "kube-proxy", "coredns")
 
 NODE_NAME = "kwok-node-0"
 KWOK_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
@@ -65,7 +79,6 @@ STORAGE_CLASS = "standard"
 PROVISIONER = "bench.chainlink-k8s.local/hostpath"
 SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.1/16"
-LOG_TAIL_LINES = 40
 
 # Pod Stages for kwok. With any Pod Stage in --config kwok drops ALL its built-in Pod Stages, so the
 # first three are copied verbatim from sigs.k8s.io/kwok@v0.7.0 kustomize/stage/pod/fast/ (pod-ready,
@@ -253,30 +266,10 @@ spec:
 """  # noqa: E501 - pod-ready's podIP line is kept verbatim from upstream
 
 
-class BenchError(RuntimeError):
-    """The bench could not start, or one of its processes died."""
-
-
-def pinned_versions(script: Path = TOOLS_SCRIPT) -> dict[str, str]:
-    """The ``NAME_VERSION=vX`` pins of scripts/tools.sh, keyed by NAME (``K8S``, ``ETCD``, ``HELM``...)."""
-    pins = re.findall(r"^([A-Z0-9_]+)_VERSION=(\S+)", script.read_text(), flags=re.MULTILINE)
-    return dict(pins)
-
-
-def tools_bin_dir() -> Path:
-    """Where scripts/tools.sh puts the binaries (``$CHAINLINK_BENCH_BIN`` overrides)."""
-    override = os.environ.get("CHAINLINK_BENCH_BIN")
-    if override:
-        return Path(override)
-    out = subprocess.run(
-        ["bash", str(TOOLS_SCRIPT), "bin-dir"], check=True, capture_output=True, text=True, cwd=REPO_ROOT
-    )
-    return Path(out.stdout.strip())
-
-
-def missing_tools(bin_dir: Path, *, full: bool) -> list[str]:
-    names = REQUIRED_TOOLS + (FULL_TOOLS if full else ())
-    return [n for n in names if not os.access(bin_dir / n, os.X_OK)]
+def missing_tools(bin_dir: Path, *, full: bool, real_pods: bool = False) -> list[str]:
+    names = REQUIRED_TOOLS + (FULL_TOOLS if full else ()) + (REAL_POD_TOOLS if real_pods else ())
+    missing = [n for n in names if not os.access(bin_dir / n, os.X_OK)]
+    return missing + (missing_host_tools() if real_pods else [])
 
 
 def free_ports(count: int) -> list[int]:
@@ -286,17 +279,6 @@ def free_ports(count: int) -> list[int]:
         for s in socks:
             s.bind(("127.0.0.1", 0))
         return [s.getsockname()[1] for s in socks]
-
-
-def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        with path.open("rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - 64 * 1024))
-            text = f.read().decode("utf-8", "replace")
-    except FileNotFoundError:
-        return f"(no log at {path})"
-    return "\n".join(text.splitlines()[-lines:])
 
 
 # --------------------------------------------------------------------------------------- certificates
@@ -336,8 +318,8 @@ def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
     )
 
 
-def make_pki(directory: Path, service_ip: str) -> Pki:
-    """A CA, a serving certificate for 127.0.0.1/localhost and a ServiceAccount RSA key pair.
+def make_pki(directory: Path, service_ip: str, extra_ips: Sequence[str] = ()) -> Pki:
+    """A CA, a serving certificate for 127.0.0.1/localhost (and extra_ips) and a ServiceAccount RSA key pair.
 
     The extensions satisfy strict X.509 checks (Python 3.13's VERIFY_X509_STRICT, Go): the CA has
     keyUsage keyCertSign + SKI, the leaf a SAN + AKI.
@@ -370,6 +352,7 @@ def make_pki(directory: Path, service_ip: str) -> Pki:
     sans: list[x509.GeneralName] = [
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         x509.IPAddress(ipaddress.ip_address(service_ip)),
+        *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in extra_ips),
         x509.DNSName("localhost"),
         x509.DNSName("kubernetes"),
         x509.DNSName("kubernetes.default"),
@@ -449,89 +432,6 @@ def write_kubeconfig(
 # ------------------------------------------------------------------------------------------ processes
 
 
-def _death_signal_hook() -> Callable[[], None] | None:
-    """preexec_fn asking Linux to SIGTERM the child when the starting thread dies."""
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    parent = os.getpid()
-    pr_set_pdeathsig = 1
-
-    def hook() -> None:
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return hook
-
-
-@dataclass
-class Component:
-    """One child process with its output in a log file."""
-
-    name: str
-    argv: list[str]
-    log_path: Path
-    env: Mapping[str, str] | None = None
-    cwd: Path | None = None
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("wb") as log:
-            log.write(f"# {' '.join(self.argv)}\n".encode())
-            log.flush()
-            self.process = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=dict(self.env) if self.env is not None else None,
-                cwd=self.cwd,
-                start_new_session=True,
-                preexec_fn=_death_signal_hook(),  # noqa: PLW1509 - sets PR_SET_PDEATHSIG only, no locks
-            )
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def ensure_running(self) -> None:
-        if self.process is None:
-            raise BenchError(f"{self.name} was never started")
-        code = self.process.poll()
-        if code is not None:
-            raise BenchError(self.describe(f"{self.name} exited with status {code}"))
-
-    def describe(self, headline: str) -> str:
-        return f"{headline}; last {LOG_TAIL_LINES} lines of {self.log_path}:\n{tail(self.log_path)}"
-
-    def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM, wait up to ``grace`` seconds, then SIGKILL; always reaps the child."""
-        proc = self.process
-        if proc is None or proc.returncode is not None:
-            return
-        try:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-                try:
-                    proc.wait(grace)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(10)
-        finally:
-            if proc.returncode is None:  # interrupted mid-stop: do not leave it running
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(5)
-
-
 def _https_ok(url: str, context: ssl.SSLContext, token: str | None = None) -> bool:
     """True when GET url answers 200 with body ``ok``."""
     parsed = re.fullmatch(r"(https?)://([^/:]+):(\d+)(/.*)", url)
@@ -554,15 +454,6 @@ def _https_ok(url: str, context: ssl.SSLContext, token: str | None = None) -> bo
 # --------------------------------------------------------------------------------------- the bench
 
 
-def _pid_alive(pid: int, argv0: str) -> bool:
-    """True if pid runs argv0 (so a recycled pid is never mistaken for a bench process)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return cmdline.split(b"\0", 1)[0].decode(errors="replace") == argv0
-
-
 class ControlPlane:
     """etcd + kube-apiserver, and with ``full=True`` controller-manager, scheduler, kwok, provisioner.
 
@@ -578,11 +469,14 @@ class ControlPlane:
         directory: Path,
         *,
         full: bool = False,
+        real_pods: bool = False,
         bin_dir: Path | None = None,
         timeout: float = 120.0,
     ) -> None:
         self.directory = Path(directory).resolve()
-        self.full = full
+        self.full = full or real_pods
+        self.real_pods = real_pods
+        self.node: KubeletNode | None = None
         self.bin_dir = bin_dir or tools_bin_dir()
         self.timeout = timeout
         self.attached = False
@@ -610,9 +504,14 @@ class ControlPlane:
             info = json.loads((directory / "bench.json").read_text())
         except FileNotFoundError:
             raise BenchError(f"no running bench in {directory} (bench.json missing)") from None
-        if not _pid_alive(int(info["pid"]), info["python"]):
+        if not pid_alive(int(info["pid"]), info["python"]):
             raise BenchError(f"the bench in {directory} is not running (pid {info['pid']} is gone)")
-        bench = cls(directory, full=info["mode"] == "full", bin_dir=Path(info["bin_dir"]))
+        bench = cls(
+            directory,
+            full=info["mode"] != "light",
+            real_pods=info["mode"] == "real-pods",
+            bin_dir=Path(info["bin_dir"]),
+        )
         bench.attached = True
         bench.server = info["server"]
         bench.admin_token = info["admin_token"]
@@ -626,7 +525,7 @@ class ControlPlane:
 
     @property
     def mode(self) -> str:
-        return "full" if self.full else "light"
+        return "real-pods" if self.real_pods else "full" if self.full else "light"
 
     def env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """Environment for subprocesses: tools bin dir first on PATH, KUBECONFIG set."""
@@ -679,7 +578,7 @@ class ControlPlane:
     def start(self) -> Self:
         if self.attached:
             return self
-        missing = missing_tools(self.bin_dir, full=self.full)
+        missing = missing_tools(self.bin_dir, full=self.full, real_pods=self.real_pods)
         if missing:
             raise BenchError(
                 f"missing {', '.join(missing)} in {self.bin_dir}: run `bash scripts/tools.sh` first"
@@ -687,11 +586,14 @@ class ControlPlane:
         began = time.monotonic()
         atexit.register(self.stop)
         try:
+            images = self._real_pod_images() if self.real_pods else []
             self._prepare_directory()
+            if self.node is not None:
+                self.node.prepare_network()
             self._start_etcd()
             self._start_apiserver()
             if self.full:
-                self._start_full()
+                self._start_full(images)
         except BaseException:
             self.stop()
             raise
@@ -703,15 +605,21 @@ class ControlPlane:
         if self.attached:
             return
         atexit.unregister(self.stop)
-        if self._api is not None:
-            self._api.close()
-            self._api = None
         try:
+            if self.node is not None and self.components:
+                self.node.drain(self._admin())
+            if self._api is not None:
+                self._api.close()
+                self._api = None
             for c in reversed(self.components):
                 c.stop()
         finally:
             for c in self.components:  # anything skipped by an interrupt above
                 c.stop(grace=0)
+            if self.node is not None:
+                left = self.node.cleanup_host()
+                if left:
+                    print(f"bench: could not remove {', '.join(left)}", file=sys.stderr)
             if self._owns_directory:
                 shutil.rmtree(self.etcd_dir, ignore_errors=True)
                 shutil.rmtree(self.volumes_dir, ignore_errors=True)
@@ -721,13 +629,11 @@ class ControlPlane:
     def _prepare_directory(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         record = self.directory / "components.json"
-        if record.exists():
-            for entry in json.loads(record.read_text()).values():
-                if _pid_alive(entry["pid"], entry["argv0"]):
-                    raise BenchError(
-                        f"a bench is already running in {self.directory}; "
-                        f"stop it with `python -m tests.cluster down --dir {self.directory}`"
-                    )
+        if bench_alive(self.directory):
+            raise BenchError(
+                f"a bench is already running in {self.directory}; "
+                f"stop it with `python -m tests.cluster down --dir {self.directory}`"
+            )
         self._owns_directory = True
         for stale in (self.etcd_dir, self.volumes_dir, self.logs_dir, self.pki_dir):
             shutil.rmtree(stale, ignore_errors=True)
@@ -735,7 +641,15 @@ class ControlPlane:
             stale_file.unlink(missing_ok=True)
         self.logs_dir.mkdir()
         service_ip = str(next(ipaddress.ip_network(SERVICE_CIDR).hosts()))
-        self.pki = make_pki(self.pki_dir, service_ip)
+        self.pki = make_pki(self.pki_dir, service_ip, [NODE_IP] if self.real_pods else [])
+        if self.real_pods:
+            self.node = KubeletNode(
+                self.directory,
+                bin_dir=self.bin_dir,
+                kubeconfig=self.kubeconfig,
+                spawn=self._spawn,
+                wait=self._wait,
+            )
         self.token_file = self.pki_dir / "tokens.csv"
         _write_private(self.token_file, f'{self.admin_token},admin,admin,"system:masters"\n'.encode())
         self._ssl = ssl.create_default_context(cafile=str(self.ca_file))
@@ -809,12 +723,15 @@ class ControlPlane:
 
     def _start_apiserver(self) -> None:
         (port,) = free_ports(1)
-        self.server = f"https://127.0.0.1:{port}"
+        # With real pods it listens on the bench bridge's address: the pods reach it there (through the
+        # `kubernetes` Service), and it reaches the kubelet there.
+        address = NODE_IP if self.real_pods else "127.0.0.1"
+        self.server = f"https://{address}:{port}"
         argv = [
             self._bin("kube-apiserver"),
             f"--etcd-servers={self.etcd_url}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            f"--bind-address={address}",
+            f"--advertise-address={address}",
             f"--secure-port={port}",
             f"--tls-cert-file={self.pki.serving_cert}",
             f"--tls-private-key-file={self.pki.serving_key}",
@@ -833,11 +750,14 @@ class ControlPlane:
             f"--service-account-signing-key-file={self.pki.sa_private_key}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--allow-privileged=true",
-            # The `kubernetes` Service cannot point at a loopback address (the lease reconciler logs an
-            # error every 10 s trying): leave it without endpoints.
-            "--endpoint-reconciler-type=none",
             "--profiling=false",
         ]
+        if self.real_pods:
+            argv.append("--kubelet-preferred-address-types=InternalIP")  # not its hostname: no DNS for it
+        else:
+            # The `kubernetes` Service cannot point at a loopback address (the lease reconciler logs an
+            # error every 10 s trying): leave it without endpoints.
+            argv.append("--endpoint-reconciler-type=none")
         if not self.full:
             # Nothing creates the `default` ServiceAccount without kube-controller-manager, and this
             # plugin rejects Pods whose ServiceAccount is missing.
@@ -858,7 +778,10 @@ class ControlPlane:
             self._api = self.api_client()
         return self._api
 
-    def _start_full(self) -> None:
+    def _real_pod_images(self) -> list[Path]:
+        return build_all(log=lambda line: print(line, file=sys.stderr, flush=True))
+
+    def _start_full(self, images: Sequence[Path]) -> None:
         kcm_port, sched_port, kwok_port = free_ports(3)
         kube = str(self.kubeconfig)
         serving = [
@@ -902,26 +825,30 @@ class ControlPlane:
         )
         kwok_config = self.directory / "kwok.yaml"
         kwok_config.write_text(KWOK_POD_STAGES.lstrip())
-        kwok = self._spawn(
-            "kwok",
-            [
-                self._bin("kwok"),
-                f"--kubeconfig={kube}",
-                f"--config={kwok_config}",
-                "--manage-all-nodes=false",
-                "--manage-nodes-with-annotation-selector={}={}".format(*KWOK_NODE_ANNOTATION),
-                f"--cidr={POD_CIDR}",
-                "--node-ip=127.0.0.1",
-                # kwokctl's value: kwok renews a node Lease like a kubelet. (With 0, v0.7.0 keeps no
-                # Lease yet picks its 10-minute "with lease" status heartbeat; the node still stayed
-                # Ready in a 2-minute trial, but a bench must not depend on that.)
-                "--node-lease-duration-seconds=40",
-                f"--server-address=127.0.0.1:{kwok_port}",
-            ],
-            env={
-                **os.environ,
-                "HOME": str(self.directory / "kwok-home"),
-            },  # ignore the user's ~/.kwok/kwok.yaml
+        kwok = (
+            None
+            if self.node is not None
+            else self._spawn(
+                "kwok",
+                [
+                    self._bin("kwok"),
+                    f"--kubeconfig={kube}",
+                    f"--config={kwok_config}",
+                    "--manage-all-nodes=false",
+                    "--manage-nodes-with-annotation-selector={}={}".format(*KWOK_NODE_ANNOTATION),
+                    f"--cidr={POD_CIDR}",
+                    "--node-ip=127.0.0.1",
+                    # kwokctl's value: kwok renews a node Lease like a kubelet. (With 0, v0.7.0 keeps no
+                    # Lease yet picks its 10-minute "with lease" status heartbeat; the node still stayed
+                    # Ready in a 2-minute trial, but a bench must not depend on that.)
+                    "--node-lease-duration-seconds=40",
+                    f"--server-address=127.0.0.1:{kwok_port}",
+                ],
+                env={
+                    **os.environ,
+                    "HOME": str(self.directory / "kwok-home"),
+                },  # ignore the user's ~/.kwok/kwok.yaml
+            )
         )
         self.volumes_dir.mkdir(parents=True, exist_ok=True)
         provisioner = self._spawn(
@@ -943,6 +870,8 @@ class ControlPlane:
 
         api = self._admin()
         self._create_cluster_objects(api)
+        if self.node is not None:
+            self.node.start(images)
 
         assert self._ssl is not None
         ctx = self._ssl
@@ -957,9 +886,15 @@ class ControlPlane:
             lambda: _https_ok(f"https://127.0.0.1:{sched_port}/healthz", ctx, token),
             scheduler,
         )
-        self._wait("kwok /healthz", lambda: _https_ok(f"http://127.0.0.1:{kwok_port}/healthz", ctx), kwok)
         core = client.CoreV1Api(api)
-        self._wait(f"node {NODE_NAME} Ready and untainted", lambda: _node_schedulable(core), kwok)
+        if kwok is not None:
+            self._wait("kwok /healthz", lambda: _https_ok(f"http://127.0.0.1:{kwok_port}/healthz", ctx), kwok)
+            self._wait(
+                f"node {NODE_NAME} Ready and untainted", lambda: _node_schedulable(core, NODE_NAME), kwok
+            )
+        else:
+            node = REAL_NODE_NAME
+            self._wait(f"node {node} Ready and untainted", lambda: _node_schedulable(core, node), kcm)
         self._wait(
             "ServiceAccount default/default (controller-manager)",
             lambda: _exists(lambda: core.read_namespaced_service_account("default", "default")),
@@ -971,23 +906,24 @@ class ControlPlane:
         core = client.CoreV1Api(api)
         key, value = KWOK_NODE_ANNOTATION
         capacity = {"cpu": "64", "memory": "256Gi", "pods": "250", "ephemeral-storage": "1Ti"}
-        core.create_node(
-            {
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {
-                    "name": NODE_NAME,
-                    "annotations": {key: value, "node.alpha.kubernetes.io/ttl": "0"},
-                    "labels": {
-                        "kubernetes.io/hostname": NODE_NAME,
-                        "kubernetes.io/os": "linux",
-                        "kubernetes.io/arch": "amd64",
-                        "type": "kwok",
+        if self.node is None:
+            core.create_node(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Node",
+                    "metadata": {
+                        "name": NODE_NAME,
+                        "annotations": {key: value, "node.alpha.kubernetes.io/ttl": "0"},
+                        "labels": {
+                            "kubernetes.io/hostname": NODE_NAME,
+                            "kubernetes.io/os": "linux",
+                            "kubernetes.io/arch": "amd64",
+                            "type": "kwok",
+                        },
                     },
-                },
-                "status": {"allocatable": capacity, "capacity": capacity},
-            }
-        )
+                    "status": {"allocatable": capacity, "capacity": capacity},
+                }
+            )
         client.StorageV1Api(api).create_storage_class(
             {
                 "apiVersion": "storage.k8s.io/v1",
@@ -1029,8 +965,8 @@ def _exists(read: Callable[[], object]) -> bool:
     return True
 
 
-def _node_schedulable(core: Any) -> bool:
-    node = core.read_node(NODE_NAME)
+def _node_schedulable(core: Any, name: str) -> bool:
+    node = core.read_node(name)
     ready = any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
     blocking = [t for t in node.spec.taints or [] if t.effect in ("NoSchedule", "NoExecute")]
     return ready and not blocking
@@ -1078,6 +1014,9 @@ def _provision_tick(core: Any, volumes: Path) -> None:
             continue
         path = volumes / name
         path.mkdir(parents=True, exist_ok=True)
+        # World-writable, as local-path-provisioner makes its directories: a hostPath volume gets no
+        # fsGroup, and real pods run as their images' non-root users.
+        path.chmod(0o777)
         core.create_persistent_volume(
             {
                 "apiVersion": "v1",
@@ -1122,7 +1061,7 @@ def stop_recorded(directory: Path, grace: float = 10.0) -> list[str]:
     entries = json.loads(record.read_text())
     for name, entry in reversed(list(entries.items())):
         pid, argv0 = entry["pid"], entry["argv0"]
-        if not _pid_alive(pid, argv0):
+        if not pid_alive(pid, argv0):
             continue
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
@@ -1136,7 +1075,7 @@ def stop_recorded(directory: Path, grace: float = 10.0) -> list[str]:
 def _wait_gone(pid: int, argv0: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _pid_alive(pid, argv0):
+        if not pid_alive(pid, argv0):
             return True
         time.sleep(0.1)
-    return not _pid_alive(pid, argv0)
+    return not pid_alive(pid, argv0)

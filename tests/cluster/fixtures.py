@@ -7,6 +7,10 @@ Fixtures:
   then run with controllers present); otherwise a light one (etcd + kube-apiserver, ~3-4 s).
 * ``full_cluster`` (session) -> ``ControlPlane`` with controller-manager, scheduler, kwok (node
   ``kwok-node-0``) and the default StorageClass ``standard`` (dynamic hostPath provisioning).
+* ``real_pods_cluster`` (session) -> ``ControlPlane`` whose node is a real kubelet with containerd
+  (``bench-node-0``): real containers from the images the chart defaults to, built here and cached
+  (tests/cluster/images.py). Started only when a selected test asks for it; ``CHAINLINK_K8S_REAL_PODS=0``
+  skips those tests.
 * ``kube_api`` (function) -> ``kubernetes.client.ApiClient`` with admin rights on ``cluster``.
 * ``namespace`` (function) -> ``str``: a fresh namespace on ``cluster`` (on a full bench, ready to take
   Pods: its ``default`` ServiceAccount exists); deleted afterwards without waiting.
@@ -15,8 +19,9 @@ Use ``bench.env()`` for subprocesses (``helm``, ``kubectl``, ``ct``), ``bench.ku
 ``bench.service_account_kubeconfig(ns, sa)`` / ``bench.service_account_token(ns, sa)`` to act as a
 ServiceAccount, ``bench.api_client(token)`` for a client with some other token.
 
-Markers are applied from the fixtures a test uses (directly or through other fixtures): ``fullcluster``
-if it needs ``full_cluster``, else ``cluster`` if it needs ``cluster``. So ``-m cluster`` selects the
+Markers are applied from the fixtures a test uses (directly or through other fixtures): ``realpods`` if it
+needs ``real_pods_cluster``, ``fullcluster`` if it needs ``full_cluster``, else ``cluster`` if it needs
+``cluster``. So ``-m cluster`` selects the
 light-bench tests, ``-m fullcluster`` the full-bench ones, ``-m "not cluster and not fullcluster"``
 the rest.
 
@@ -50,6 +55,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Mark tests by the bench they need (before -m deselects, hence tryfirst)."""
     for item in items:
         names = getattr(item, "fixturenames", ())
+        if "real_pods_cluster" in names:
+            item.add_marker(pytest.mark.realpods)
         if "full_cluster" in names:
             item.add_marker(pytest.mark.fullcluster)
         elif "cluster" in names:
@@ -64,16 +71,17 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         )
 
 
-def _start(request: pytest.FixtureRequest, *, full: bool) -> Iterator[ControlPlane]:
+def _start(request: pytest.FixtureRequest, *, full: bool, real_pods: bool = False) -> Iterator[ControlPlane]:
     shared = os.environ.get("CHAINLINK_BENCH_DIR")
     if shared:
         attached = ControlPlane.attach(Path(shared))
-        if attached.full or not full:
+        if attached.real_pods == real_pods and (attached.full or not full):
             yield attached
             return
     factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
     timeout = float(os.environ.get("CHAINLINK_BENCH_TIMEOUT", "120"))
-    bench = ControlPlane(factory.mktemp(f"bench-{'full' if full else 'light'}"), full=full, timeout=timeout)
+    mode = "real-pods" if real_pods else "full" if full else "light"
+    bench = ControlPlane(factory.mktemp(f"bench-{mode}"), full=full, real_pods=real_pods, timeout=timeout)
     try:
         bench.start()
     except BenchError as e:
@@ -88,6 +96,13 @@ def _start(request: pytest.FixtureRequest, *, full: bool) -> Iterator[ControlPla
 @pytest.fixture(scope="session")
 def full_cluster(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
     yield from _start(request, full=True)
+
+
+@pytest.fixture(scope="session")
+def real_pods_cluster(request: pytest.FixtureRequest) -> Iterator[ControlPlane]:
+    if os.environ.get("CHAINLINK_K8S_REAL_PODS") == "0":
+        pytest.skip("CHAINLINK_K8S_REAL_PODS=0: the real-pod lane is off")
+    yield from _start(request, full=True, real_pods=True)
 
 
 @pytest.fixture(scope="session")

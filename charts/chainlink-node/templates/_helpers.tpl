@@ -196,8 +196,11 @@ integral floats are written back as integers.
 */}}
 {{- define "chainlink-node.configToml" -}}
 {{- $n := .Values.node }}
+{{- /* RootDir is a directory the node makes itself, inside the volume: the node chmods an existing RootDir to
+0700 (core/utils/files.go EnsureDirAndMaxPerms), which its uid may not do on a volume's root (root-owned,
+group fsGroup). */}}
 {{- $cfg := dict
-  "RootDir" "/chainlink/data"
+  "RootDir" "/chainlink/data/root"
   "Log" (dict "Level" $n.logLevel "JSONConsole" $n.jsonLogs "File" (dict "MaxSize" "0b"))
   "WebServer" (dict "HTTPPort" (int $n.api.port) "SecureCookies" $n.api.secureCookies "RateLimit" (dict "Authenticated" (int $n.api.rateLimit.authenticated) "AuthenticatedPeriod" (printf "%ds" (int $n.api.rateLimit.authenticatedPeriodSeconds))))
 }}

@@ -1,0 +1,3 @@
+module chainlink-k8s.local/pause
+
+go 1.22

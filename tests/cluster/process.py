@@ -1,0 +1,132 @@
+"""Child processes of the bench: started in their own session with a log file, stopped in order."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOG_TAIL_LINES = 40
+
+
+class BenchError(RuntimeError):
+    """The bench could not start, or one of its processes died."""
+
+
+def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            text = f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return f"(no log at {path})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _death_signal_hook() -> Callable[[], None] | None:
+    """preexec_fn asking Linux to SIGTERM the child when the starting thread dies."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return hook
+
+
+@dataclass
+class Component:
+    """One child process with its output in a log file."""
+
+    name: str
+    argv: list[str]
+    log_path: Path
+    env: Mapping[str, str] | None = None
+    cwd: Path | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("wb") as log:
+            log.write(f"# {' '.join(self.argv)}\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(self.env) if self.env is not None else None,
+                cwd=self.cwd,
+                start_new_session=True,
+                preexec_fn=_death_signal_hook(),  # noqa: PLW1509 - sets PR_SET_PDEATHSIG only, no locks
+            )
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def ensure_running(self) -> None:
+        if self.process is None:
+            raise BenchError(f"{self.name} was never started")
+        code = self.process.poll()
+        if code is not None:
+            raise BenchError(self.describe(f"{self.name} exited with status {code}"))
+
+    def describe(self, headline: str) -> str:
+        return f"{headline}; last {LOG_TAIL_LINES} lines of {self.log_path}:\n{tail(self.log_path)}"
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM, wait up to ``grace`` seconds, then SIGKILL; always reaps the child."""
+        proc = self.process
+        if proc is None or proc.returncode is not None:
+            return
+        try:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(grace)
+                except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(10)
+        finally:
+            if proc.returncode is None:  # interrupted mid-stop: do not leave it running
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(5)
+
+
+def pid_alive(pid: int, argv0: str) -> bool:
+    """True if pid runs argv0 (so a recycled pid is never mistaken for a bench process)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return cmdline.split(b"\0", 1)[0].decode(errors="replace") == argv0
+
+
+def bench_alive(directory: Path) -> bool:
+    """True while a process of the bench in directory (components.json) still runs."""
+    try:
+        entries = json.loads((directory / "components.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return any(pid_alive(e["pid"], e["argv0"]) for e in entries.values())

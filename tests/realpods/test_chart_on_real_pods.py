@@ -1,0 +1,169 @@
+"""The chart on real pods (a kubelet node with containerd, images built here): what kwok can only pretend.
+
+ct install (install --wait, helm test, uninstall) for every ci values file; then one release looked at
+from inside: the node boots in the StatefulSet on Postgres initialised from the chart's Secret, the
+sidecar reaches it on 127.0.0.1 and syncs a ChainlinkJob applied with kubectl, the containers run as
+written (non-root uids, read-only root filesystems, the projected token).
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from kubernetes import client
+
+from tests.chart.test_chart import CHART, run
+from tests.cluster.controlplane import ControlPlane
+from tests.cluster.images import CURL_VERSION
+from tests.integration.harness import Jobs, eventually, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+# The test pods' image is Debian's curl under its true version (tests/cluster/images.py).
+TEST_IMAGE = f"--set=tests.image.tag={CURL_VERSION}"
+RELEASE = "node-a"
+JOB = yaml.safe_load((REPO / "samples" / "webhook-job.yaml").read_text())
+
+
+def test_ct_install_on_real_pods(real_pods_cluster: ControlPlane) -> None:
+    cmd = ["ct", "install", "--all", "--config", "ct.yaml", "--helm-extra-set-args", TEST_IMAGE]
+    output = run(cmd, real_pods_cluster.env(), timeout=2400)
+    assert "All charts installed successfully" in output
+
+
+@pytest.fixture(scope="module")
+def release(real_pods_cluster: ControlPlane) -> Iterator[str]:
+    """node-a installed with the chart's defaults in its own namespace; uninstalled afterwards."""
+    env = real_pods_cluster.env()
+    namespace = f"real-pods-{int(time.time())}"
+    run(["kubectl", "create", "namespace", namespace], env)
+    # nodeName as samples/webhook-job.yaml targets it (the chart's default is the release's full name).
+    install = [
+        "helm",
+        "install",
+        RELEASE,
+        str(CHART),
+        "-n",
+        namespace,
+        f"--set=nodeName={RELEASE}",
+        TEST_IMAGE,
+    ]
+    run([*install, "--wait", "--timeout", "10m"], env, timeout=660)
+    yield namespace
+    run(["helm", "uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "5m"], env, timeout=330)
+
+
+def _pod(api: Any, namespace: str) -> Any:
+    return client.CoreV1Api(api).read_namespaced_pod(f"{RELEASE}-chainlink-node-0", namespace)
+
+
+def _exec(
+    cluster: ControlPlane, namespace: str, container: str, *command: str
+) -> subprocess.CompletedProcess[str]:
+    pod = f"{RELEASE}-chainlink-node-0"
+    return subprocess.run(
+        ["kubectl", "exec", "-n", namespace, pod, "-c", container, "--", *command],
+        env=cluster.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_containers_run_as_written(real_pods_cluster: ControlPlane, release: str) -> None:
+    with real_pods_cluster.api_client() as api:
+        pod = _pod(api, release)
+    statuses = {s.name: s for s in pod.status.container_statuses + (pod.status.init_container_statuses or [])}
+    assert statuses["node"].ready, statuses["node"]
+    assert statuses["node"].restart_count == 0, statuses["node"]
+    # The pod's runAsUser (the node image's chainlink user) applies to the sidecar too.
+    for container in ("node", "agent"):
+        assert _exec(real_pods_cluster, release, container, "id", "-u").stdout.strip() == "14933"
+    # readOnlyRootFilesystem: the node writes only to its volumes.
+    denied = _exec(real_pods_cluster, release, "node", "touch", "/probe")
+    assert "Read-only file system" in denied.stderr, denied
+    # The agent's projected token is mounted and is the only credential it holds.
+    token = _exec(real_pods_cluster, release, "agent", "ls", "/var/run/secrets/kubernetes.io/serviceaccount")
+    assert "token" in token.stdout.split(), token
+
+
+def test_postgres_initialised_from_the_charts_secret(real_pods_cluster: ControlPlane, release: str) -> None:
+    with real_pods_cluster.api_client() as api:
+        secret = client.CoreV1Api(api).read_namespaced_secret(f"{RELEASE}-chainlink-node-postgres", release)
+    assert secret.data, "the chart generated the Postgres password"
+    password = _b64(next(iter(secret.data.values())))
+    # Over TCP, where pg_hba.conf asks for the password (scram-sha-256): the Secret's works, another not.
+    assert "PostgreSQL 16.9" in _psql(real_pods_cluster, release, password).stdout
+    refused = _psql(real_pods_cluster, release, password + "x")
+    assert "password authentication failed" in refused.stderr, refused
+
+
+def _psql(cluster: ControlPlane, namespace: str, password: str) -> subprocess.CompletedProcess[str]:
+    query = ["psql", "-U", "chainlink", "-d", "chainlink", "-h", "127.0.0.1", "-tAc", "SELECT version()"]
+    command = f"PGPASSWORD={shlex.quote(password)} {shlex.join(query)}"
+    pod = f"{RELEASE}-chainlink-node-postgres-0"
+    return subprocess.run(
+        ["kubectl", "exec", "-n", namespace, pod, "--", "sh", "-c", command],
+        env=cluster.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_job_applied_with_kubectl_is_synced_on_the_node_in_the_pod(
+    real_pods_cluster: ControlPlane, release: str, tmp_path: Path
+) -> None:
+    env = real_pods_cluster.env()
+    manifest = tmp_path / "job.yaml"
+    manifest.write_text(yaml.safe_dump(JOB))
+    run(["kubectl", "apply", "-n", release, "-f", str(manifest)], env)
+    name = JOB["metadata"]["name"]
+    with real_pods_cluster.api_client() as api:
+        jobs = Jobs(api, release)
+        entry = eventually(
+            lambda: (e := jobs.entry(name, RELEASE)) and e.get("phase") == "Synced" and e,
+            120,
+            f"{name} Synced on {RELEASE}",
+        )
+        secret = client.CoreV1Api(api).read_namespaced_secret(f"{RELEASE}-chainlink-node-api", release)
+    # The node itself, through a port-forward to its pod: the job is there under the CR's external ID.
+    email, password = _b64(secret.data["credentials"]).splitlines()[:2]
+    port = free_port()
+    forward = subprocess.Popen(
+        ["kubectl", "port-forward", "-n", release, f"pod/{RELEASE}-chainlink-node-0", f"{port}:6688"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as node:
+            eventually(lambda: _answers(node), 30, "the port-forward")
+            node.post("/sessions", json={"email": email, "password": password}).raise_for_status()
+            listed = node.get("/v2/jobs").json()["data"]
+    finally:
+        forward.terminate()
+        forward.wait(10)
+    ids = {job["attributes"]["externalJobID"]: job["id"] for job in listed}
+    assert ids.get(entry["externalJobID"]) == str(entry["jobID"]), (entry, ids)
+
+
+def _answers(node: httpx.Client) -> bool:
+    try:
+        return node.get("/health").status_code < 500
+    except httpx.TransportError:
+        return False
+
+
+def _b64(value: str) -> str:
+    return base64.b64decode(value).decode()
