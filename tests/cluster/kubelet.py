@@ -382,6 +382,11 @@ def release_host(directory: Path) -> list[str]:
     for name in _netns() - set(record["netns"]):
         if name.startswith("cni-"):
             _sh(["ip", "netns", "delete", name], check=False)
+    # kubelet links every container's log from this fixed directory.
+    links = Path("/var/log/containers")
+    for link in links.glob("*.log") if links.exists() else ():
+        if link.is_symlink() and os.readlink(link).startswith(f"{directory}/"):
+            link.unlink()
     alias = Path(f"/sys/class/net/{BRIDGE}/ifalias")
     if alias.exists() and alias.read_text().strip() == str(directory):
         _sh(["ip", "link", "del", BRIDGE], check=False)
