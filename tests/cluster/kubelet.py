@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kubernetes import client
+from kubernetes.client.rest import ApiException
 
 from tests.cluster.process import BenchError, Component, bench_alive
 
@@ -240,40 +241,38 @@ state = "{base / "state"}"
         return self._spawn("coredns", [str(self.bin_dir / "coredns"), "-conf", str(corefile)], cwd=self.root)
 
     def _start_kubelet(self) -> Component:
-        config = self.root / "kubelet.yaml"
-        config.write_text(
-            json.dumps(
-                {
-                    "apiVersion": "kubelet.config.k8s.io/v1beta1",
-                    "kind": "KubeletConfiguration",
-                    "containerRuntimeEndpoint": f"unix://{self.socket}",
-                    # containerd 1.6 does not report a cgroup driver; these machines mount cgroup v1.
-                    "cgroupDriver": "cgroupfs",
-                    "failSwapOn": False,
-                    "failCgroupV1": False,
-                    "address": NODE_IP,
-                    "port": 10250,
-                    "readOnlyPort": 0,
-                    "healthzBindAddress": "127.0.0.1",
-                    "healthzPort": 10248,
-                    # The API server calls the kubelet (logs, exec) without a client certificate.
-                    "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}},
-                    "authorization": {"mode": "AlwaysAllow"},
-                    "clusterDomain": CLUSTER_DOMAIN,
-                    "clusterDNS": [NODE_IP],
-                    "resolvConf": str(self._resolv_conf()),
-                    "podLogsDir": str(self.root / "pod-logs"),
-                    "volumePluginDir": str(self.root / "volume-plugins"),
-                    "serializeImagePulls": False,
-                    "evictionHard": {
-                        "memory.available": "100Mi",
-                        "nodefs.available": "2%",
-                        "imagefs.available": "2%",
-                    },
-                    "imageGCHighThresholdPercent": 100,
-                    "registerNode": True,
-                }
-            )
+        config = self._config(
+            "kubelet.yaml",
+            {
+                "apiVersion": "kubelet.config.k8s.io/v1beta1",
+                "kind": "KubeletConfiguration",
+                "containerRuntimeEndpoint": f"unix://{self.socket}",
+                # containerd 1.6 does not report a cgroup driver; these machines mount cgroup v1.
+                "cgroupDriver": "cgroupfs",
+                "failSwapOn": False,
+                "failCgroupV1": False,
+                "address": NODE_IP,
+                "port": 10250,
+                "readOnlyPort": 0,
+                "healthzBindAddress": "127.0.0.1",
+                "healthzPort": 10248,
+                # The API server calls the kubelet (logs, exec) without a client certificate.
+                "authentication": {"anonymous": {"enabled": True}, "webhook": {"enabled": False}},
+                "authorization": {"mode": "AlwaysAllow"},
+                "clusterDomain": CLUSTER_DOMAIN,
+                "clusterDNS": [NODE_IP],
+                "resolvConf": str(self._resolv_conf()),
+                "podLogsDir": str(self.root / "pod-logs"),
+                "volumePluginDir": str(self.root / "volume-plugins"),
+                "serializeImagePulls": False,
+                "evictionHard": {
+                    "memory.available": "100Mi",
+                    "nodefs.available": "2%",
+                    "imagefs.available": "2%",
+                },
+                "imageGCHighThresholdPercent": 100,
+                "registerNode": True,
+            },
         )
         return self._spawn(
             "kubelet",
@@ -290,6 +289,12 @@ state = "{base / "state"}"
             ],
         )
 
+    def _config(self, name: str, document: dict[str, object]) -> Path:
+        """A component's configuration file (JSON is YAML) under the node's root."""
+        path = self.root / name
+        path.write_text(json.dumps(document, indent=2))
+        return path
+
     def _resolv_conf(self) -> Path:
         # Pods resolve only cluster names: nothing leaves the bench's bridge.
         path = self.root / "resolv.conf"
@@ -297,40 +302,40 @@ state = "{base / "state"}"
         return path
 
     def _start_kube_proxy(self) -> Component:
-        config = self.root / "kube-proxy.yaml"
-        config.write_text(
-            json.dumps(
-                {
-                    "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
-                    "kind": "KubeProxyConfiguration",
-                    "mode": "iptables",
-                    "clientConnection": {"kubeconfig": str(self.kubeconfig)},
-                    "hostnameOverride": NODE_NAME,
-                    "bindAddress": NODE_IP,
-                    "clusterCIDR": CLUSTER_CIDR,
-                    "metricsBindAddress": "127.0.0.1:10249",
-                    "healthzBindAddress": "127.0.0.1:10256",
-                    # Zeros: the host's conntrack sysctls stay; no localhost NodePorts: no route_localnet.
-                    "conntrack": {
-                        "maxPerCore": 0,
-                        "min": 0,
-                        "tcpEstablishedTimeout": "0s",
-                        "tcpCloseWaitTimeout": "0s",
-                    },
-                    "iptables": {"localhostNodePorts": False, "syncPeriod": "10s", "minSyncPeriod": "1s"},
-                }
-            )
+        config = self._config(
+            "kube-proxy.yaml",
+            {
+                "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
+                "kind": "KubeProxyConfiguration",
+                "mode": "iptables",
+                "clientConnection": {"kubeconfig": str(self.kubeconfig)},
+                "hostnameOverride": NODE_NAME,
+                "bindAddress": NODE_IP,
+                "clusterCIDR": CLUSTER_CIDR,
+                "metricsBindAddress": "127.0.0.1:10249",
+                "healthzBindAddress": "127.0.0.1:10256",
+                # Zeros: the host's conntrack sysctls stay; no localhost NodePorts: no route_localnet.
+                "conntrack": {
+                    "maxPerCore": 0,
+                    "min": 0,
+                    "tcpEstablishedTimeout": "0s",
+                    "tcpCloseWaitTimeout": "0s",
+                },
+                "iptables": {"localhostNodePorts": False, "syncPeriod": "10s", "minSyncPeriod": "1s"},
+            },
         )
         return self._spawn("kube-proxy", [str(self.bin_dir / "kube-proxy"), f"--config={config}"])
 
     # -- stop -------------------------------------------------------------------------------------
 
-    def drain(self, api: Any, timeout: float = 60.0) -> None:
-        """Delete every pod at once and wait for the kubelet to tear them down (CNI DEL, unmounts)."""
+    def drain(self, api: Any, timeout: float = 30.0) -> None:
+        """Cordon the node, delete every pod at once and wait for the kubelet to tear them down (CNI DEL,
+        unmounts); the replacements controllers make stay Pending."""
         core = client.CoreV1Api(api)
-        with contextlib.suppress(Exception):
-            for pod in core.list_pod_for_all_namespaces().items:
-                with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # an API server already gone: the kill below still runs
+            core.patch_node(NODE_NAME, {"spec": {"unschedulable": True}})
+            for pod in core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={NODE_NAME}").items:
+                with contextlib.suppress(ApiException):
                     core.delete_namespaced_pod(
                         pod.metadata.name, pod.metadata.namespace, grace_period_seconds=0
                     )

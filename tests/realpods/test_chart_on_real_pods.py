@@ -102,14 +102,16 @@ def test_postgres_initialised_from_the_charts_secret(real_pods_cluster: ControlP
         secret = client.CoreV1Api(api).read_namespaced_secret(f"{RELEASE}-chainlink-node-postgres", release)
     assert secret.data, "the chart generated the Postgres password"
     password = _b64(next(iter(secret.data.values())))
-    # Over TCP, where pg_hba.conf asks for the password (scram-sha-256): the Secret's works, another not.
+    # Through the Service (cluster DNS, kube-proxy), where pg_hba.conf asks for the password (scram-sha-256;
+    # loopback is trusted, as in the official image): the Secret's password works, another does not.
     assert "PostgreSQL 16.9" in _psql(real_pods_cluster, release, password).stdout
     refused = _psql(real_pods_cluster, release, password + "x")
     assert "password authentication failed" in refused.stderr, refused
 
 
 def _psql(cluster: ControlPlane, namespace: str, password: str) -> subprocess.CompletedProcess[str]:
-    query = ["psql", "-U", "chainlink", "-d", "chainlink", "-h", "127.0.0.1", "-tAc", "SELECT version()"]
+    host = f"{RELEASE}-chainlink-node-postgres"
+    query = ["psql", "-U", "chainlink", "-d", "chainlink", "-h", host, "-tAc", "SELECT version()"]
     command = f"PGPASSWORD={shlex.quote(password)} {shlex.join(query)}"
     pod = f"{RELEASE}-chainlink-node-postgres-0"
     return subprocess.run(
