@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -36,6 +37,7 @@ POD_SUBNET = "10.244.0.0/24"
 CLUSTER_CIDR = "10.244.0.0/16"
 CLUSTER_DOMAIN = "cluster.local"
 CNI_BIN = Path("/usr/lib/cni")
+CNI_NETWORK = "chainlink-k8s-bench"
 HOST_TOOLS = (
     "containerd",
     "containerd-shim-runc-v2",
@@ -111,7 +113,10 @@ class KubeletNode:
             # The bridge's alias names the bench that made it: one that died without stopping is cleaned up.
             owner = Path((bridge / "ifalias").read_text().strip() or "/nonexistent")
             if bench_alive(owner):
-                raise BenchError(f"a real-pod bench already runs in {owner} (bridge {BRIDGE})")
+                raise BenchError(
+                    f"a real-pod bench already runs in {owner} (bridge {BRIDGE}); stop it with "
+                    f"`python -m tests.cluster down --dir {owner}`"
+                )
             release_host(owner)
         record: dict[str, object] = {
             "netns": sorted(_netns()),
@@ -161,7 +166,7 @@ class KubeletNode:
             json.dumps(
                 {
                     "cniVersion": "1.0.0",
-                    "name": "bench",
+                    "name": CNI_NETWORK,
                     "plugins": [
                         {
                             "type": "bridge",
@@ -383,6 +388,7 @@ def release_host(directory: Path) -> list[str]:
         cleanup.append(f"--config={proxy_config}")
     _sh(cleanup, check=False)
     _remove_kubelet_chains()
+    _remove_cni_chains()
     problems = [f"mount {target}" for target in _unmount(directory / "node")]
     for name in _netns() - set(record["netns"]):
         if name.startswith("cni-"):
@@ -439,6 +445,18 @@ def _unmount(root: Path) -> list[str]:
         ).returncode != 0:
             failed.append(target)
     return failed
+
+
+def _remove_cni_chains() -> None:
+    """The bridge plugin's masquerade chains, one per pod; its DEL removes them, a killed pod keeps them."""
+    marker = f'name: \\"{CNI_NETWORK}\\"'
+    for tool in ("iptables", "ip6tables"):
+        for rule in _sh([f"{tool}-save", "-t", "nat"], check=False).stdout.splitlines():
+            if rule.startswith("-A POSTROUTING ") and marker in rule:
+                chain = rule.rsplit(" -j ", 1)[1].strip()
+                _sh([tool, "-t", "nat", "-D", *shlex.split(rule)[1:]], check=False)
+                _sh([tool, "-t", "nat", "-F", chain], check=False)
+                _sh([tool, "-t", "nat", "-X", chain], check=False)
 
 
 def _remove_kubelet_chains() -> None:
