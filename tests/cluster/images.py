@@ -43,7 +43,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.cluster.oci import PATH_ENV, ImageConfig, write_image
+from tests.cluster.oci import PATH_ENV, ImageConfig, sha256_file, write_image
 from tests.cluster.process import BenchError
 from tests.cluster.tools import REPO_ROOT, TOOLS_SCRIPT, cache_root
 
@@ -82,8 +82,8 @@ def _digest(*parts: object) -> str:
 
 
 def _file_identity(path: Path) -> list[object]:
-    st = path.stat()
-    return [str(path), st.st_size, st.st_mtime_ns]
+    """By content, so that a fresh checkout (new mtimes) finds the images its files already made."""
+    return [path.name, sha256_file(path)]
 
 
 def _run(argv: list[str], what: str, **kwargs: object) -> None:

@@ -43,7 +43,7 @@ class ImageConfig:
         return config
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -60,7 +60,7 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 
 def write_image(layer: Path, out: Path, name: str, config: ImageConfig) -> str:
     """Write the OCI archive ``out`` for image ``name`` (registry/repo:tag); returns the manifest digest."""
-    layer_digest = _sha256_file(layer)
+    layer_digest = sha256_file(layer)
     config_blob = json.dumps(
         {
             "architecture": "amd64",
