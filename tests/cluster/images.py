@@ -44,8 +44,8 @@ from pathlib import Path
 import yaml
 
 from tests.cluster.oci import PATH_ENV, ImageConfig, sha256_file, write_image
-from tests.cluster.process import BenchError
-from tests.cluster.tools import REPO_ROOT, TOOLS_SCRIPT, cache_root
+from tests.cluster.process import BenchError, run_tool
+from tests.cluster.tools import REPO_ROOT, cache_root, node_binary
 
 CHART = REPO_ROOT / "charts" / "chainlink-node"
 FILES = Path(__file__).resolve().parent / "imagefiles"
@@ -84,16 +84,6 @@ def _digest(*parts: object) -> str:
 def _file_identity(path: Path) -> list[object]:
     """By content, so that a fresh checkout (new mtimes) finds the images its files already made."""
     return [path.name, sha256_file(path)]
-
-
-def _run(argv: list[str], what: str, **kwargs: object) -> None:
-    proc = subprocess.run(  # type: ignore[call-overload]
-        argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False, **kwargs
-    )
-    if proc.returncode != 0:
-        raise BenchError(
-            f"{what} failed ({proc.returncode}): {' '.join(argv)}\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
-        )
 
 
 @dataclass(frozen=True)
@@ -136,7 +126,7 @@ class DebianImage:
             *(f"--customize-hook={hook}" for hook in self.hooks),
             f"--customize-hook=sync-out /var/cache/apt/archives {debs}",
         ]
-        _run([*argv, SUITE, str(rootfs), *SOURCES], f"mmdebstrap for {self.name}")
+        run_tool([*argv, SUITE, str(rootfs), *SOURCES])
         if self.check is not None:
             self.check(rootfs)
         write_image(rootfs, out, self.name, self.config)
@@ -165,11 +155,7 @@ def _check_curl(rootfs: Path) -> None:
 def node_image() -> DebianImage:
     image = chart_values()["image"]
     assert isinstance(image, dict)
-    binary = Path(
-        subprocess.run(
-            ["bash", str(TOOLS_SCRIPT), "node-bin"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    )
+    binary = node_binary()
     if not binary.exists():
         raise BenchError(f"no node binary at {binary}: run `bash scripts/tools.sh` (with the real node lane)")
     home = "/home/chainlink"
@@ -320,10 +306,10 @@ class DockerfileImage:
             for base in self.bases:
                 archive = workdir / f"{_slug(base.name)}.tar"
                 _build_into(base, workdir, archive)
-                _run([*buildah, "pull", "--quiet", f"oci-archive:{archive}"], f"buildah pull {base.name}")
-                _run([*buildah, "tag", _oci_ref_name(archive), base.name], f"buildah tag {base.name}")
+                run_tool([*buildah, "pull", "--quiet", f"oci-archive:{archive}"])
+                run_tool([*buildah, "tag", _oci_ref_name(archive), base.name])
             # The machine's CA bundle is mounted for pip, which reaches PyPI through this machine's proxy.
-            _run(
+            run_tool(
                 [
                     *buildah,
                     "bud",
@@ -338,13 +324,9 @@ class DockerfileImage:
                     self.name,
                     ".",
                 ],
-                f"buildah bud {self.name}",
                 cwd=REPO_ROOT,
             )
-            _run(
-                [*buildah, "push", "--quiet", self.name, f"docker-archive:{out}:{self.name}"],
-                f"buildah push {self.name}",
-            )
+            run_tool([*buildah, "push", "--quiet", self.name, f"docker-archive:{out}:{self.name}"])
         finally:
             subprocess.run([*buildah, "rmi", "--all", "--force"], capture_output=True, check=False)
             shutil.rmtree(store, ignore_errors=True)
@@ -359,9 +341,8 @@ class PauseImage:
 
     def build(self, workdir: Path, out: Path) -> None:
         binary = workdir / "pause"
-        _run(
+        run_tool(
             ["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(binary), "."],
-            "go build pause",
             cwd=FILES / "pause",
             env={**os.environ, "CGO_ENABLED": "0", "GOTOOLCHAIN": "local"},
         )

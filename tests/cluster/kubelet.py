@@ -18,7 +18,6 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -28,7 +27,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.cluster.process import BenchError, Component, bench_alive
+from tests.cluster.process import BenchError, Component, bench_alive, run_tool
 
 NODE_NAME = "bench-node-0"
 BRIDGE = "clk8s0"
@@ -67,13 +66,6 @@ def missing_host_tools() -> list[str]:
         if not (CNI_BIN / p).exists()
     ]
     return missing
-
-
-def _sh(argv: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(list(argv), capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
-    if check and proc.returncode != 0:
-        raise BenchError(f"{' '.join(argv)} failed ({proc.returncode}): {proc.stderr.strip()}")
-    return proc
 
 
 class KubeletNode:
@@ -126,14 +118,14 @@ class KubeletNode:
         for key in SYSCTLS:
             path = Path("/proc/sys") / key
             if not path.exists() and key.startswith("net/bridge"):
-                _sh(["modprobe", "br_netfilter"], check=False)
+                run_tool(["modprobe", "br_netfilter"], check=False)
             record["sysctls"][key] = path.read_text().strip()  # type: ignore[index]
         self.directory.mkdir(parents=True, exist_ok=True)
         _record(self.directory).write_text(json.dumps(record))
-        _sh(["ip", "link", "add", BRIDGE, "type", "bridge"])
-        _sh(["ip", "link", "set", BRIDGE, "alias", str(self.directory)])
-        _sh(["ip", "addr", "add", f"{NODE_IP}/24", "dev", BRIDGE])
-        _sh(["ip", "link", "set", BRIDGE, "up"])
+        run_tool(["ip", "link", "add", BRIDGE, "type", "bridge"])
+        run_tool(["ip", "link", "set", BRIDGE, "alias", str(self.directory)])
+        run_tool(["ip", "addr", "add", f"{NODE_IP}/24", "dev", BRIDGE])
+        run_tool(["ip", "link", "set", BRIDGE, "up"])
         for key, value in SYSCTLS.items():
             (Path("/proc/sys") / key).write_text(value)
 
@@ -157,7 +149,7 @@ class KubeletNode:
         return ["ctr", f"--address={self.socket}", "--namespace=k8s.io", *args]
 
     def _ctr(self, *args: str) -> str:
-        return _sh(self._ctr_argv(*args)).stdout
+        return run_tool(self._ctr_argv(*args)).stdout
 
     def _start_containerd(self) -> Component:
         base = self.root / "containerd"
@@ -225,7 +217,7 @@ state = "{base / "state"}"
         component = self._spawn("containerd", ["containerd", f"--config={config}", "--log-level=warn"])
         self._wait(
             "containerd socket",
-            lambda: _sh(["ctr", f"--address={self.socket}", "version"], check=False).returncode == 0,
+            lambda: run_tool(["ctr", f"--address={self.socket}", "version"], check=False).returncode == 0,
             component,
         )
         return component
@@ -349,11 +341,11 @@ state = "{base / "state"}"
             time.sleep(0.5)
         # Whatever the kubelet did not stop (it may be dead): the shims outlive containerd, so kill them now.
         for task in self._tasks():
-            _sh(self._ctr_argv("tasks", "kill", "--signal=SIGKILL", task), check=False)
-            _sh(self._ctr_argv("tasks", "delete", "--force", task), check=False)
+            run_tool(self._ctr_argv("tasks", "kill", "--signal=SIGKILL", task), check=False)
+            run_tool(self._ctr_argv("tasks", "delete", "--force", task), check=False)
 
     def _tasks(self) -> list[str]:
-        listed = _sh(self._ctr_argv("tasks", "ls", "-q"), check=False)
+        listed = run_tool(self._ctr_argv("tasks", "ls", "-q"), check=False)
         return listed.stdout.split() if listed.returncode == 0 else []
 
     def cleanup_host(self) -> list[str]:
@@ -386,13 +378,13 @@ def release_host(directory: Path) -> list[str]:
     cleanup = [record["kube_proxy"], "--cleanup"]
     if proxy_config.exists():
         cleanup.append(f"--config={proxy_config}")
-    _sh(cleanup, check=False)
+    run_tool(cleanup, check=False)
     _remove_kubelet_chains()
     _remove_cni_chains()
     problems = [f"mount {target}" for target in _unmount(directory / "node")]
     for name in _netns() - set(record["netns"]):
         if name.startswith("cni-"):
-            _sh(["ip", "netns", "delete", name], check=False)
+            run_tool(["ip", "netns", "delete", name], check=False)
     # kubelet links every container's log from this fixed directory.
     links = Path("/var/log/containers")
     for link in links.glob("*.log") if links.exists() else ():
@@ -400,7 +392,7 @@ def release_host(directory: Path) -> list[str]:
             link.unlink()
     alias = Path(f"/sys/class/net/{BRIDGE}/ifalias")
     if alias.exists() and alias.read_text().strip() == str(directory):
-        _sh(["ip", "link", "del", BRIDGE], check=False)
+        run_tool(["ip", "link", "del", BRIDGE], check=False)
     for key, value in record["sysctls"].items():
         with contextlib.suppress(OSError):
             (Path("/proc/sys") / key).write_text(value)
@@ -440,7 +432,7 @@ def _unmount(root: Path) -> list[str]:
     failed = []
     for line in reversed(Path("/proc/self/mounts").read_text().splitlines()):
         target = line.split()[1].replace("\\040", " ")
-        if (target == str(root) or target.startswith(f"{root}/")) and _sh(
+        if (target == str(root) or target.startswith(f"{root}/")) and run_tool(
             ["umount", "-l", target], check=False
         ).returncode != 0:
             failed.append(target)
@@ -451,22 +443,22 @@ def _remove_cni_chains() -> None:
     """The bridge plugin's masquerade chains, one per pod; its DEL removes them, a killed pod keeps them."""
     marker = f'name: \\"{CNI_NETWORK}\\"'
     for tool in ("iptables", "ip6tables"):
-        for rule in _sh([f"{tool}-save", "-t", "nat"], check=False).stdout.splitlines():
+        for rule in run_tool([f"{tool}-save", "-t", "nat"], check=False).stdout.splitlines():
             if rule.startswith("-A POSTROUTING ") and marker in rule:
                 chain = rule.rsplit(" -j ", 1)[1].strip()
-                _sh([tool, "-t", "nat", "-D", *shlex.split(rule)[1:]], check=False)
-                _sh([tool, "-t", "nat", "-F", chain], check=False)
-                _sh([tool, "-t", "nat", "-X", chain], check=False)
+                run_tool([tool, "-t", "nat", "-D", *shlex.split(rule)[1:]], check=False)
+                run_tool([tool, "-t", "nat", "-F", chain], check=False)
+                run_tool([tool, "-t", "nat", "-X", chain], check=False)
 
 
 def _remove_kubelet_chains() -> None:
     for tool in ("iptables", "ip6tables"):
         for table, chain, parents in KUBELET_CHAINS:
             for parent in parents:
-                while _sh([tool, "-t", table, "-D", parent, "-j", chain], check=False).returncode == 0:
+                while run_tool([tool, "-t", table, "-D", parent, "-j", chain], check=False).returncode == 0:
                     pass
-            _sh([tool, "-t", table, "-F", chain], check=False)
-            _sh([tool, "-t", table, "-X", chain], check=False)
+            run_tool([tool, "-t", table, "-F", chain], check=False)
+            run_tool([tool, "-t", table, "-X", chain], check=False)
 
 
 def _http_ok(url: str) -> bool:

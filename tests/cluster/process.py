@@ -9,7 +9,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,6 +112,21 @@ class Component:
                     os.killpg(proc.pid, signal.SIGKILL)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(5)
+
+
+def run_tool(
+    argv: Sequence[str], *, check: bool = True, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command to its end with its output captured; with check, a failure raises BenchError carrying
+    the output's tail."""
+    proc = subprocess.run(
+        list(argv), capture_output=True, text=True, stdin=subprocess.DEVNULL, cwd=cwd, env=env, check=False
+    )
+    if check and proc.returncode != 0:
+        raise BenchError(
+            f"{' '.join(argv)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
+    return proc
 
 
 def pid_alive(pid: int, argv0: str) -> bool:

@@ -32,3 +32,9 @@ def cache_root() -> Path:
     """The cache's root (tools, the real node, images, downloads)."""
     out = subprocess.run(["bash", str(TOOLS_SCRIPT), "cache-dir"], capture_output=True, text=True, check=True)
     return Path(out.stdout.strip())
+
+
+def node_binary() -> Path:
+    """Where scripts/tools.sh puts the real Chainlink node (it may not be built yet)."""
+    out = subprocess.run(["bash", str(TOOLS_SCRIPT), "node-bin"], capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.cluster.controlplane import BenchError, Component, free_ports
+from tests.cluster.tools import node_binary
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "admin@real-node.test"
@@ -19,13 +20,7 @@ EMAIL = "admin@real-node.test"
 
 def binary() -> Path:
     """The node scripts/tools.sh builds (versioned path in the tools cache)."""
-    out = subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / "tools.sh"), "node-bin"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(out.stdout.strip())
+    return node_binary()
 
 
 def strong_password() -> str:
