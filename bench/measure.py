@@ -150,6 +150,7 @@ class Seen:
     added: float | None = None
     finalized: dict[str, float] = field(default_factory=dict)  # node -> its finalizer appeared
     synced: dict[str, float] = field(default_factory=dict)  # node -> its status entry first Synced
+    errored: dict[str, float] = field(default_factory=dict)  # node -> its entry last showed Error
     deleted: float | None = None
 
 
@@ -173,6 +174,11 @@ class Recorder:
     def get(self, name: str) -> Seen:
         with self._lock:
             return self.seen.setdefault(name, Seen())
+
+    def present(self) -> list[str]:
+        """The resources seen and not deleted."""
+        with self._lock:
+            return [name for name, s in self.seen.items() if s.added is not None and s.deleted is None]
 
     def synced(self, name: str, node: str) -> float | None:
         with self._lock:
@@ -211,3 +217,11 @@ class Recorder:
             for entry in (obj.get("status") or {}).get("nodes") or ():
                 if entry.get("phase") == "Synced":
                     s.synced.setdefault(entry["node"], now)
+                elif entry.get("phase") == "Error":
+                    s.errored[entry["node"]] = now
+
+    def ever_error(self, since: float) -> int:
+        """Resources whose status showed Error for some node at or after `since`: what a person watching
+        `kubectl get chainlinkjobs` would have seen failing."""
+        with self._lock:
+            return sum(1 for s in self.seen.values() if any(t >= since for t in s.errored.values()))

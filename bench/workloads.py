@@ -160,20 +160,29 @@ def create_burst(cluster: ControlPlane, ns: str, names: list[str], spec: Callabl
     out: dict[str, tuple[float, float, str]] = {}
     lock = threading.Lock()
 
+    def create(jobs: Jobs, name: str) -> None:
+        t0 = time.time()
+        made = jobs.create(name, toml(name), **spec(name))
+        t1 = time.time()
+        with lock:
+            out[name] = (t0, t1, made["metadata"]["uid"])
+
+    _in_threads(cluster, ns, names, create)
+    return out
+
+
+def _in_threads(cluster: ControlPlane, ns: str, names: list[str], call: Callable[[Jobs, str], None]) -> None:
+    """call(jobs, name) for every name, from CREATORS threads with a client each."""
+
     def chunk(part: list[str]) -> None:
         with cluster.api_client() as api:
             jobs = Jobs(api, ns)
             for name in part:
-                t0 = time.time()
-                made = jobs.create(name, toml(name), **spec(name))
-                t1 = time.time()
-                with lock:
-                    out[name] = (t0, t1, made["metadata"]["uid"])
+                call(jobs, name)
 
     with ThreadPoolExecutor(CREATORS) as pool:
         for f in [pool.submit(chunk, names[i::CREATORS]) for i in range(CREATORS)]:
             f.result()
-    return out
 
 
 def targets(node: str) -> Callable[[str], dict[str, Any]]:
@@ -206,8 +215,14 @@ def one_node(cfg: Config, n: int) -> dict[str, Any]:
             result["agent_peak_rss_mib"] = round(sample(_pid(agent)).peak_rss_bytes / MIB, 1)
             timeline.stop()
             result["timeline"] = timeline.rows
-            result["cold_start"], result["steady"] = _cold_and_steady(cfg, agent, node, n + cfg.probes)
             result["naive"] = _naive(cfg, api, ns, n + cfg.probes)
+            result["cold_start"], result["steady"] = _cold_and_steady(cfg, agent, node, n + cfg.probes)
+            result["resync"] = _resync_pass(cfg, agent, node, result["cold_start"]["drained_s"])
+            result["steady"]["cpu_pct_core_with_resync"] = round(
+                result["steady"]["cpu_pct_core"] + 100 * result["resync"]["cpu_s"] / RESYNC_SECONDS, 3
+            )
+            with cfg.profiler.phase(f"delete-{n}", _pid(agent)):
+                result["delete"] = _delete_burst(cfg, agent, node, recorder, ns)
         finally:
             recorder.stop()
             agent.kill()
@@ -289,6 +304,7 @@ def _burst(
         rest.append(job["created"] - seen.added - mean_post)
     first = min(t0 for t0, _, _ in made.values())
     stats = node.stats()
+    throttling = _throttling(before, after)
     return {
         "created_in_s": round(created_in, 2),
         "sync_s": round(max(j["created"] for j in on_node.values()) - first, 2),
@@ -301,8 +317,8 @@ def _burst(
         "jobs_on_node": len(on_node),
         "node_posts": stats.get("POST /v2/jobs", 0),
         "reconcile_errors": value(after, "chainlink_agent_reconciles_total", result="error"),
-        "node_429s": value(after, RESPONSES, code="429") - value(before, RESPONSES, code="429"),
-        "throttled_s": round(value(after, THROTTLED) - value(before, THROTTLED), 1),
+        "ever_error": recorder.ever_error(first),
+        **throttling,
         "raw_apply_to_live_s": [round(x, 4) for x in live],
     }
 
@@ -407,8 +423,90 @@ def _cold_and_steady(
         "apiserver_requests": diff(apiserver_requests(apiserver_metrics(cfg.cluster)), api_before),
         "load": load(),
     }
-    agent.stop()
     return cold, steady
+
+
+def _resync_pass(
+    cfg: Config, agent: AgentProcess, node: NodeDoubleProcess, drained_s: float
+) -> dict[str, Any]:
+    """One periodic resync pass, measured alone: the agent restarts with a short period, and the CPU from
+    the end of its cold-start pass to the end of the next pass is that pass's cost (idle costs ~0)."""
+    period = max(30.0, 3 * drained_s)
+    cfg.log(f"  resync pass (period {period:.0f} s)")
+    agent.stop()
+    default_period = agent.env["CHAINLINK_AGENT_RESYNC_SECONDS"]
+    agent.env["CHAINLINK_AGENT_RESYNC_SECONDS"] = str(period)
+    try:
+        agent.start(wait_ready=False)
+        wait_ready(agent)
+        first = _settled_reconciles(agent, 1, period)
+        calls_before, start = node.stats(), sample(_pid(agent))
+        with cfg.profiler.phase("resync", _pid(agent)):
+            _settled_reconciles(agent, first + 1, period * 2)
+        end, calls, text = sample(_pid(agent)), node.stats(), agent_metrics(agent)
+    finally:
+        agent.stop()
+        agent.env["CHAINLINK_AGENT_RESYNC_SECONDS"] = default_period
+    agent.start()
+    return {
+        "period_s": period,
+        "cpu_s": round(end.cpu_seconds - start.cpu_seconds, 3),
+        "reconciles": value(text, "chainlink_agent_reconciles_total") - first,
+        "node_calls": diff(_counter(calls), _counter(calls_before)),
+    }
+
+
+def _settled_reconciles(agent: AgentProcess, at_least: float, timeout: float) -> float:
+    """Waits until the agent has made `at_least` reconciles and none for 2 s with an empty queue."""
+    deadline, last = time.monotonic() + timeout, -1.0
+    while time.monotonic() < deadline:
+        text = agent_metrics(agent)
+        done = value(text, "chainlink_agent_reconciles_total")
+        if done == last and done >= at_least and value(text, "chainlink_agent_queue_depth") == 0:
+            return done
+        last = done
+        time.sleep(2.0)
+    raise RuntimeError(
+        f"timed out after {timeout:.0f} s waiting for {at_least:.0f} reconciles; saw {last:.0f}"
+    )
+
+
+def _delete_burst(
+    cfg: Config, agent: AgentProcess, node: NodeDoubleProcess, recorder: Recorder, ns: str
+) -> dict[str, Any]:
+    """Deletes every resource at once from CREATORS threads; the agent deletes each job on the node, then
+    drops its finalizer, and the resource is gone."""
+    names = recorder.present()
+    cfg.log(f"  delete: {len(names)} resources")
+    before, calls_before = agent_metrics(agent), node.stats()
+    first = time.time()
+    _in_threads(cfg.cluster, ns, names, lambda jobs, name: jobs.delete(name))
+    deleted_in = time.time() - first
+    eventually(
+        lambda: all(recorder.get(name).deleted for name in names),
+        max(120.0, len(names) * 0.5),
+        f"{len(names)} resources gone",
+    )
+    after = agent_metrics(agent)
+    calls = diff(_counter(node.stats()), _counter(calls_before))
+    return {
+        "n": len(names),
+        "deleted_in_s": round(deleted_in, 2),
+        "all_gone_s": round(max(recorder.get(name).deleted or 0 for name in names) - first, 2),
+        "jobs_left_on_node": len(node_jobs(node)),
+        "node_deletes": calls.get("DELETE /v2/jobs/:ID", 0),
+        "node_calls": calls,
+        "ever_error": recorder.ever_error(first),
+        **_throttling(before, after),
+    }
+
+
+def _throttling(before: str, after: str) -> dict[str, Any]:
+    """429s the node answered and seconds the agent waited for its window, between two /metrics reads."""
+    return {
+        "node_429s": value(after, RESPONSES, code="429") - value(before, RESPONSES, code="429"),
+        "throttled_s": round(value(after, THROTTLED) - value(before, THROTTLED), 1),
+    }
 
 
 def _counter(stats: dict[str, int]) -> Counter[str]:

@@ -36,7 +36,7 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
     def _hold(self, recorded: StatusEntry | None, phase: str, reason: str, message: str) -> Outcome:
         return _held(recorded, phase, reason, message)
 
-    def _desired(self, bridge: ChainlinkBridge) -> DesiredBridge:
+    def _desired(self, bridge: ChainlinkBridge, recorded: StatusEntry | None) -> DesiredBridge:
         if not BRIDGE_NAME.fullmatch(bridge.bridge_name):
             raise InvalidSpec(
                 "InvalidBridgeName",

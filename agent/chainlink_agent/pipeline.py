@@ -17,7 +17,13 @@ _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]=,;]|[^\s\[\]=,;"]+')
 
 def bridge_names(toml_text: str) -> list[str]:
     """Bridge names the pipeline uses, lowercased, in order, without repeats. A TOML that does not parse
-    has none here: the caller has already refused it."""
+    has none here: the caller has already refused it.
+
+    A TOML without the word is not parsed (most jobs call no bridge, and a resync reads every job). Only a
+    TOML escape inside the word (`type=\\u0062ridge`) slips past; the node then refuses the job as naming a
+    missing bridge, which the reconciler treats as waiting for it."""
+    if "bridge" not in toml_text.lower():
+        return []
     try:
         source = tomllib.loads(toml_text).get("observationSource")
     except tomllib.TOMLDecodeError:

@@ -25,7 +25,7 @@ from .nodejobs import NodeSnapshot
 from .plan import Action, Create, Replace, claim_winner, plan
 from .references import References
 from .resource import ChainlinkJob, Resource, StatusEntry, derived_external_job_id, finalizer_for
-from .spec import InvalidSpec, RenderedSpec, render
+from .spec import InvalidSpec, RenderedSpec, render, rendered_before
 
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=Resource)
@@ -98,7 +98,7 @@ class Reconciler(Generic[R, D]):
                 self._release(key)
             return result
         try:
-            desired = self._desired(obj)
+            desired = self._desired(obj, recorded)
         except Waiting as exc:
             self._report(obj, recorded, self._hold(recorded, "Pending", exc.reason, exc.message), "Normal")
             return Result(retry=True)
@@ -114,7 +114,7 @@ class Reconciler(Generic[R, D]):
     def _parse(self, raw: dict[str, Any]) -> R:
         raise NotImplementedError
 
-    def _desired(self, obj: R) -> D:
+    def _desired(self, obj: R, recorded: StatusEntry | None) -> D:
         raise NotImplementedError
 
     def _converge(self, obj: R, recorded: StatusEntry | None, desired: D | None, wanted: bool) -> Result:
@@ -129,7 +129,9 @@ class Reconciler(Generic[R, D]):
     ) -> dict[str, Any]:
         """Writes this node's entry if it changed, with one Event (`event` is its type) per change, not one
         per retry. Returns the entry."""
-        outcome = replace(outcome, message=redaction.redact(outcome.message))
+        message = redaction.redact(outcome.message)
+        if message != outcome.message:
+            outcome = replace(outcome, message=message)
         entry = status_entry(self._node_name, obj.generation, outcome, recorded, now())
         if recorded is not None and dict(recorded.raw) == entry:
             return entry  # unchanged: an idle agent writes nothing
@@ -281,7 +283,7 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
             self._report(job, recorded, outcome, event=None)
         return Result()
 
-    def _desired(self, job: ChainlinkJob) -> RenderedSpec:
+    def _desired(self, job: ChainlinkJob, recorded: StatusEntry | None) -> RenderedSpec:
         toml = job.toml
         if job.toml_from is not None:
             ref = job.toml_from
@@ -291,7 +293,12 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         if not toml:
             raise InvalidSpec("EmptySpec", "the job TOML is empty")
         derived = derived_external_job_id(job.uid, self._node_name)
-        desired = render(self._resolve(toml), derived)
+        resolved = self._resolve(toml)
+        desired = (
+            rendered_before(resolved, derived, recorded.external_job_id, recorded.spec_hash)
+            if recorded is not None
+            else None
+        ) or render(resolved, derived)
         if redaction.is_secret_uuid(desired.external_job_id):
             # It is recorded in status and in Events, which everyone who may read the resource reads.
             raise InvalidSpec("SecretNotAllowed", "externalJobID may not come from a Secret")

@@ -44,8 +44,11 @@ def redact(text: str) -> str:
 
 def is_secret_uuid(text: str) -> bool:
     """Whether text is, as a UUID, one of the values read: an externalJobID taken from a Secret."""
+    values = _values.get()
+    if not values:
+        return False
     wanted = _uuid(text)
-    return wanted is not None and any(_uuid(value) == wanted for value in _values.get())
+    return wanted is not None and any(_uuid(value) == wanted for value in values)
 
 
 def _uuid(text: str) -> uuid.UUID | None:

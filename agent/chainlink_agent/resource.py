@@ -3,6 +3,7 @@ names. Pure."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,9 @@ def finalizer_for(node: str) -> str:
     return FINALIZER_PREFIX + node
 
 
+# A reconcile derives its resource's ID twice (its desired spec, the jobs it owns); a few recent answers
+# spare the second uuid5, at no memory cost at scale.
+@functools.lru_cache(maxsize=64)
 def derived_external_job_id(uid: str, node: str) -> str:
     """Stable across spec edits (direct-request consumers pin it on chain) and distinct per node."""
     return str(uuid.uuid5(EXTERNAL_ID_NAMESPACE, f"{uid}/{node}"))

@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 from chainlink_agent.resource import derived_external_job_id
-from chainlink_agent.spec import InvalidSpec, render
+from chainlink_agent.spec import InvalidSpec, render, rendered_before
 
 TOML = 'type = "webhook"\nschemaVersion = 1\n[webhookSpec]\nx = 1\n'
 
@@ -46,3 +46,25 @@ def test_external_id_that_is_not_a_uuid_is_invalid():
     with pytest.raises(InvalidSpec) as info:
         render('externalJobID = "nope"\n', "e")
     assert info.value.reason == "InvalidExternalJobID"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [TOML, 'externalJobID = "0eb9b7e4-0000-4000-8000-00000000000a"\n' + TOML],
+    ids=["derived", "set-in-toml"],
+)
+def test_a_recorded_render_is_recognised_without_parsing(text, monkeypatch):
+    derived = derived_external_job_id("uid-1", "node-a")
+    spec = render(text, derived)
+    monkeypatch.setattr(tomllib, "loads", None)  # a resync of unchanged specs never parses them
+    assert rendered_before(text, derived, spec.external_job_id, spec.spec_hash) == spec
+
+
+def test_a_changed_or_unrecorded_spec_is_rendered_again():
+    derived = derived_external_job_id("uid-1", "node-a")
+    spec = render(TOML, derived)
+    assert rendered_before(TOML + "# edit\n", derived, spec.external_job_id, spec.spec_hash) is None
+    assert rendered_before(TOML, derived, None, None) is None
+    # The same text recorded under another resource's ID is not this resource's render.
+    other = derived_external_job_id("uid-2", "node-a")
+    assert rendered_before(TOML, other, spec.external_job_id, spec.spec_hash) is None
