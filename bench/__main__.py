@@ -52,7 +52,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--probes", type=int, help="paced creates per size (default 50, --full 200)")
     parser.add_argument("--steady-seconds", type=float, help="idle window (default 20, --full 60)")
-    parser.add_argument("--fanout", type=int, help="nodes in the fan-out workload (default 20; 0 skips it)")
+    parser.add_argument(
+        "--fanout",
+        help="comma-separated node counts of the fan-out workload (default 20; --full 20,50,100; 0 skips)",
+    )
+    parser.add_argument(
+        "--fanout-spread", type=int, default=1000, help="fan-out: resources each naming one node"
+    )
     parser.add_argument("--naive-period", type=float, default=10.0, help="baseline: sleep between passes")
     parser.add_argument(
         "--naive-cap-seconds",
@@ -112,9 +118,11 @@ def main(argv: list[str] | None = None) -> int:
             log(f"size {n}")
             results["sizes"].append(one_node(cfg, n))
             _write(args.out, results)
-        fanout = args.fanout if args.fanout is not None else 20
-        if fanout:
-            results["fan_out"] = fan_out(cfg, fanout)
+        fanout = [int(n) for n in (args.fanout or ("20,50,100" if full else "20")).split(",") if int(n)]
+        results["fan_out"] = []
+        for nodes in fanout:
+            results["fan_out"].append(fan_out(cfg, nodes, args.fanout_spread))
+            _write(args.out, results)
     results["machine"]["load_end"] = load()
     results["workdir"] = str(workdir)
     _write(args.out, results)

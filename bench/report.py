@@ -149,6 +149,48 @@ ROWS: list[Row | str] = [
 ]
 
 
+def _fan(workload: str | None, *metrics: str) -> Callable[[dict[str, Any]], str]:
+    """Figures of one fan-out workload (None: of the fan-out itself), joined by " / "."""
+
+    def cell(phase: dict[str, Any], metric: str) -> str:
+        figure = phase.get(metric, "-")
+        if metric == "apiserver_requests":
+            return str(_writes(figure))
+        if isinstance(figure, dict):  # a latency summary
+            return "/".join(_num(figure[q]) for q in ("p50", "p99"))
+        return _num(figure)
+
+    def get(fan: dict[str, Any]) -> str:
+        phase = fan if workload is None else fan.get(workload) or {}
+        return " / ".join(cell(phase, m) for m in metrics)
+
+    return get
+
+
+FAN_ROWS: list[Row] = [
+    ("agents ready (s)", _fan(None, "agents_ready_s")),
+    ("RSS per agent, idle (MiB)", _fan(None, "rss_mib_per_agent")),
+    *(
+        row
+        for workload, title in (
+            ("one_to_all", "1 resource selecting all nodes"),
+            ("one_each", "spread: resources naming 1 node each"),
+        )
+        for row in (
+            (f"{title}: create -> all Synced (s)", _fan(workload, "all_synced_s")),
+            ("  per (resource, node) Synced p50/p99 (ms)", _fan(workload, "per_pair_synced_ms")),
+            ("  watch events / MiB sent", _fan(workload, "watch_events", "watch_mib")),
+            (
+                "  agent CPU s: all agents / the busiest",
+                _fan(workload, "agent_cpu_s_total", "agent_cpu_s_max"),
+            ),
+            ("  apiserver writes", _fan(workload, "apiserver_requests")),
+            ("  reconciles / errors", _fan(workload, "reconciles", "reconcile_errors")),
+        )
+    ),
+]
+
+
 def table(results: dict[str, Any]) -> str:
     sizes = results["sizes"]
     width = 52
@@ -175,19 +217,16 @@ def table(results: dict[str, Any]) -> str:
             except (KeyError, TypeError):
                 cells.append("-")
         lines.append(f"{label:<{width}}" + "".join(f"{c:>28}" for c in cells))
-    fan = results.get("fan_out")
-    if fan:
-        errors = f"{fan['reconciles']:.0f} ({fan['reconcile_errors']:.0f})"
-        lines += [
-            f"-- Fan-out: one resource selecting {fan['nodes']} nodes (an agent and a node double each), "
-            f"load {fan['load_start']}",
-            f"{'agents ready (s)':<{width}}{fan['agents_ready_s']:>28}",
-            f"{'create -> all entries Synced (s)':<{width}}{fan['all_synced_s']:>28}",
-            f"{'per node p50/p95/p99 (ms)':<{width}}"
-            + f"{'/'.join(_num(fan['per_node_synced_ms'][q]) for q in ('p50', 'p95', 'p99')):>28}",
-            f"{'reconciles (errors)':<{width}}{errors:>28}",
-            f"{'apiserver writes':<{width}}{_writes(fan['apiserver_requests']):>28}",
-        ]
+    fans = results.get("fan_out") or []
+    if isinstance(fans, dict):  # results.json of before 2026-12-01: one fan-out, one workload
+        fans = []
+    if fans:
+        lines.append(
+            "-- Fan-out: N agents (each with a node double) on one namespace; the apiserver's watch events"
+            " and bytes for ChainlinkJobs (every watcher's copy), every agent's CPU"
+        )
+        lines.append(f"{'':<{width}}" + "".join(f"{'nodes=' + str(f['nodes']):>28}" for f in fans))
+        lines += [f"{label:<{width}}" + "".join(f"{get(f):>28}" for f in fans) for label, get in FAN_ROWS]
     return "\n".join(lines)
 
 

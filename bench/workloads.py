@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from chainlink_agent.resource import derived_external_job_id
+from chainlink_agent.resource import PLURAL, derived_external_job_id
 from kubernetes import client
 
 from bench.measure import (
@@ -47,6 +47,7 @@ PAGE = 1000  # page size the benchmark lists the node's jobs with
 
 
 RESPONSES = "chainlink_agent_node_api_responses_total"
+RECONCILES = "chainlink_agent_reconciles_total"
 THROTTLED = "chainlink_agent_node_api_throttled_seconds_total"
 
 
@@ -171,7 +172,9 @@ def create_burst(cluster: ControlPlane, ns: str, names: list[str], spec: Callabl
     return out
 
 
-def _in_threads(cluster: ControlPlane, ns: str, names: list[str], call: Callable[[Jobs, str], None]) -> None:
+def _in_threads(
+    cluster: ControlPlane, ns: str, names: list[str], call: Callable[[Jobs, str], object]
+) -> None:
     """call(jobs, name) for every name, from CREATORS threads with a client each."""
 
     def chunk(part: list[str]) -> None:
@@ -261,7 +264,7 @@ class Timeline:
             except (httpx.HTTPError, OSError, RuntimeError):
                 continue
             depth = value(text, "chainlink_agent_queue_depth")
-            done = value(text, "chainlink_agent_reconciles_total")
+            done = value(text, RECONCILES)
             self.rows.append(
                 (round(time.time() - began, 1), depth, done, proc.cpu_seconds, round(proc.rss_bytes / MIB, 1))
             )
@@ -316,7 +319,7 @@ def _burst(
         "apply_to_synced_status_ms": summary_ms(status),
         "jobs_on_node": len(on_node),
         "node_posts": stats.get("POST /v2/jobs", 0),
-        "reconcile_errors": value(after, "chainlink_agent_reconciles_total", result="error"),
+        "reconcile_errors": value(after, RECONCILES, result="error"),
         "ever_error": recorder.ever_error(first),
         **throttling,
         "raw_apply_to_live_s": [round(x, 4) for x in live],
@@ -382,7 +385,7 @@ def _cold_and_steady(
 
         def drained() -> bool:
             text = agent_metrics(agent)
-            done = value(text, "chainlink_agent_reconciles_total")
+            done = value(text, RECONCILES)
             return done >= n and value(text, "chainlink_agent_queue_depth") == 0
 
         eventually(drained, max(120.0, n * 0.1), "the cold-start queue to drain")
@@ -399,7 +402,7 @@ def _cold_and_steady(
         "job_list_pages": calls.get("GET /v2/jobs", 0),
         "job_list_pages_per_list": math.ceil(n / 100),  # the agent's PAGE_SIZE
         "apiserver_requests": diff(apiserver_requests(apiserver_metrics(cfg.cluster)), api_before),
-        "reconciles": value(text, "chainlink_agent_reconciles_total"),
+        "reconciles": value(text, RECONCILES),
         "cpu_s": round(cold_cpu.cpu_seconds, 2),
         "rss_mib": round(cold_cpu.rss_bytes / MIB, 1),
     }
@@ -439,10 +442,10 @@ def _resync_pass(
     try:
         agent.start(wait_ready=False)
         wait_ready(agent)
-        first = _settled_reconciles(agent, 1, period)
+        first = value(_quiet([agent], period, at_least=1)[0], RECONCILES)
         calls_before, start = node.stats(), sample(_pid(agent))
         with cfg.profiler.phase("resync", _pid(agent)):
-            _settled_reconciles(agent, first + 1, period * 2)
+            _quiet([agent], period * 2, at_least=first + 1)
         end, calls, text = sample(_pid(agent)), node.stats(), agent_metrics(agent)
     finally:
         agent.stop()
@@ -451,24 +454,9 @@ def _resync_pass(
     return {
         "period_s": period,
         "cpu_s": round(end.cpu_seconds - start.cpu_seconds, 3),
-        "reconciles": value(text, "chainlink_agent_reconciles_total") - first,
+        "reconciles": value(text, RECONCILES) - first,
         "node_calls": diff(_counter(calls), _counter(calls_before)),
     }
-
-
-def _settled_reconciles(agent: AgentProcess, at_least: float, timeout: float) -> float:
-    """Waits until the agent has made `at_least` reconciles and none for 2 s with an empty queue."""
-    deadline, last = time.monotonic() + timeout, -1.0
-    while time.monotonic() < deadline:
-        text = agent_metrics(agent)
-        done = value(text, "chainlink_agent_reconciles_total")
-        if done == last and done >= at_least and value(text, "chainlink_agent_queue_depth") == 0:
-            return done
-        last = done
-        time.sleep(2.0)
-    raise RuntimeError(
-        f"timed out after {timeout:.0f} s waiting for {at_least:.0f} reconciles; saw {last:.0f}"
-    )
 
 
 def _delete_burst(
@@ -619,47 +607,48 @@ def _naive_probes(cfg: Config, api: Any, ns: str, node: NodeDoubleProcess, pass_
 # ---------------------------------------------------------------------------------------- 4: fan-out
 
 
-def fan_out(cfg: Config, nodes: int) -> dict[str, Any]:
-    """One resource selecting `nodes` nodes, each with its own agent process and node double."""
+FANOUT_LABEL = "bench.chainlink-k8s.github.io/fanout"
+
+
+def fan_out(cfg: Config, nodes: int, spread: int) -> dict[str, Any]:
+    """`nodes` agents (each with its node double) on one namespace, two workloads: one resource selecting
+    every node, then `spread` resources each naming one node. Every status write, one per node, is a
+    watch event for every agent, so this shows how the cost grows with the nodes."""
     cfg.log(f"fan-out: {nodes} nodes")
     result: dict[str, Any] = {"nodes": nodes, "load_start": load()}
     doubles: list[NodeDoubleProcess] = []
     agents: list[AgentProcess] = []
     with cfg.cluster.api_client() as api:
-        ns = cfg.namespace(api, "bench-fanout")
+        ns = cfg.namespace(api, f"bench-fanout{nodes}")
         recorder = Recorder(api, ns)
         try:
             for i in range(nodes):
-                doubles.append(cfg.double(f"fan-{i:02d}"))
-                labels = {"bench.chainlink-k8s.github.io/fanout": "yes"}
-                agents.append(cfg.agent(ns, doubles[-1], f"fan-{i:02d}", labels).start(wait_ready=False))
+                doubles.append(cfg.double(f"fan{nodes}-{i:03d}"))
+                agent = cfg.agent(ns, doubles[-1], f"fan-{i:03d}", {FANOUT_LABEL: "yes"})
+                agents.append(agent.start(wait_ready=False))
             began = time.time()
             for agent in agents:
                 wait_ready(agent)
             result["agents_ready_s"] = round(time.time() - began, 2)
-            api_before = apiserver_requests(apiserver_metrics(cfg.cluster))
-            t0 = time.time()
-            Jobs(api, ns).create(
-                "everywhere",
-                toml("everywhere"),
-                targets={"selector": {"matchLabels": {"bench.chainlink-k8s.github.io/fanout": "yes"}}},
+            result["rss_mib_per_agent"] = round(
+                sum(sample(_pid(a)).rss_bytes for a in agents) / nodes / MIB, 1
             )
             names = [a.node_name for a in agents]
-            eventually(lambda: all(recorder.synced("everywhere", n) for n in names), 120, "every node Synced")
-            per_node = [recorder.get("everywhere").synced[n] - t0 for n in names]
-            time.sleep(1)
-            texts = [agent_metrics(a) for a in agents]
-            result.update(
-                all_synced_s=round(max(per_node), 3),
-                per_node_synced_ms=summary_ms(per_node),
-                reconcile_errors=sum(
-                    value(t, "chainlink_agent_reconciles_total", result="error") for t in texts
-                ),
-                reconciles=sum(value(t, "chainlink_agent_reconciles_total") for t in texts),
-                apiserver_requests=diff(apiserver_requests(apiserver_metrics(cfg.cluster)), api_before),
-                jobs_per_node=[len(node_jobs(d)) for d in doubles],
-                load_end=load(),
+            everywhere = {"selector": {"matchLabels": {FANOUT_LABEL: "yes"}}}
+            result["one_to_all"] = _fan_phase(
+                cfg, recorder, agents, ns, {"everywhere": everywhere}, {("everywhere", n) for n in names}
             )
+            spread_targets = {f"s{i:05d}": {"names": [names[i % nodes]]} for i in range(spread)}
+            result["one_each"] = _fan_phase(
+                cfg,
+                recorder,
+                agents,
+                ns,
+                spread_targets,
+                {(name, t["names"][0]) for name, t in spread_targets.items()},
+            )
+            result["jobs_per_node"] = sorted({len(node_jobs(d)) for d in doubles})
+            result["load_end"] = load()
         finally:
             recorder.stop()
             for agent in agents:
@@ -667,3 +656,69 @@ def fan_out(cfg: Config, nodes: int) -> dict[str, Any]:
             for double in doubles:
                 double.stop()
     return result
+
+
+def _fan_phase(
+    cfg: Config,
+    recorder: Recorder,
+    agents: list[AgentProcess],
+    ns: str,
+    resources: dict[str, dict[str, Any]],
+    expected: set[tuple[str, str]],
+) -> dict[str, Any]:
+    """Creates `resources` (name -> targets) and waits until every (resource, node) pair is Synced and every
+    agent is idle; the watch events and bytes the apiserver sent for ChainlinkJobs, every agent's CPU."""
+    cfg.log(f"  {len(resources)} resources, {len(expected)} (resource, node) pairs")
+    before_text, cpu_before = apiserver_metrics(cfg.cluster), [sample(_pid(a)).cpu_seconds for a in agents]
+    reconciles_before = sum(value(agent_metrics(a), RECONCILES) for a in agents)
+    t0 = time.time()
+    _in_threads(
+        cfg.cluster,
+        ns,
+        list(resources),
+        lambda jobs, name: jobs.create(name, toml(name), targets=resources[name]),
+    )
+    eventually(
+        lambda: all(recorder.synced(name, node) for name, node in expected),
+        max(120.0, len(expected) * 0.2),
+        "every (resource, node) Synced",
+    )
+    synced = [recorder.synced(name, node) or math.nan for name, node in expected]
+    texts = _quiet(agents)
+    after_text = apiserver_metrics(cfg.cluster)
+    cpu = [sample(_pid(a)).cpu_seconds - b for a, b in zip(agents, cpu_before, strict=True)]
+    events = value(after_text, "apiserver_watch_events_total", resource=PLURAL) - value(
+        before_text, "apiserver_watch_events_total", resource=PLURAL
+    )
+    size = "apiserver_watch_events_sizes_sum"
+    sent = value(after_text, size, resource=PLURAL) - value(before_text, size, resource=PLURAL)
+    return {
+        "resources": len(resources),
+        "pairs": len(expected),
+        "all_synced_s": round(max(synced) - t0, 2),
+        "per_pair_synced_ms": summary_ms([t - t0 for t in synced]),
+        # The bench's own recorder is one more watcher, counted here too.
+        "watch_events": round(events),
+        "watch_mib": round(sent / MIB, 2),
+        "agent_cpu_s_total": round(sum(cpu), 2),
+        "agent_cpu_s_max": round(max(cpu), 3),
+        "reconciles": sum(value(t, RECONCILES) for t in texts) - reconciles_before,
+        "reconcile_errors": sum(value(t, RECONCILES, result="error") for t in texts),
+        "apiserver_requests": diff(apiserver_requests(after_text), apiserver_requests(before_text)),
+    }
+
+
+def _quiet(agents: list[AgentProcess], timeout: float = 120.0, at_least: float = 0.0) -> list[str]:
+    """Every agent's /metrics once the agents made `at_least` reconciles in all, none for 2 s, and every
+    queue is empty: a phase's trailing watch events (the last status writes reaching every agent) are then
+    in the figures."""
+    deadline, last = time.monotonic() + timeout, [-1.0]
+    while time.monotonic() < deadline:
+        texts = [agent_metrics(a) for a in agents]
+        done = [value(t, RECONCILES) for t in texts]
+        idle = not any(value(t, "chainlink_agent_queue_depth") for t in texts)
+        if done == last and idle and sum(done) >= at_least:
+            return texts
+        last = done
+        time.sleep(2.0)
+    raise RuntimeError(f"the agents did not go quiet within {timeout:.0f} s (reconciles {last})")
