@@ -46,6 +46,7 @@ def install() -> None:
     client.api = _package("kubernetes.client.api", f"{root}/client/api", _api_attribute)
     client.models = _package("kubernetes.client.models", f"{root}/client/models", _model)
     kubernetes.client = client
+    kubernetes.config = _package("kubernetes.config", f"{root}/config", _config_attribute)
 
 
 def _package(name: str, path: str, resolve: Callable[[str], Any]) -> Any:
@@ -82,6 +83,21 @@ def _client_attribute(name: str) -> Any:
     if name.endswith("Api"):
         return _api_attribute(name)
     return _model(name)
+
+
+# kubernetes.config's names, by the module that holds them. kube_config imports oauthlib, requests-oauthlib
+# and yaml (about 10 MiB), which only a kubeconfig needs: a pod loads incluster_config alone.
+_CONFIG_MODULES = {
+    "ConfigException": "config_exception",
+    "load_incluster_config": "incluster_config",
+    "load_kube_config": "kube_config",
+}
+
+
+def _config_attribute(name: str) -> Any:
+    if name not in _CONFIG_MODULES:
+        return _submodule("kubernetes.config", name)
+    return getattr(_submodule("kubernetes.config", _CONFIG_MODULES[name]), name)
 
 
 def _api_attribute(name: str) -> Any:

@@ -23,6 +23,8 @@ PROBE = textwrap.dedent(
         "models": sorted(m for m in sys.modules if m.startswith("kubernetes.client.models.")),
         "apis_loaded": sorted(m for m in sys.modules if m.startswith("kubernetes.client.api.")),
         "config": callable(config.load_incluster_config) and hasattr(watch, "Watch"),
+        "in_cluster_only": "oauthlib" not in sys.modules and "yaml" not in sys.modules,
+        "kubeconfig": callable(config.load_kube_config) and issubclass(config.ConfigException, Exception),
     }))
     """
 )
@@ -35,6 +37,9 @@ def test_the_entry_point_loads_only_what_the_agent_uses():
     assert seen["apis"] == ["CustomObjectsApi", "CoreV1Api", "AppsV1Api"]
     assert seen["exception"] is True
     assert seen["config"] is True
+    # A pod's agent never loads kube_config's oauthlib and yaml; a kubeconfig still loads when asked for.
+    assert seen["in_cluster_only"] is True
+    assert seen["kubeconfig"] is True
     assert seen["models"] == ["kubernetes.client.models.v1_object_meta", "kubernetes.client.models.v1_secret"]
     assert seen["apis_loaded"] == [
         "kubernetes.client.api.apps_v1_api",
