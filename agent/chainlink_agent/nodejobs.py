@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
+from typing import TypeVar
 
 from .nodeclient import NodeClient
 from .plan import NodeBridge, NodeJob
@@ -19,18 +20,32 @@ class NodeSnapshot:
         self._by_external_id: dict[str, NodeJob] = {}
         self._bridges: dict[str, NodeBridge] = {}
         self._facts = NodeFacts()
+        # The agent's own writes while a list is under way (external ID or bridge name -> what it made,
+        # None if it deleted): a page read before a write must not undo it. Without this, a resync during
+        # a burst forgot the jobs made meanwhile and created them again (55 of 10,000 under the node's
+        # rate limit, where one list takes minutes).
+        self._jobs_written: dict[str, NodeJob | None] | None = None
+        self._bridges_written: dict[str, NodeBridge | None] | None = None
         self.listed = threading.Event()
 
     def refresh(self, preferred_bundles: frozenset[str] = frozenset(), facts: NodeFacts | None = None) -> int:
         """Lists jobs, bridges and keys (unless `facts` is the keys just listed); returns the number of jobs.
         Templates resolve to the preferred (imported) key bundles first."""
-        jobs = self._node.list_jobs()
-        bridges = self._node.list_bridges()
-        facts = (facts or self._node.facts()).preferring(preferred_bundles)
         with self._lock:
-            self._by_external_id = {job.external_job_id: job for job in jobs}
-            self._bridges = {bridge.name: bridge for bridge in bridges}
-            self._facts = facts
+            self._jobs_written, self._bridges_written = {}, {}
+        try:
+            jobs = self._node.list_jobs()
+            bridges = self._node.list_bridges()
+            facts = (facts or self._node.facts()).preferring(preferred_bundles)
+            with self._lock:
+                self._by_external_id = _replayed(
+                    {job.external_job_id: job for job in jobs}, self._jobs_written
+                )
+                self._bridges = _replayed({bridge.name: bridge for bridge in bridges}, self._bridges_written)
+                self._facts = facts
+        finally:
+            with self._lock:
+                self._jobs_written = self._bridges_written = None
         self.listed.set()
         return len(jobs)
 
@@ -52,10 +67,14 @@ class NodeSnapshot:
     def put(self, job: NodeJob) -> None:
         with self._lock:
             self._by_external_id[job.external_job_id] = job
+            if self._jobs_written is not None:
+                self._jobs_written[job.external_job_id] = job
 
     def remove(self, external_id: str) -> None:
         with self._lock:
             self._by_external_id.pop(external_id, None)
+            if self._jobs_written is not None:
+                self._jobs_written[external_id] = None
 
     # Bridges ----------------------------------------------------------------------------------------
 
@@ -76,13 +95,30 @@ class NodeSnapshot:
     def put_bridge(self, bridge: NodeBridge) -> None:
         with self._lock:
             self._bridges[bridge.name] = bridge
+            if self._bridges_written is not None:
+                self._bridges_written[bridge.name] = bridge
 
     def remove_bridge(self, name: str) -> None:
         with self._lock:
             self._bridges.pop(name, None)
+            if self._bridges_written is not None:
+                self._bridges_written[name] = None
 
     # Keys -------------------------------------------------------------------------------------------
 
     def facts(self) -> NodeFacts:
         with self._lock:
             return self._facts
+
+
+V = TypeVar("V")
+
+
+def _replayed(listed: dict[str, V], written: dict[str, V | None] | None) -> dict[str, V]:
+    """The listed state with the writes made during the list applied on top."""
+    for name, value in (written or {}).items():
+        if value is None:
+            listed.pop(name, None)
+        else:
+            listed[name] = value
+    return listed

@@ -1,0 +1,51 @@
+"""The node snapshot: a list under way never undoes what the agent wrote meanwhile."""
+
+from chainlink_agent.nodejobs import NodeSnapshot
+from chainlink_agent.plan import NodeBridge, NodeJob
+from chainlink_agent.template import NodeFacts
+
+
+class ListingNode:
+    """A node whose list is read while a worker writes: `during` runs between reading the list and
+    returning it, as a worker's create lands between two pages of a real list."""
+
+    def __init__(self, jobs, bridges=()):
+        self.jobs, self.bridges = list(jobs), list(bridges)
+        self.during = lambda: None
+
+    def list_jobs(self):
+        listed = list(self.jobs)
+        self.during()
+        return listed
+
+    def list_bridges(self):
+        return list(self.bridges)
+
+    def facts(self):
+        return NodeFacts()
+
+
+def test_a_job_made_or_deleted_during_a_list_stays_as_the_agent_left_it():
+    old, gone = NodeJob("1", "ext-old"), NodeJob("2", "ext-gone")
+    node = ListingNode([old, gone])
+    snapshot = NodeSnapshot(node)
+    snapshot.refresh()
+
+    def worker():
+        snapshot.put(NodeJob("3", "ext-new"))
+        snapshot.remove("ext-gone")
+        snapshot.put_bridge(NodeBridge("price", "http://adapter"))
+
+    node.during = worker
+    assert snapshot.refresh() == 2
+    assert set(snapshot.subset(["ext-old", "ext-new", "ext-gone"])) == {"ext-old", "ext-new"}
+    assert set(snapshot.bridges(["price"])) == {"price"}
+
+
+def test_writes_after_the_list_are_not_replayed_into_the_next_one():
+    node = ListingNode([NodeJob("1", "ext-1")])
+    snapshot = NodeSnapshot(node)
+    snapshot.refresh()
+    snapshot.put(NodeJob("2", "ext-2"))  # then deleted on the node by a person: the next list drops it
+    snapshot.refresh()
+    assert set(snapshot.subset(["ext-1", "ext-2"])) == {"ext-1"}
