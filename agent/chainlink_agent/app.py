@@ -20,14 +20,14 @@ from .keyimport import ImportFailed, KeyImporter
 from .kube import Kube
 from .metrics import Metrics
 from .nodeclient import NodeClient, NodeError
-from .nodejobs import NodeSnapshot
+from .nodetypes import NodeFacts
 from .ratelimit import RateLimit
 from .reconciler import JobReconciler, Reconciler
 from .references import References
 from .resource import BRIDGE_PLURAL, PLURAL, split_key
 from .server import serve
 from .settings import Credentials, Settings
-from .template import NodeFacts
+from .snapshot import NodeSnapshot
 from .workqueue import WorkQueue
 
 log = logging.getLogger(__name__)

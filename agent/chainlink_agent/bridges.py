@@ -16,7 +16,8 @@ from typing import Any
 
 from .conditions import Outcome
 from .nodeclient import NodeRejected, NodeUnavailable
-from .plan import BridgeConflict, CreateBridge, DeleteBridge, DesiredBridge, UpdateBridge, plan_bridge
+from .nodetypes import DesiredBridge
+from .plan import BridgeConflict, CreateBridge, DeleteBridge, UpdateBridge, plan_bridge
 from .reconciler import Reconciler, Result, Waiting
 from .resource import ChainlinkBridge, StatusEntry
 from .spec import InvalidSpec

@@ -26,8 +26,8 @@ from pydantic import SecretStr
 
 from .keystoml import password_from
 from .nodeclient import NodeClient, NodeError
+from .nodetypes import NodeFacts
 from .settings import BundleFiles
-from .template import NodeFacts
 
 log = logging.getLogger(__name__)
 

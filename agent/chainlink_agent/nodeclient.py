@@ -17,10 +17,9 @@ import httpx
 from pydantic import SecretStr
 
 from .metrics import Metrics
-from .plan import DesiredBridge, NodeBridge, NodeJob
+from .nodetypes import DesiredBridge, EthKey, NodeBridge, NodeFacts, NodeJob
 from .ratelimit import RateLimit
 from .settings import Credentials
-from .template import EthKey, NodeFacts
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100

@@ -5,15 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from .nodetypes import DesiredBridge, NodeBridge, NodeJob
 from .resource import StatusEntry
 from .spec import RenderedSpec
-
-
-@dataclass(frozen=True, slots=True)  # one per job on the node: 10,000 of them at scale
-class NodeJob:
-    id: str
-    external_job_id: str
-    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,37 +68,6 @@ def claim_winner(claimants: Mapping[str, str]) -> str:
 
 
 # Bridges ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NodeBridge:
-    """A bridge as the node lists it (GET /v2/bridge_types); its name is the node's, lowercased."""
-
-    name: str
-    url: str
-    confirmations: int = 0
-    minimum_contract_payment: str | None = None
-
-
-@dataclass(frozen=True)
-class DesiredBridge:
-    name: str
-    url: str
-    confirmations: int
-    minimum_contract_payment: str | None
-    spec_hash: str
-
-    def matches(self, bridge: NodeBridge) -> bool:
-        """The node's copy has this spec. An unset payment is whatever the node keeps."""
-        return (
-            bridge.url == self.url
-            and bridge.confirmations == self.confirmations
-            and (self.minimum_contract_payment is None or bridge.minimum_contract_payment == self.payment)
-        )
-
-    @property
-    def payment(self) -> str | None:
-        return None if self.minimum_contract_payment is None else str(int(self.minimum_contract_payment))
 
 
 @dataclass(frozen=True)

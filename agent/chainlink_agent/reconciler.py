@@ -21,10 +21,10 @@ from .conditions import Outcome, now, status_entry
 from .informer import Informer
 from .kube import Kube
 from .nodeclient import NodeClient, NodeRejected, NodeUnavailable
-from .nodejobs import NodeSnapshot
 from .plan import Action, Create, Replace, claim_winner, plan
 from .references import References
 from .resource import ChainlinkJob, Resource, StatusEntry, derived_external_job_id, finalizer_for
+from .snapshot import NodeSnapshot
 from .spec import InvalidSpec, RenderedSpec, render, rendered_before
 
 log = logging.getLogger(__name__)

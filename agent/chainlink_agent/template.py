@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from .nodetypes import NodeFacts
 from .spec import InvalidSpec
 
 _REFERENCE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
@@ -38,35 +39,6 @@ FUNCTIONS = {
     "secret": 2,
     "configMap": 2,
 }
-
-
-@dataclass(frozen=True)
-class EthKey:
-    address: str
-    evm_chain_id: str
-    disabled: bool = False
-
-
-@dataclass(frozen=True)
-class NodeFacts:
-    """What one node's keys API reports, listed once per resync."""
-
-    p2p_peer_ids: tuple[str, ...] = ()
-    ocr_bundle_ids: tuple[str, ...] = ()
-    ocr2_bundles: tuple[tuple[str, str], ...] = ()  # (bundle ID, chain type), in the node's order
-    eth_keys: tuple[EthKey, ...] = ()
-
-    def preferring(self, bundle_ids: frozenset[str]) -> NodeFacts:
-        """The same facts with these OCR/OCR2 bundles first. A node with OCR enabled makes a bundle of its
-        own at its first start (keystore EnsureKeys), so an imported bundle sits next to that one, and a
-        reference must resolve to the imported bundle."""
-        if not bundle_ids:
-            return self
-        return replace(
-            self,
-            ocr_bundle_ids=tuple(sorted(self.ocr_bundle_ids, key=lambda b: b not in bundle_ids)),
-            ocr2_bundles=tuple(sorted(self.ocr2_bundles, key=lambda b: b[0] not in bundle_ids)),
-        )
 
 
 @dataclass(frozen=True)

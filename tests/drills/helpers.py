@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainlink_agent.nodeclient import NodeClient, NodeError
-from chainlink_agent.plan import NodeJob
+from chainlink_agent.nodetypes import NodeJob
 
 from tests.integration.harness import Jobs, eventually
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from chainlink_agent.keyimport import Bundle, ImportFailed, missing, read
+from chainlink_agent.nodetypes import NodeFacts
 from chainlink_agent.settings import BundleFiles
-from chainlink_agent.template import NodeFacts, substitute
+from chainlink_agent.template import substitute
 from pydantic import SecretStr
 
 from tests.nodedouble import keystore

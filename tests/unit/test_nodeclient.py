@@ -3,7 +3,7 @@
 import pytest
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient, NodeRejected, NodeUnavailable
-from chainlink_agent.plan import DesiredBridge
+from chainlink_agent.nodetypes import DesiredBridge
 from chainlink_agent.settings import Credentials
 from pydantic import SecretStr
 

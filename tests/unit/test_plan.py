@@ -1,6 +1,7 @@
 """Desired vs actual -> actions, with no cluster and no node."""
 
-from chainlink_agent.plan import Create, Delete, NodeJob, Replace, claim_winner, plan
+from chainlink_agent.nodetypes import NodeJob
+from chainlink_agent.plan import Create, Delete, Replace, claim_winner, plan
 from chainlink_agent.resource import StatusEntry
 from chainlink_agent.spec import render
 
@@ -70,12 +71,11 @@ def test_oldest_claim_wins_then_name_breaks_ties():
 
 # Bridges --------------------------------------------------------------------------------------------
 
+from chainlink_agent.nodetypes import DesiredBridge, NodeBridge  # noqa: E402
 from chainlink_agent.plan import (  # noqa: E402 - the bridge half of the module
     BridgeConflict,
     CreateBridge,
     DeleteBridge,
-    DesiredBridge,
-    NodeBridge,
     UpdateBridge,
     plan_bridge,
 )

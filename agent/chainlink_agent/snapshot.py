@@ -6,15 +6,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from .nodeclient import NodeClient
-from .plan import NodeBridge, NodeJob
-from .template import NodeFacts
+from .nodetypes import NodeBridge, NodeFacts, NodeJob
+
+
+class NodeReader(Protocol):
+    """The node's reads the snapshot makes (nodeclient.NodeClient; a fake in unit tests)."""
+
+    def list_jobs(self) -> list[NodeJob]: ...
+    def list_bridges(self) -> list[NodeBridge]: ...
+    def facts(self) -> NodeFacts: ...
+    def find_job(self, external_job_id: str) -> NodeJob | None: ...
+    def find_bridge(self, name: str) -> NodeBridge | None: ...
 
 
 class NodeSnapshot:
-    def __init__(self, node: NodeClient) -> None:
+    def __init__(self, node: NodeReader) -> None:
         self._node = node
         self._lock = threading.Lock()
         self._by_external_id: dict[str, NodeJob] = {}

@@ -1,8 +1,7 @@
 """The node snapshot: a list under way never undoes what the agent wrote meanwhile."""
 
-from chainlink_agent.nodejobs import NodeSnapshot
-from chainlink_agent.plan import NodeBridge, NodeJob
-from chainlink_agent.template import NodeFacts
+from chainlink_agent.nodetypes import NodeBridge, NodeFacts, NodeJob
+from chainlink_agent.snapshot import NodeSnapshot
 
 
 class ListingNode:
@@ -23,6 +22,12 @@ class ListingNode:
 
     def facts(self):
         return NodeFacts()
+
+    def find_job(self, external_job_id):
+        return next((job for job in self.jobs if job.external_job_id == external_job_id), None)
+
+    def find_bridge(self, name):
+        return next((bridge for bridge in self.bridges if bridge.name == name), None)
 
 
 def test_a_job_made_or_deleted_during_a_list_stays_as_the_agent_left_it():

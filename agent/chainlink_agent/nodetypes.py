@@ -1,0 +1,74 @@
+"""The node's side, as values: what the node reports (jobs, bridges, keys) and the bridge the agent wants
+there. The bottom layer: the node client builds these, the snapshot holds them, plans and templates read
+them, and nothing here imports the rest of the agent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True, slots=True)  # one per job on the node: 10,000 of them at scale
+class NodeJob:
+    id: str
+    external_job_id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class NodeBridge:
+    """A bridge as the node lists it (GET /v2/bridge_types); its name is the node's, lowercased."""
+
+    name: str
+    url: str
+    confirmations: int = 0
+    minimum_contract_payment: str | None = None
+
+
+@dataclass(frozen=True)
+class DesiredBridge:
+    name: str
+    url: str
+    confirmations: int
+    minimum_contract_payment: str | None
+    spec_hash: str
+
+    def matches(self, bridge: NodeBridge) -> bool:
+        """The node's copy has this spec. An unset payment is whatever the node keeps."""
+        return (
+            bridge.url == self.url
+            and bridge.confirmations == self.confirmations
+            and (self.minimum_contract_payment is None or bridge.minimum_contract_payment == self.payment)
+        )
+
+    @property
+    def payment(self) -> str | None:
+        return None if self.minimum_contract_payment is None else str(int(self.minimum_contract_payment))
+
+
+@dataclass(frozen=True)
+class EthKey:
+    address: str
+    evm_chain_id: str
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """What one node's keys API reports, listed once per resync."""
+
+    p2p_peer_ids: tuple[str, ...] = ()
+    ocr_bundle_ids: tuple[str, ...] = ()
+    ocr2_bundles: tuple[tuple[str, str], ...] = ()  # (bundle ID, chain type), in the node's order
+    eth_keys: tuple[EthKey, ...] = ()
+
+    def preferring(self, bundle_ids: frozenset[str]) -> NodeFacts:
+        """The same facts with these OCR/OCR2 bundles first. A node with OCR enabled makes a bundle of its
+        own at its first start (keystore EnsureKeys), so an imported bundle sits next to that one, and a
+        reference must resolve to the imported bundle."""
+        if not bundle_ids:
+            return self
+        return replace(
+            self,
+            ocr_bundle_ids=tuple(sorted(self.ocr_bundle_ids, key=lambda b: b not in bundle_ids)),
+            ocr2_bundles=tuple(sorted(self.ocr2_bundles, key=lambda b: b[0] not in bundle_ids)),
+        )
