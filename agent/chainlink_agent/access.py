@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from .errors import InvalidSpec
 from .resource import GROUP
-from .spec import InvalidSpec
 
 ALLOWED_NODES = f"{GROUP}/allowed-nodes"
 # Helm's release records (the whole values of every release, generated passwords included) and tokens.

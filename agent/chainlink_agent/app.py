@@ -1,5 +1,5 @@
-"""Wires the data path together: informer -> queue -> workers (reconciler -> node client -> status),
-plus the periodic resync and the HTTP endpoints, and shuts it all down on a stop signal."""
+"""Runs the agent: the informers, the periodic resync, the workers (reconciler -> node client -> status)
+and the HTTP endpoints, until a stop signal. wiring.py builds the parts."""
 
 from __future__ import annotations
 
@@ -7,73 +7,36 @@ import json
 import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
 
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from . import redaction
-from .access import Allowlist
-from .bridges import BridgeReconciler
-from .informer import Informer
-from .keyimport import ImportFailed, KeyImporter
-from .kube import Kube
-from .metrics import Metrics
-from .nodeclient import NodeClient, NodeError
+from .errors import ImportFailed, NodeError
 from .nodetypes import NodeFacts
-from .ratelimit import RateLimit
-from .reconciler import JobReconciler, Reconciler
-from .references import References
-from .resource import BRIDGE_PLURAL, PLURAL, split_key
+from .resource import split_key
 from .server import serve
-from .settings import Credentials, Settings
-from .snapshot import NodeSnapshot
-from .workqueue import WorkQueue
+from .wiring import Parts
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
 class Agent:
-    def __init__(
-        self, settings: Settings, api_client: client.ApiClient, credentials: Credentials, metrics: Metrics
-    ) -> None:
-        self.settings = settings
-        self.metrics = metrics
-        self.stop = threading.Event()
-        self.queue = WorkQueue(on_depth=metrics.queue_depth.set)
-        self.kube = Kube(api_client, settings.namespace, settings.node_name)
-        pace = RateLimit(settings.node_rate_limit, settings.node_rate_period_seconds)
-        self.node = NodeClient(settings.node_url, credentials, settings.node_timeout_seconds, metrics, pace)
-        self.snapshot = NodeSnapshot(self.node)
-        allowlist = Allowlist(settings.node_name, settings.allowed_secrets, settings.allowed_config_maps)
-        refs = References(self.kube, allowlist)
-        self.importer = KeyImporter(self.node, settings.import_keys)
+    """Runs what wiring.wire built: the informers, the resync loop and the workers, plus the HTTP
+    endpoints, and shuts it all down when `stop` is set."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.settings = parts.settings
+        self.metrics = parts.metrics
+        self.stop = parts.stop
+        self.queue = parts.queue
+        self.node = parts.node
+        self.snapshot = parts.snapshot
+        self.importer = parts.importer
+        self.informers = parts.informers
+        self.reconcilers = parts.reconcilers
         self.import_error: str | None = None
-        # One informer per kind, one queue and one worker pool for all: keys carry the kind.
-        self.informers = {
-            plural: Informer(self.kube, self.queue.add, metrics, self.stop, plural)
-            for plural in (PLURAL, BRIDGE_PLURAL)
-        }
-
-        def collaborators(plural: str) -> tuple[object, ...]:
-            informer = self.informers[plural]
-            return (
-                settings.node_name,
-                settings.node_labels,
-                informer,
-                self.queue.add,
-                self.kube,
-                self.node,
-                self.snapshot,
-                refs,
-            )
-
-        jobs = JobReconciler(*collaborators(PLURAL))
-        self.reconcilers: dict[str, Reconciler[Any, Any]] = {
-            PLURAL: jobs,
-            BRIDGE_PLURAL: BridgeReconciler(*collaborators(BRIDGE_PLURAL), on_ready=jobs.bridge_ready),
-        }
         self._threads: list[threading.Thread] = []
 
     def healthy(self) -> str | None:
@@ -117,8 +80,8 @@ class Agent:
         server.shutdown()
         self.node.close()
 
-    def _start(self, name: str, target: object) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
+    def _start(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
         self._threads.append(thread)
         thread.start()
 
@@ -132,7 +95,7 @@ class Agent:
         while not self.stop.is_set():
             try:
                 count = self.snapshot.refresh(*self._import_keys())
-            except NodeError as exc:
+            except (NodeError, ImportFailed) as exc:
                 failures += 1
                 wait = min(2.0**failures, self.settings.resync_seconds)
                 log.warning(
@@ -142,7 +105,7 @@ class Agent:
                 self.stop.wait(wait)
                 continue
             failures = 0
-            keys = [key for informer in self.informers.values() for key in informer.keys()]  # noqa: SIM118 - a method
+            keys = [key for informer in self.informers.values() for key in informer.cached_keys()]
             log.info("resync", extra={"node_jobs": count, "resources": len(keys)})
             for key in keys:
                 self.queue.add_unless_backing_off(key)

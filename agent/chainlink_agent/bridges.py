@@ -15,20 +15,19 @@ from collections.abc import Callable
 from typing import Any
 
 from .conditions import Outcome
-from .nodeclient import NodeRejected, NodeUnavailable
+from .errors import InvalidSpec, NodeRejected, NodeUnavailable, Waiting
 from .nodetypes import DesiredBridge
 from .plan import BridgeConflict, CreateBridge, DeleteBridge, UpdateBridge, plan_bridge
-from .reconciler import Reconciler, Result, Waiting
+from .reconcile import Collaborators, Reconciler, Result
 from .resource import ChainlinkBridge, StatusEntry
-from .spec import InvalidSpec
 
 log = logging.getLogger(__name__)
 BRIDGE_NAME = re.compile(r"[a-z0-9_-]+")  # bridges.ParseBridgeName's characters, lowercased
 
 
 class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
-    def __init__(self, *args: Any, on_ready: Callable[[str], None], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, deps: Collaborators, on_ready: Callable[[str], None]) -> None:
+        super().__init__(deps)
         self._on_ready = on_ready  # wakes the jobs waiting for a bridge this agent just made
 
     def _parse(self, raw: dict[str, Any]) -> ChainlinkBridge:
@@ -84,7 +83,7 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
                 recorded = self._execute(bridge, recorded, action)
         except NodeRejected as exc:
             for name in names:
-                self._recheck(name)
+                self._recheck(self._snapshot.recheck_bridge, name)
             if exc.status == 409:
                 # DELETE answers 409 while a job still uses the bridge: retried until the job is gone.
                 outcome = _held(recorded, "Deleting", "BridgeInUse", exc.detail)
@@ -94,12 +93,13 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
             return Result(retry=True)
         except NodeUnavailable as exc:
             for name in names:
-                self._recheck(name)
+                self._recheck(self._snapshot.recheck_bridge, name)
             self._report(bridge, recorded, _held(recorded, "Error", "NodeUnavailable", str(exc)), "Warning")
             return Result(retry=True)
+        synced = None
         if desired is not None:
             message = f"bridge {desired.name} matches generation {bridge.generation}'s spec"
-            outcome = Outcome(
+            synced = Outcome(
                 "Synced",
                 "BridgeSynced",
                 message,
@@ -107,14 +107,7 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
                 owned=True,
                 bridge_name=desired.name,
             )
-            self._report(bridge, recorded, outcome, None)
-        elif not wanted:
-            self._forget(bridge, recorded)
-        else:
-            message = "spec.suspend is true: the bridge is removed from the node"
-            outcome = Outcome("Suspended", "Suspended", message)
-            self._report(bridge, recorded, outcome, None)
-        return Result()
+        return self._settled(bridge, recorded, synced, wanted)
 
     def _execute(
         self,
@@ -153,12 +146,6 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
             self._snapshot.remove_bridge(action.name)
             self._event(bridge, "Normal", "BridgeDeleted", f"deleted bridge {action.name}")
         return recorded
-
-    def _recheck(self, name: str) -> None:
-        try:
-            self._snapshot.recheck_bridge(name)
-        except (NodeRejected, NodeUnavailable) as exc:
-            log.info("could not recheck the bridge on the node", extra={"bridge": name, "error": str(exc)})
 
 
 def _held(recorded: StatusEntry | None, phase: str, reason: str, message: str) -> Outcome:

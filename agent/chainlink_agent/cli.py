@@ -20,6 +20,7 @@ from .kube import Kube
 from .metrics import Metrics
 from .release import release_node
 from .settings import Credentials, Settings
+from .wiring import wire
 
 log = logging.getLogger("chainlink_agent")
 
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"chainlink-agent: {exc}", file=sys.stderr)
         return 2
-    agent = Agent(settings, api_client, credentials, Metrics())
+    agent = Agent(wire(settings, api_client, credentials, Metrics()))
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal received", extra={"signal": signal.Signals(signum).name})

@@ -15,7 +15,8 @@ from typing import Any
 
 import backoff
 
-from .kube import Gone, Kube
+from .errors import Gone
+from .kube import Kube
 from .metrics import Metrics
 from .resource import PLURAL, queue_key, slim
 
@@ -56,14 +57,14 @@ class Informer:
         with self._lock:
             self._store_locked(self._key(obj), self._slim(obj))
 
-    def keys(self) -> list[str]:
+    def cached_keys(self) -> list[str]:
         with self._lock:
             return list(self._cache)
 
-    def values(self, containing: str) -> list[dict[str, Any]]:
-        """The cached objects whose JSON holds `containing` (case-insensitively): a scan of the packed
+    def cached_containing(self, text: str) -> list[dict[str, Any]]:
+        """The cached objects whose JSON holds `text` (case-insensitively): a scan of the packed
         bytes, so only the few objects that can matter are decoded."""
-        needle = containing.lower().encode()
+        needle = text.lower().encode()
         with self._lock:
             packed = [p for p in self._cache.values() if needle in p.lower()]
         return [_unpack(p) for p in packed]
@@ -119,18 +120,18 @@ class Informer:
                 return
             obj = event.get("object") or {}
             version = (obj.get("metadata") or {}).get("resourceVersion")
-            kind = event.get("type")
-            if kind in ("ADDED", "MODIFIED", "DELETED"):
+            event_type = event.get("type")
+            if event_type in ("ADDED", "MODIFIED", "DELETED"):
                 key = self._key(obj)
                 with self._lock:
-                    if kind == "DELETED":
+                    if event_type == "DELETED":
                         changed = self._cache.pop(key, None) is not None
                     else:
                         changed = self._store_locked(key, self._slim(obj))
                     self._resource_version = version or self._resource_version
                 if changed:
                     self._on_change(key)
-            elif kind == "BOOKMARK" and version:
+            elif event_type == "BOOKMARK" and version:
                 self._resource_version = version
 
     def _slim(self, obj: dict[str, Any]) -> dict[str, Any]:

@@ -24,8 +24,9 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from .errors import ImportFailed, NodeError
 from .keystoml import password_from
-from .nodeclient import NodeClient, NodeError
+from .nodeclient import NodeClient
 from .nodetypes import NodeFacts
 from .settings import BundleFiles
 
@@ -42,10 +43,6 @@ class Bundle:
     keystore_json: bytes
     password: SecretStr
     source: Path
-
-
-class ImportFailed(NodeError):
-    """A bundle could not be read or the node refused it; the message names the file, never a secret."""
 
 
 def read(files: BundleFiles) -> Bundle:

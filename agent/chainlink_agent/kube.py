@@ -21,6 +21,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
 from .conditions import now
+from .errors import Gone
 from .resource import API_VERSION, GROUP, VERSION, Resource
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,6 @@ COMPONENT = "chainlink-agent"
 LIST_PAGE = 100
 FINALIZER_ATTEMPTS = 4
 T = TypeVar("T")
-
-
-class Gone(Exception):
-    """The watch's resourceVersion is too old (410): list again."""
 
 
 class Kube:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import SecretStr
 
+from .errors import NodeRejected, NodeUnavailable
 from .metrics import Metrics
 from .nodetypes import DesiredBridge, EthKey, NodeBridge, NodeFacts, NodeJob
 from .ratelimit import RateLimit
@@ -24,23 +25,6 @@ from .settings import Credentials
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100
 T = TypeVar("T")
-
-
-class NodeError(Exception):
-    """The node did not do what was asked."""
-
-
-class NodeUnavailable(NodeError):
-    """No answer, a timeout, or a 5xx: worth retrying as is."""
-
-
-class NodeRejected(NodeError):
-    """The node refused the request (4xx); its own error text is kept verbatim for the status."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(f"{status}: {detail}")
-        self.status = status
-        self.detail = detail
 
 
 class NodeClient:

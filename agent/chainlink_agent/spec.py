@@ -7,14 +7,7 @@ import tomllib
 import uuid
 from dataclasses import dataclass
 
-
-class InvalidSpec(Exception):
-    """The spec cannot be sent to the node; only a spec change can fix it."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
+from .errors import InvalidSpec
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .errors import InvalidSpec, Unresolved
 from .nodetypes import NodeFacts
-from .spec import InvalidSpec
 
 _REFERENCE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z][A-Za-z0-9.]*))')
@@ -46,15 +46,6 @@ class Reference:
     text: str  # as written, e.g. '{{ node.ocr2KeyBundleID "evm" }}', for messages
     function: str
     args: tuple[str, ...]
-
-
-class Unresolved(Exception):
-    """A well-formed reference with no value (yet): the spec waits for it."""
-
-    def __init__(self, reference: Reference, why: str) -> None:
-        super().__init__(f"{reference.text}: {why}")
-        self.reference = reference
-        self.message = f"{reference.text}: {why}"
 
 
 def references(text: str) -> list[Reference]:
@@ -115,7 +106,7 @@ def resolve(ref: Reference, facts: NodeFacts, values: Mapping[tuple[str, str, st
         value = values.get((fn, args[0], args[1]))
         if value is None:
             kind = "Secret" if fn == "secret" else "ConfigMap"
-            raise Unresolved(ref, f"no key {args[1]!r} in {kind} {args[0]!r} (or no such {kind})")
+            raise Unresolved(ref.text, f"no key {args[1]!r} in {kind} {args[0]!r} (or no such {kind})")
         return value
     if fn == "node.p2pPeerID":
         return _first(ref, facts.p2p_peer_ids, "the node has no P2P key")
@@ -130,7 +121,7 @@ def resolve(ref: Reference, facts: NodeFacts, values: Mapping[tuple[str, str, st
 
 def _first(ref: Reference, candidates: tuple[str, ...], why: str) -> str:
     if not candidates:
-        raise Unresolved(ref, why)
+        raise Unresolved(ref.text, why)
     return candidates[0]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainlink_agent.nodeclient import NodeClient, NodeError
+from chainlink_agent.errors import NodeError
+from chainlink_agent.nodeclient import NodeClient
 from chainlink_agent.nodetypes import NodeJob
 
 from tests.integration.harness import Jobs, eventually

@@ -7,8 +7,8 @@ import logging
 import pytest
 from chainlink_agent import redaction
 from chainlink_agent.access import ALLOWED_NODES, Allowlist
+from chainlink_agent.errors import InvalidSpec
 from chainlink_agent.logs import JsonFormatter
-from chainlink_agent.spec import InvalidSpec
 
 ALLOW = Allowlist("node-a", frozenset({"ea"}), frozenset({"specs"}))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import threading
 
+from chainlink_agent.errors import Gone
 from chainlink_agent.informer import Informer
-from chainlink_agent.kube import Gone
 from chainlink_agent.metrics import Metrics
 
 
@@ -122,7 +122,7 @@ def test_keys_carry_the_kind():
     stop = threading.Event()
     informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop, "chainlinkbridges")  # type: ignore[arg-type]
     informer.store(obj("a", 3))
-    assert informer.keys() == ["chainlinkbridges/ns/a"]
+    assert informer.cached_keys() == ["chainlinkbridges/ns/a"]
 
 
 def test_the_cache_keeps_what_this_nodes_reconcile_reads():
@@ -163,4 +163,4 @@ def test_values_are_only_the_objects_that_name_the_text():
         full = obj(name, 3)
         full["spec"] = {"toml": toml}
         informer.store(full)
-    assert [o["metadata"]["name"] for o in informer.values(containing="0b9f2a8e-4d0c")] == ["a"]
+    assert [o["metadata"]["name"] for o in informer.cached_containing("0b9f2a8e-4d0c")] == ["a"]

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from chainlink_agent.keyimport import Bundle, ImportFailed, missing, read
+from chainlink_agent.errors import ImportFailed
+from chainlink_agent.keyimport import Bundle, missing, read
 from chainlink_agent.nodetypes import NodeFacts
 from chainlink_agent.settings import BundleFiles
 from chainlink_agent.template import substitute

@@ -1,8 +1,9 @@
 """The agent's node client against the node double (in pytest-httpserver)."""
 
 import pytest
+from chainlink_agent.errors import NodeRejected, NodeUnavailable
 from chainlink_agent.metrics import Metrics
-from chainlink_agent.nodeclient import NodeClient, NodeRejected, NodeUnavailable
+from chainlink_agent.nodeclient import NodeClient
 from chainlink_agent.nodetypes import DesiredBridge
 from chainlink_agent.settings import Credentials
 from pydantic import SecretStr

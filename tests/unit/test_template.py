@@ -2,9 +2,9 @@
 unresolved reference."""
 
 import pytest
+from chainlink_agent.errors import InvalidSpec, Unresolved
 from chainlink_agent.nodetypes import EthKey, NodeFacts
-from chainlink_agent.spec import InvalidSpec
-from chainlink_agent.template import Unresolved, lookups, references, substitute
+from chainlink_agent.template import lookups, references, substitute
 
 FACTS = NodeFacts(
     p2p_peer_ids=("p2p_12D3KooWA",),

@@ -1,0 +1,67 @@
+"""Every error the agent raises on purpose, in one place (the way httpx keeps its _exceptions.py), by what
+the one who catches it must do about it.
+
+    AgentError
+    ├── SpecError            the resource's spec: reported in its status, with a reason
+    │   ├── InvalidSpec      only an edit of the spec can fix it: not retried
+    │   └── Waiting          something it needs does not exist yet: retried with backoff
+    │       └── Unresolved   a {{ }} reference without a value yet
+    ├── NodeError            the node did not do what was asked
+    │   ├── NodeUnavailable  no answer, a timeout or a 5xx: worth retrying as is
+    │   └── NodeRejected     a 4xx: the node's own words go to the status
+    ├── ImportFailed         a key bundle could not be read or imported: the agent stays unready
+    └── Gone                 a watch's resourceVersion expired (410): list again
+"""
+
+from __future__ import annotations
+
+
+class AgentError(Exception):
+    pass
+
+
+class SpecError(AgentError):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class InvalidSpec(SpecError):
+    """The spec cannot be sent to the node; only a spec change can fix it."""
+
+
+class Waiting(SpecError):
+    """Something the spec needs does not exist yet; retried with backoff, the node left as it is."""
+
+
+class Unresolved(Waiting):
+    """A well-formed template reference with no value (yet), e.g. a key the node does not have."""
+
+    def __init__(self, reference_text: str, why: str) -> None:
+        super().__init__("UnresolvedReference", f"{reference_text}: {why}")
+
+
+class NodeError(AgentError):
+    """The node did not do what was asked."""
+
+
+class NodeUnavailable(NodeError):
+    """No answer, a timeout, or a 5xx: worth retrying as is."""
+
+
+class NodeRejected(NodeError):
+    """The node refused the request (4xx); its own error text is kept verbatim for the status."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+class ImportFailed(AgentError):
+    """A bundle could not be read or the node refused it; the message names the file, never a secret."""
+
+
+class Gone(AgentError):
+    """The watch's resourceVersion is too old (410): list again."""

@@ -1,0 +1,84 @@
+"""Builds the agent's parts from its settings and connects them: informer -> queue -> workers
+(reconciler -> node client -> status). Nothing here runs; app.Agent runs what this builds."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client
+
+from .access import Allowlist
+from .bridges import BridgeReconciler
+from .informer import Informer
+from .jobs import JobReconciler
+from .keyimport import KeyImporter
+from .kube import Kube
+from .metrics import Metrics
+from .nodeclient import NodeClient
+from .ratelimit import RateLimit
+from .reconcile import Collaborators, Reconciler
+from .references import References
+from .resource import BRIDGE_PLURAL, PLURAL
+from .settings import Credentials, Settings
+from .snapshot import NodeSnapshot
+from .workqueue import WorkQueue
+
+
+@dataclass(frozen=True)
+class Parts:
+    settings: Settings
+    metrics: Metrics
+    stop: threading.Event
+    queue: WorkQueue
+    node: NodeClient
+    snapshot: NodeSnapshot
+    importer: KeyImporter
+    informers: dict[str, Informer]  # by plural: one per kind, one queue and one worker pool for all
+    reconcilers: dict[str, Reconciler[Any, Any]]  # by plural: queue keys carry the kind
+
+
+def wire(
+    settings: Settings, api_client: client.ApiClient, credentials: Credentials, metrics: Metrics
+) -> Parts:
+    stop = threading.Event()
+    queue = WorkQueue(on_depth=metrics.queue_depth.set)
+    kube = Kube(api_client, settings.namespace, settings.node_name)
+    pace = RateLimit(settings.node_rate_limit, settings.node_rate_period_seconds)
+    node = NodeClient(settings.node_url, credentials, settings.node_timeout_seconds, metrics, pace)
+    snapshot = NodeSnapshot(node)
+    allowlist = Allowlist(settings.node_name, settings.allowed_secrets, settings.allowed_config_maps)
+    refs = References(kube, allowlist)
+    informers = {
+        plural: Informer(kube, queue.add, metrics, stop, plural) for plural in (PLURAL, BRIDGE_PLURAL)
+    }
+
+    def deps(plural: str) -> Collaborators:
+        return Collaborators(
+            node_name=settings.node_name,
+            node_labels=settings.node_labels,
+            cache=informers[plural],
+            enqueue=queue.add,
+            kube=kube,
+            node=node,
+            snapshot=snapshot,
+            refs=refs,
+        )
+
+    jobs = JobReconciler(deps(PLURAL))
+    reconcilers: dict[str, Reconciler[Any, Any]] = {
+        PLURAL: jobs,
+        BRIDGE_PLURAL: BridgeReconciler(deps(BRIDGE_PLURAL), on_ready=jobs.bridge_ready),
+    }
+    return Parts(
+        settings=settings,
+        metrics=metrics,
+        stop=stop,
+        queue=queue,
+        node=node,
+        snapshot=snapshot,
+        importer=KeyImporter(node, settings.import_keys),
+        informers=informers,
+        reconcilers=reconcilers,
+    )
