@@ -4,14 +4,23 @@ every Secret value for redaction (redaction.py). The only path from a spec to a 
 from __future__ import annotations
 
 import base64
+from typing import Protocol
+
+from kubernetes import client
 
 from . import redaction
 from .access import Allowlist
-from .kube import Kube
+
+
+class ObjectReader(Protocol):
+    """The reads of Secrets and ConfigMaps (kube.Kube)."""
+
+    def config_map_value(self, name: str, key: str) -> str | None: ...
+    def secret(self, name: str) -> client.V1Secret | None: ...
 
 
 class References:
-    def __init__(self, kube: Kube, allowlist: Allowlist) -> None:
+    def __init__(self, kube: ObjectReader, allowlist: Allowlist) -> None:
         self._kube = kube
         self._allow = allowlist
 

@@ -1,0 +1,264 @@
+"""Small in-memory stand-ins for the cache, the Kubernetes writer and the node, behind the protocols the
+reconcilers use (chainlink_agent.reconcile, snapshot, references), so a reconcile decision runs in
+microseconds. What needs a real apiserver or a real node stays in tests/integration and tests/contract."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import tomllib
+from collections.abc import Callable
+from typing import Any
+
+from chainlink_agent.access import Allowlist
+from chainlink_agent.bridges import BridgeReconciler
+from chainlink_agent.errors import NodeRejected
+from chainlink_agent.jobs import JobReconciler
+from chainlink_agent.nodetypes import DesiredBridge, NodeBridge, NodeFacts, NodeJob
+from chainlink_agent.reconcile import Collaborators
+from chainlink_agent.references import References
+from chainlink_agent.resource import (
+    API_VERSION,
+    BRIDGE_KIND,
+    BRIDGE_PLURAL,
+    KIND,
+    PLURAL,
+    Resource,
+    queue_key,
+)
+from chainlink_agent.snapshot import NodeSnapshot
+
+NODE = "node-a"
+NS = "ns"
+
+
+class FakeCache:
+    """The informer's cache: what the watch would hold, objects as the apiserver returns them."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, dict[str, Any]] = {}
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        obj = self.objects.get(key)
+        return copy.deepcopy(obj) if obj is not None else None
+
+    def store(self, obj: dict[str, Any]) -> None:
+        plural = PLURAL if obj["kind"] == KIND else BRIDGE_PLURAL
+        key = queue_key(plural, NS, obj["metadata"]["name"])
+        if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get("finalizers"):
+            self.objects.pop(key, None)  # its last finalizer gone: the apiserver deletes it
+        else:
+            self.objects[key] = copy.deepcopy(obj)
+
+    def cached_containing(self, text: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(o) for o in self.objects.values() if text.lower() in json.dumps(o).lower()]
+
+
+class FakeKube:
+    """The apiserver's side of the agent's writes, applied to the cache as the watch would deliver them."""
+
+    def __init__(self, cache: FakeCache) -> None:
+        self.cache = cache
+        self.events: list[tuple[str, str, str]] = []  # (resource name, type, reason)
+        self.status_writes = 0
+        self.fail_status_writes: Exception | None = None  # the agent dies before recording
+        self.config_maps: dict[str, dict[str, str]] = {}
+        self._version = itertools.count(100)
+
+    def _current(self, obj: Resource) -> dict[str, Any]:
+        current = self.cache.get(obj.key)
+        assert current is not None, f"{obj.key} is gone"
+        current["metadata"]["resourceVersion"] = str(next(self._version))
+        return current
+
+    def add_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]:
+        current = self._current(obj)
+        current["metadata"].setdefault("finalizers", []).append(finalizer)
+        self.cache.store(current)
+        return current
+
+    def remove_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]:
+        current = self._current(obj)
+        current["metadata"]["finalizers"].remove(finalizer)
+        self.cache.store(current)
+        return current
+
+    def apply_status(self, obj: Resource, entry: dict[str, Any] | None) -> dict[str, Any]:
+        if self.fail_status_writes is not None:
+            raise self.fail_status_writes
+        self.status_writes += 1
+        current = self._current(obj)
+        others = [e for e in (current.get("status") or {}).get("nodes", []) if e["node"] != NODE]
+        current["status"] = {"nodes": others + ([entry] if entry else [])}
+        self.cache.store(current)
+        return current
+
+    def emit_event(self, obj: Resource, event_type: str, reason: str, message: str) -> None:
+        self.events.append((obj.name, event_type, reason))
+
+    def config_map_value(self, name: str, key: str) -> str | None:
+        return self.config_maps.get(name, {}).get(key)
+
+    def secret(self, name: str) -> Any:
+        return None
+
+
+class FakeNode:
+    """The node's jobs and bridges, with the node's answers to the calls the reconcilers make."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, NodeJob] = {}  # by job ID
+        self.specs: dict[str, str] = {}  # job ID -> the TOML it was made from
+        self.bridges: dict[str, NodeBridge] = {}
+        self.key_facts = NodeFacts()
+        self.calls: list[str] = []
+        # Called with the call's name before the node acts (raise: it did nothing) or after (raise: it
+        # did it, and the answer was lost).
+        self.before: Callable[[str], None] = lambda call: None
+        self.after: Callable[[str], None] = lambda call: None
+        self._ids = itertools.count(1)
+
+    def _do(self, call: str, act: Callable[[], Any]) -> Any:
+        self.calls.append(call)
+        self.before(call)
+        result = act()
+        self.after(call)
+        return result
+
+    def create_job(self, toml: str) -> NodeJob:
+        def act() -> NodeJob:
+            ext = str(tomllib.loads(toml)["externalJobID"])
+            if any(j.external_job_id == ext for j in self.jobs.values()):
+                raise NodeRejected(500, "duplicate key value violates unique constraint external_job_id_uniq")
+            names = [n for n in self.bridges_named(toml) if n not in self.bridges]
+            if names:
+                raise NodeRejected(500, f"not all bridges exist: {names}")
+            job = NodeJob(str(next(self._ids)), ext)
+            self.jobs[job.id], self.specs[job.id] = job, toml
+            return job
+
+        made: NodeJob = self._do("create_job", act)
+        return made
+
+    @staticmethod
+    def bridges_named(toml: str) -> list[str]:
+        from chainlink_agent.pipeline import bridge_names  # noqa: PLC0415 - the node parses alike
+
+        return bridge_names(toml)
+
+    def replace_job(self, job_id: str, toml: str) -> NodeJob:
+        def act() -> NodeJob:
+            del self.jobs[job_id]
+            job = NodeJob(str(next(self._ids)), str(tomllib.loads(toml)["externalJobID"]))
+            self.jobs[job.id], self.specs[job.id] = job, toml
+            return job
+
+        made: NodeJob = self._do("replace_job", act)
+        return made
+
+    def delete_job(self, job_id: str) -> None:
+        self._do("delete_job", lambda: self.jobs.pop(job_id))
+
+    def create_bridge(self, bridge: DesiredBridge) -> NodeBridge:
+        return self._put_bridge("create_bridge", bridge, exists=False)
+
+    def update_bridge(self, bridge: DesiredBridge) -> NodeBridge:
+        return self._put_bridge("update_bridge", bridge, exists=True)
+
+    def _put_bridge(self, call: str, bridge: DesiredBridge, exists: bool) -> NodeBridge:
+        def act() -> NodeBridge:
+            if (bridge.name in self.bridges) != exists:
+                detail = "already exists" if not exists else "not found"
+                raise NodeRejected(400 if not exists else 404, f"Bridge Type {bridge.name} {detail}")
+            self.bridges[bridge.name] = NodeBridge(
+                bridge.name, bridge.url, bridge.confirmations, bridge.payment
+            )
+            return self.bridges[bridge.name]
+
+        made: NodeBridge = self._do(call, act)
+        return made
+
+    def delete_bridge(self, name: str) -> None:
+        self._do("delete_bridge", lambda: self.bridges.pop(name))
+
+    def list_jobs(self) -> list[NodeJob]:
+        return list(self.jobs.values())
+
+    def list_bridges(self) -> list[NodeBridge]:
+        return list(self.bridges.values())
+
+    def facts(self) -> NodeFacts:
+        return self.key_facts
+
+    def find_job(self, external_job_id: str) -> NodeJob | None:
+        return next((j for j in self.jobs.values() if j.external_job_id == external_job_id), None)
+
+    def find_bridge(self, name: str) -> NodeBridge | None:
+        return self.bridges.get(name)
+
+
+class World:
+    """One node's agent (a job and a bridge reconciler on a fresh snapshot) over a cache, a kube and a
+    node that outlive it: `restart()` is what a killed agent's successor finds."""
+
+    def __init__(self, config_maps: tuple[str, ...] = ()) -> None:
+        self.cache, self.node = FakeCache(), FakeNode()
+        self.kube = FakeKube(self.cache)
+        self.queued: list[str] = []
+        self._allow = Allowlist(NODE, frozenset(), frozenset(config_maps))
+        self._times = itertools.count()
+        self.restart()
+
+    def restart(self) -> None:
+        self.snapshot = NodeSnapshot(self.node)
+        self.snapshot.refresh()
+        refs = References(self.kube, self._allow)
+
+        def deps(plural: str) -> Collaborators:
+            return Collaborators(
+                NODE,
+                {"chain": "sepolia"},
+                self.cache,
+                self.queued.append,
+                self.kube,
+                self.node,
+                self.snapshot,
+                refs,
+            )
+
+        self.jobs = JobReconciler(deps(PLURAL))
+        self.bridges = BridgeReconciler(deps(BRIDGE_PLURAL), on_ready=self.jobs.bridge_ready)
+
+    def add_job(self, name: str, toml: str | None = None, **spec: Any) -> str:
+        spec.setdefault("targets", {"names": [NODE]})
+        if toml is not None:
+            spec["toml"] = toml
+        return self._add(KIND, PLURAL, name, spec)
+
+    def add_bridge(self, name: str, **spec: Any) -> str:
+        spec.setdefault("targets", {"names": [NODE]})
+        return self._add(BRIDGE_KIND, BRIDGE_PLURAL, name, spec)
+
+    def _add(self, kind: str, plural: str, name: str, spec: dict[str, Any]) -> str:
+        created = f"2026-01-01T00:00:{next(self._times):02d}Z"
+        meta = {"namespace": NS, "name": name, "uid": f"uid-{name}", "generation": 1, "resourceVersion": "1"}
+        meta["creationTimestamp"] = created
+        self.cache.store({"apiVersion": API_VERSION, "kind": kind, "metadata": meta, "spec": spec})
+        return queue_key(plural, NS, name)
+
+    def delete(self, key: str) -> None:
+        obj = self.cache.objects[key]
+        if obj["metadata"].get("finalizers"):
+            obj["metadata"]["deletionTimestamp"] = "2026-01-01T01:00:00Z"
+        else:
+            del self.cache.objects[key]
+
+    def reconcile(self, key: str) -> bool:
+        """One reconcile of key; whether it asked to be retried."""
+        reconciler = self.jobs if key.startswith(PLURAL) else self.bridges
+        return reconciler.reconcile(key).retry
+
+    def entry(self, key: str) -> dict[str, Any]:
+        obj = self.cache.objects.get(key) or {}
+        return next((e for e in (obj.get("status") or {}).get("nodes", []) if e["node"] == NODE), {})

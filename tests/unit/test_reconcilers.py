@@ -1,0 +1,142 @@
+"""Reconcile decisions against small fakes (tests/unit/fakes.py): crash points, claims, ownership, waits.
+The same scenarios against a real apiserver and a real node are in tests/integration."""
+
+import pytest
+from chainlink_agent.errors import NodeUnavailable
+from chainlink_agent.nodetypes import NodeBridge, NodeFacts, NodeJob
+from chainlink_agent.resource import finalizer_for
+
+from tests.unit.fakes import NODE, World
+
+TOML = 'type = "webhook"\nschemaVersion = 1\nobservationSource = """\n    fetch [type=memo value="1"]\n"""\n'
+EXT = "0eb9b7e4-0000-4000-8000-00000000000a"
+
+
+def phase(world, key):
+    entry = world.entry(key)
+    return entry.get("phase"), entry.get("conditions", [{}])[0].get("reason")
+
+
+def test_a_new_job_is_made_once_and_an_unchanged_one_costs_no_call_and_no_write():
+    w = World()
+    key = w.add_job("feed", TOML)
+    assert not w.reconcile(key)
+    assert phase(w, key) == ("Synced", "JobSynced")
+    assert finalizer_for(NODE) in w.cache.objects[key]["metadata"]["finalizers"]
+    assert (w.node.calls, w.kube.events) == (["create_job"], [("feed", "Normal", "JobCreated")])
+    writes = w.kube.status_writes
+    w.restart()  # a resync pass: a fresh snapshot, the same resource
+    assert not w.reconcile(key)
+    assert (w.node.calls, w.kube.status_writes) == (["create_job"], writes)
+
+
+def test_an_agent_killed_between_the_create_and_the_status_leaves_exactly_one_job():
+    w = World()
+    key = w.add_job("feed", TOML)
+    w.kube.fail_status_writes = RuntimeError("killed")
+    with pytest.raises(RuntimeError):
+        w.reconcile(key)
+    w.kube.fail_status_writes = None
+    w.restart()
+    assert not w.reconcile(key)
+    assert phase(w, key) == ("Synced", "JobSynced")
+    assert len(w.node.jobs) == 1
+    assert w.entry(key)["jobID"] in w.node.jobs
+
+
+def test_a_create_whose_answer_is_lost_is_adopted_not_made_twice():
+    w = World()
+    key = w.add_job("feed", TOML)
+
+    def lose_the_answer(call):
+        if call == "create_job":
+            w.node.after = lambda call: None
+            raise NodeUnavailable("read timeout")
+
+    w.node.after = lose_the_answer
+    assert w.reconcile(key)  # retried
+    assert phase(w, key) == ("Error", "NodeUnavailable")
+    assert not w.reconcile(key)
+    assert phase(w, key) == ("Synced", "JobSynced")
+    assert len(w.node.jobs) == 1
+    assert w.node.calls.count("create_job") == 1
+
+
+def test_the_older_of_two_resources_keeps_a_hand_set_external_job_id_and_the_other_takes_over_after():
+    w = World()
+    older = w.add_job("older", f'externalJobID = "{EXT}"\n{TOML}')
+    younger = w.add_job("younger", f'externalJobID = "{EXT}"\n{TOML}')
+    assert not w.reconcile(younger)  # reconciled first, yet the older resource wins
+    assert phase(w, younger) == ("Invalid", "DuplicateExternalJobID")
+    assert "older" in w.entry(younger)["message"]
+    assert not w.reconcile(older)
+    assert phase(w, older) == ("Synced", "JobSynced")
+    w.delete(older)
+    assert not w.reconcile(older)  # deletes its job, then drops its finalizer: gone
+    assert older not in w.cache.objects
+    assert not w.node.jobs
+    assert younger in w.queued
+    assert not w.reconcile(younger)
+    assert phase(w, younger) == ("Synced", "JobSynced")
+    assert [j.external_job_id for j in w.node.jobs.values()] == [EXT]
+
+
+def test_jobs_made_by_hand_are_never_touched():
+    w = World()
+    w.node.jobs["99"] = NodeJob("99", "11111111-1111-4111-8111-111111111111")
+    key = w.add_job("feed", TOML)
+    assert not w.reconcile(key)
+    w.delete(key)
+    assert not w.reconcile(key)
+    assert list(w.node.jobs) == ["99"]
+    assert w.node.calls == ["create_job", "delete_job"]
+
+
+def test_suspend_removes_the_job_and_resuming_makes_it_again():
+    w = World()
+    key = w.add_job("feed", TOML, suspend=True)
+    assert not w.reconcile(key)
+    assert phase(w, key) == ("Suspended", "Suspended")
+    assert not w.node.jobs
+    w.cache.objects[key]["spec"]["suspend"] = False
+    assert not w.reconcile(key)
+    assert phase(w, key) == ("Synced", "JobSynced")
+    assert len(w.node.jobs) == 1
+
+
+def test_a_bridge_made_by_hand_is_reported_and_never_touched():
+    w = World()
+    w.node.bridges["price"] = NodeBridge("price", "http://by-hand")
+    w.restart()  # the agent lists the node
+    key = w.add_bridge("price", url="http://agent")
+    assert not w.reconcile(key)
+    assert phase(w, key) == ("Invalid", "BridgeExists")
+    assert w.node.bridges["price"].url == "http://by-hand"
+    assert not w.node.calls
+
+
+def test_a_templated_job_waits_for_the_nodes_key_without_calling_the_node_then_uses_it():
+    w = World()
+    key = w.add_job("ocr", TOML + 'keyBundleID = "{{ node.ocr2KeyBundleID "evm" }}"\n')
+    assert w.reconcile(key)  # retried with backoff
+    assert phase(w, key) == ("Pending", "UnresolvedReference")
+    assert not w.node.calls
+    w.node.key_facts = NodeFacts(ocr2_bundles=(("b1", "evm"),))
+    w.snapshot.refresh()
+    assert not w.reconcile(key)
+    assert phase(w, key) == ("Synced", "JobSynced")
+    assert 'keyBundleID = "b1"' in w.node.specs[w.entry(key)["jobID"]]
+
+
+def test_a_job_waits_for_its_bridge_and_is_woken_when_the_agent_makes_it():
+    w = World()
+    job = w.add_job("priced", TOML.replace('type=memo value="1"', 'type=bridge name="price"'))
+    assert w.reconcile(job)
+    assert phase(w, job) == ("Pending", "BridgeMissing")
+    assert not w.node.calls
+    bridge = w.add_bridge("price", url="http://adapter")
+    assert not w.reconcile(bridge)
+    assert phase(w, bridge) == ("Synced", "BridgeSynced")
+    assert job in w.queued
+    assert not w.reconcile(job)
+    assert phase(w, job) == ("Synced", "JobSynced")
