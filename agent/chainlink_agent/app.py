@@ -12,9 +12,9 @@ from collections.abc import Callable
 from kubernetes.client.exceptions import ApiException
 
 from . import redaction
-from .errors import ImportFailed, NodeError
+from .errors import AgentError, ImportFailed, NodeError
 from .nodetypes import NodeFacts
-from .resource import split_key
+from .resource import KINDS, split_key
 from .server import serve
 from .wiring import Parts
 
@@ -125,28 +125,31 @@ class Agent:
             if self.stop.is_set():
                 return
         while (key := self.queue.get()) is not None:
+            kind = KINDS[split_key(key)[0]].KIND
             started = time.perf_counter()
             # The Secret values this reconcile reads are redacted from all it reports, its failure included.
             with redaction.scope():
                 try:
                     result = self.reconcilers[split_key(key)[0]].reconcile(key)
                 except Exception as exc:
-                    self.metrics.reconciles.labels("error").inc()
-                    self.metrics.reconcile_errors.labels(type(exc).__name__).inc()
+                    self.metrics.reconciles.labels(kind, "error").inc()
+                    self.metrics.reconcile_errors.labels(kind, type(exc).__name__).inc()
                     delay = self.queue.add_rate_limited(key)
                     log.warning(
                         "reconcile failed",
                         extra={"key": key, "error": _describe(exc), "retry_seconds": delay},
+                        # An API or node error is described in full above; anything else is a bug, and
+                        # its traceback (redacted like the rest of the line) is what finds it.
+                        exc_info=not isinstance(exc, ApiException | AgentError),
                     )
                 else:
+                    self.metrics.reconciles.labels(kind, "retry" if result.retry else "success").inc()
                     if result.retry:
-                        self.metrics.reconciles.labels("retry").inc()
                         self.queue.add_rate_limited(key)
                     else:
-                        self.metrics.reconciles.labels("success").inc()
                         self.queue.forget(key)
                 finally:
-                    self.metrics.reconcile_seconds.observe(time.perf_counter() - started)
+                    self.metrics.reconcile_seconds.labels(kind).observe(time.perf_counter() - started)
                     self.queue.done(key)
 
 

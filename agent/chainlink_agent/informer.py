@@ -18,7 +18,7 @@ import backoff
 from .errors import Gone
 from .kube import Kube
 from .metrics import Metrics
-from .resource import PLURAL, queue_key, slim
+from .resource import KINDS, PLURAL, queue_key, slim
 
 log = logging.getLogger(__name__)
 WATCH_SECONDS = 300
@@ -34,6 +34,7 @@ class Informer:
         plural: str = PLURAL,
     ):
         self.plural = plural
+        self._kind = KINDS[plural].KIND
         self._kube = kube
         self._on_change = on_change
         self._metrics = metrics
@@ -87,7 +88,7 @@ class Informer:
 
     def _on_backoff(self, details: Any) -> None:
         exc = details.get("exception")
-        self._metrics.watch_restarts.labels(type(exc).__name__).inc()
+        self._metrics.watch_restarts.labels(self._kind, type(exc).__name__).inc()
         log.warning(
             "watch failed; reconnecting", extra={"error": str(exc), "wait_seconds": round(details["wait"], 2)}
         )
@@ -98,7 +99,7 @@ class Informer:
         try:
             self._watch()
         except Gone:
-            self._metrics.watch_restarts.labels("Gone").inc()
+            self._metrics.watch_restarts.labels(self._kind, "Gone").inc()
             log.info("watch resourceVersion expired; listing again")
             self._resource_version = None
 

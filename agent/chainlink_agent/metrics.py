@@ -10,19 +10,20 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         self.reconciles = Counter(
             "chainlink_agent_reconciles_total",
-            "Reconciles of one ChainlinkJob on this node, by result.",
-            ["result"],
+            "Reconciles of one resource on this node, by kind (ChainlinkJob, ChainlinkBridge) and result.",
+            ["kind", "result"],
             registry=self.registry,
         )
         self.reconcile_errors = Counter(
             "chainlink_agent_reconcile_errors_total",
-            "Reconciles that ended in an error, by reason.",
-            ["reason"],
+            "Reconciles that ended in an unexpected error, by kind and the error's type.",
+            ["kind", "reason"],
             registry=self.registry,
         )
         self.reconcile_seconds = Histogram(
             "chainlink_agent_reconcile_seconds",
-            "Wall time of one reconcile, node API calls included.",
+            "Wall time of one reconcile, node API calls included, by kind.",
+            ["kind"],
             registry=self.registry,
         )
         self.queue_depth = Gauge(
@@ -48,7 +49,7 @@ class Metrics:
         )
         self.watch_restarts = Counter(
             "chainlink_agent_watch_restarts_total",
-            "Times the ChainlinkJob watch was restarted, by reason.",
-            ["reason"],
+            "Times a watch was restarted, by kind and reason.",
+            ["kind", "reason"],
             registry=self.registry,
         )

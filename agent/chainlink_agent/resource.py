@@ -96,8 +96,6 @@ class StatusEntry:
     job_id: str | None = None
     external_job_id: str | None = None
     spec_hash: str | None = None
-    message: str | None = None
-    observed_generation: int | None = None
     conditions: tuple[Mapping[str, Any], ...] = ()
     owned: bool = False
     bridge_name: str | None = None
@@ -128,11 +126,6 @@ class Resource:
     def key(self) -> str:
         return queue_key(self.PLURAL, self.namespace, self.name)
 
-    @property
-    def ref(self) -> str:
-        """How messages name the resource: "namespace/name"."""
-        return f"{self.namespace}/{self.name}"
-
     def targets(self, node: str, labels: Mapping[str, str]) -> bool:
         return node in self.names or (self.selector is not None and self.selector.matches(labels))
 
@@ -145,8 +138,6 @@ class Resource:
                     job_id=entry.get("jobID"),
                     external_job_id=entry.get("externalJobID"),
                     spec_hash=entry.get("specHash"),
-                    message=entry.get("message"),
-                    observed_generation=entry.get("observedGeneration"),
                     conditions=tuple(entry.get("conditions") or ()),
                     owned=bool(entry.get("owned", False)),
                     bridge_name=entry.get("bridgeName"),

@@ -67,10 +67,6 @@ class WorkQueue:
         with self._cond:
             self._failures.pop(key, None)
 
-    def failures(self, key: str) -> int:
-        with self._cond:
-            return self._failures.get(key, 0)
-
     def get(self) -> str | None:
         """Blocks until a key is due; None once the queue is shut down."""
         with self._cond:

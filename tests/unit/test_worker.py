@@ -1,0 +1,78 @@
+"""The worker loop (app.Agent._work) with a fake reconciler: results, failures and what they log."""
+
+import io
+import json
+import logging
+import threading
+from typing import Any, cast
+
+from chainlink_agent import redaction
+from chainlink_agent.app import Agent
+from chainlink_agent.logs import JsonFormatter
+from chainlink_agent.metrics import Metrics
+from chainlink_agent.reconcile import Result
+from chainlink_agent.snapshot import NodeSnapshot
+from chainlink_agent.wiring import Parts
+from chainlink_agent.workqueue import WorkQueue
+
+from tests.unit.fakes import FakeNode
+
+KEY = "chainlinkjobs/ns/feed"
+
+
+class Failing:
+    """A reconciler with a bug: it reads a Secret value, then fails quoting it."""
+
+    def reconcile(self, key: str) -> Result:
+        redaction.remember("s3cret-value")
+        raise ValueError("cannot use s3cret-value")
+
+
+def run_once(reconciler: Any) -> tuple[Agent, WorkQueue]:
+    snapshot = NodeSnapshot(FakeNode())
+    snapshot.refresh()
+    queue = WorkQueue(base_delay=60)
+    parts = Parts(
+        settings=cast(Any, None),
+        metrics=Metrics(),
+        stop=threading.Event(),
+        queue=queue,
+        node=cast(Any, None),
+        snapshot=snapshot,
+        importer=cast(Any, None),
+        informers={},
+        reconcilers={"chainlinkjobs": reconciler},
+    )
+    agent = Agent(parts)
+    queue.add(KEY)
+    worker = threading.Thread(target=agent._work)
+    worker.start()
+    while len(queue) or queue._processing:  # one reconcile, then the key waits out its backoff
+        threading.Event().wait(0.01)
+    queue.shutdown()
+    worker.join(5)
+    return agent, queue
+
+
+def test_an_unexpected_error_is_logged_with_its_traceback_redacted_and_the_key_backs_off():
+    # Formatted as the agent's handler does, when the line is written: inside the reconcile's scope.
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("chainlink_agent.app")
+    logger.addHandler(handler)
+    try:
+        agent, queue = run_once(Failing())
+    finally:
+        logger.removeHandler(handler)
+    [line] = [x for x in stream.getvalue().splitlines() if '"reconcile failed"' in x]
+    entry = json.loads(line)
+    assert "Traceback" in entry["exception"]
+    assert "ValueError" in entry["exception"]
+    assert "s3cret-value" not in line
+    assert entry["retry_seconds"] == 60
+    errors = agent.metrics.registry.get_sample_value(
+        "chainlink_agent_reconcile_errors_total", {"kind": "ChainlinkJob", "reason": "ValueError"}
+    )
+    assert errors == 1
+    assert queue._failures == {KEY: 1}
