@@ -42,16 +42,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.cluster.controlplane import (
-    REPO_ROOT,
-    BenchError,
-    ControlPlane,
-    run_provisioner,
-    stop_recorded,
-    tail,
-)
+from tests.cluster.controlplane import ControlPlane
 from tests.cluster.images import build_all
 from tests.cluster.kubelet import release_host
+from tests.cluster.process import BenchError, python_env, stop_recorded, tail
+from tests.cluster.provisioner import run_provisioner
 
 PID_FILE = "bench.pid"
 ENV_FILE = "env.sh"
@@ -127,10 +122,6 @@ def detach(directory: Path, *, full: bool, real_pods: bool, timeout: float) -> i
         argv.append("--full")
     if real_pods:
         argv.append("--real-pods")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-    }
     log_path = directory / "up.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -138,7 +129,7 @@ def detach(directory: Path, *, full: bool, real_pods: bool, timeout: float) -> i
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=python_env(),
             start_new_session=True,
         )
     while proc.poll() is None:

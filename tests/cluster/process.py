@@ -1,4 +1,5 @@
-"""Child processes of the bench: started in their own session with a log file, stopped in order."""
+"""Child processes of the bench: started in their own session with a log file, stopped in order, and
+listed in the bench directory so that another process (``python -m tests.cluster down``) can stop them."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.cluster.tools import REPO_ROOT
+
 LOG_TAIL_LINES = 40
+COMPONENTS_FILE = "components.json"  # in the bench directory: pid and argv[0] of every component
 
 
 class BenchError(RuntimeError):
@@ -129,6 +134,12 @@ def run_tool(
     return proc
 
 
+def python_env() -> dict[str, str]:
+    """Our environment with the repository on PYTHONPATH, for a ``python -m tests.cluster`` child."""
+    path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
+
 def pid_alive(pid: int, argv0: str) -> bool:
     """True if pid runs argv0 (so a recycled pid is never mistaken for a bench process)."""
     try:
@@ -138,10 +149,45 @@ def pid_alive(pid: int, argv0: str) -> bool:
     return cmdline.split(b"\0", 1)[0].decode(errors="replace") == argv0
 
 
+def record_components(directory: Path, components: Sequence[Component]) -> None:
+    """List the components in COMPONENTS_FILE, so that another process can find and stop them."""
+    record = {c.name: {"pid": c.pid, "argv0": c.argv[0]} for c in components}
+    (directory / COMPONENTS_FILE).write_text(json.dumps(record, indent=2))
+
+
 def bench_alive(directory: Path) -> bool:
-    """True while a process of the bench in directory (components.json) still runs."""
+    """True while a process of the bench in directory (COMPONENTS_FILE) still runs."""
     try:
-        entries = json.loads((directory / "components.json").read_text())
+        entries = json.loads((directory / COMPONENTS_FILE).read_text())
     except (OSError, ValueError):
         return False
     return any(pid_alive(e["pid"], e["argv0"]) for e in entries.values())
+
+
+def stop_recorded(directory: Path, grace: float = 10.0) -> list[str]:
+    """Kill what COMPONENTS_FILE lists as still running (by pid, checked against its argv[0])."""
+    record = directory / COMPONENTS_FILE
+    if not record.exists():
+        return []
+    stopped = []
+    entries = json.loads(record.read_text())
+    for name, entry in reversed(list(entries.items())):
+        pid, argv0 = entry["pid"], entry["argv0"]
+        if not pid_alive(pid, argv0):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        if not _wait_gone(pid, argv0, grace):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        stopped.append(name)
+    return stopped
+
+
+def _wait_gone(pid: int, argv0: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid, argv0):
+            return True
+        time.sleep(0.1)
+    return not pid_alive(pid, argv0)
