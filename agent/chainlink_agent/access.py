@@ -42,7 +42,7 @@ class Allowlist:
         )
         if name not in listed:
             raise InvalidSpec(
-                f"{kind}NotAllowed",
+                "SecretNotAllowed" if kind == "Secret" else "ConfigMapNotAllowed",
                 f"{kind} {name!r} is not one node {self.node} may read: list it in the chart value {value}",
             )
 

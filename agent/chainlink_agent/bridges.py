@@ -17,6 +17,7 @@ from typing import Any
 from .conditions import Outcome
 from .errors import InvalidSpec, NodeRejected, NodeUnavailable, Waiting
 from .nodetypes import DesiredBridge
+from .phases import Phase, Reason
 from .plan import BridgeConflict, CreateBridge, DeleteBridge, UpdateBridge, plan_bridge
 from .reconcile import Collaborators, Reconciler, Result
 from .resource import ChainlinkBridge, StatusEntry
@@ -33,7 +34,7 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
     def _parse(self, raw: dict[str, Any]) -> ChainlinkBridge:
         return ChainlinkBridge.from_dict(raw)
 
-    def _hold(self, recorded: StatusEntry | None, phase: str, reason: str, message: str) -> Outcome:
+    def _hold(self, recorded: StatusEntry | None, phase: Phase, reason: Reason, message: str) -> Outcome:
         return _held(recorded, phase, reason, message)
 
     def _desired(self, bridge: ChainlinkBridge, recorded: StatusEntry | None) -> DesiredBridge:
@@ -134,7 +135,7 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
             )
             made = self._node.create_bridge(desired)
             self._snapshot.put_bridge(made)
-            reason = "BridgeRestored" if action.restores else "BridgeCreated"
+            reason: Reason = "BridgeRestored" if action.restores else "BridgeCreated"
             self._event(bridge, "Normal", reason, f"created bridge {made.name}")
             self._on_ready(made.name)
         elif isinstance(action, UpdateBridge):
@@ -148,7 +149,7 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
         return recorded
 
 
-def _held(recorded: StatusEntry | None, phase: str, reason: str, message: str) -> Outcome:
+def _held(recorded: StatusEntry | None, phase: Phase, reason: Reason, message: str) -> Outcome:
     """An outcome that keeps what the entry says this resource owns on the node."""
     if recorded is None:
         return Outcome(phase, reason, message)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .phases import Phase, Reason
 from .resource import StatusEntry
 
 SYNCED = "Synced"
@@ -15,8 +16,8 @@ SYNCED = "Synced"
 class Outcome:
     """What one reconcile found, before it is turned into a status entry."""
 
-    phase: str
-    reason: str
+    phase: Phase
+    reason: Reason
     message: str
     job_id: str | None = None
     external_job_id: str | None = None

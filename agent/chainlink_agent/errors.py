@@ -15,13 +15,15 @@ the one who catches it must do about it.
 
 from __future__ import annotations
 
+from .phases import Reason
+
 
 class AgentError(Exception):
     pass
 
 
 class SpecError(AgentError):
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message

@@ -9,6 +9,7 @@ from typing import Any
 from . import pipeline, redaction, template
 from .conditions import Outcome
 from .errors import InvalidSpec, NodeError, NodeRejected, Waiting
+from .phases import Phase, Reason
 from .plan import Action, Create, Replace, plan
 from .reconcile import Collaborators, Reconciler, Result, kept
 from .resource import ChainlinkJob, StatusEntry, derived_external_job_id
@@ -34,7 +35,7 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
     def _parse(self, raw: dict[str, Any]) -> ChainlinkJob:
         return ChainlinkJob.from_dict(raw)
 
-    def _hold(self, recorded: StatusEntry | None, phase: str, reason: str, message: str) -> Outcome:
+    def _hold(self, recorded: StatusEntry | None, phase: Phase, reason: Reason, message: str) -> Outcome:
         return kept(recorded, phase, reason, message)
 
     def _converge(
@@ -171,7 +172,7 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         if isinstance(action, Create):
             made = self._node.create_job(action.spec.toml)
             self._snapshot.put(made)
-            reason = "JobRestored" if action.restores else "JobCreated"
+            reason: Reason = "JobRestored" if action.restores else "JobCreated"
             self._event(
                 job, "Normal", reason, f"created job {made.id} (external job ID {made.external_job_id})"
             )

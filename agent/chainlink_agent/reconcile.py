@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from kubernetes.client.exceptions import ApiException
 
@@ -22,6 +22,7 @@ from .claims import Claims
 from .conditions import Outcome, now, status_entry
 from .errors import InvalidSpec, NodeError, Waiting
 from .nodetypes import DesiredBridge, NodeBridge, NodeJob
+from .phases import EventType, Phase, Reason
 from .references import References
 from .resource import Resource, StatusEntry, finalizer_for
 from .snapshot import NodeSnapshot
@@ -29,7 +30,6 @@ from .snapshot import NodeSnapshot
 log = logging.getLogger(__name__)
 R = TypeVar("R", bound=Resource)
 D = TypeVar("D")
-EventType = Literal["Normal", "Warning"]
 
 
 class Cache(Protocol):
@@ -137,7 +137,7 @@ class Reconciler(Generic[R, D]):
         """Makes the node match `desired` (None: nothing of this resource on the node), then reports."""
         raise NotImplementedError
 
-    def _hold(self, recorded: StatusEntry | None, phase: str, reason: str, message: str) -> Outcome:
+    def _hold(self, recorded: StatusEntry | None, phase: Phase, reason: Reason, message: str) -> Outcome:
         raise NotImplementedError
 
     def _settled(self, obj: R, recorded: StatusEntry | None, synced: Outcome | None, wanted: bool) -> Result:
@@ -196,13 +196,13 @@ class Reconciler(Generic[R, D]):
             if exc.status != 404:  # a resource deleted meanwhile has no status to write
                 raise
 
-    def _event(self, obj: Resource, event_type: EventType, reason: str, message: str) -> None:
+    def _event(self, obj: Resource, event_type: EventType, reason: Reason, message: str) -> None:
         message = redaction.redact(message)
         log.info("event", extra={"key": obj.key, "reason": reason, "event_message": message})
         self._kube.emit_event(obj, event_type, reason, message)
 
     def _claim(
-        self, obj: Resource, name: str, what: str, reason: str, only_if_contested: bool = False
+        self, obj: Resource, name: str, what: str, reason: Reason, only_if_contested: bool = False
     ) -> None:
         """Claims `name` for obj. If an older resource holds it, obj is Invalid with `reason`:
         "<what> is already used by <kind> <name>"."""
@@ -219,7 +219,7 @@ class Reconciler(Generic[R, D]):
             log.info("could not recheck the node", extra={"name": name, "error": str(exc)})
 
 
-def kept(recorded: StatusEntry | None, phase: str, reason: str, message: str) -> Outcome:
+def kept(recorded: StatusEntry | None, phase: Phase, reason: Reason, message: str) -> Outcome:
     """An outcome that leaves the node's job as it was, so the status keeps pointing at it."""
     if recorded is None:
         return Outcome(phase, reason, message)

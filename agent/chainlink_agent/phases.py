@@ -1,0 +1,46 @@
+"""The words the agent writes where people read them: the phase of a status entry, and the reason of its
+Synced condition and of each Event. Literal types, so a reason mistyped anywhere fails the type check;
+the README's phase table and Events section list the same words."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Phase = Literal["Synced", "Pending", "Invalid", "Error", "Suspended", "Deleting"]
+EventType = Literal["Normal", "Warning"]
+Reason = Literal[
+    # Synced, and what the agent did on the node (Events)
+    "JobSynced",
+    "JobCreated",
+    "JobRestored",
+    "JobReplaced",
+    "JobDeleted",
+    "BridgeSynced",
+    "BridgeCreated",
+    "BridgeRestored",
+    "BridgeUpdated",
+    "BridgeDeleted",
+    "Suspended",
+    # Pending: waiting for something that does not exist yet
+    "Creating",
+    "BridgeMissing",
+    "ConfigMapMissing",
+    "SecretMissing",
+    "UnresolvedReference",
+    # Invalid: only a spec edit fixes it
+    "InvalidTOML",
+    "InvalidExternalJobID",
+    "InvalidReference",
+    "InvalidBridgeName",
+    "EmptySpec",
+    "EmptyURL",
+    "SecretNotAllowed",
+    "ConfigMapNotAllowed",
+    "DuplicateExternalJobID",
+    "DuplicateBridgeName",
+    "BridgeExists",
+    "NodeRejected",
+    # Error and Deleting: the node, retried
+    "NodeUnavailable",
+    "BridgeInUse",
+]
