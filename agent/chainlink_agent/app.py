@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from kubernetes.client.exceptions import ApiException
 
-from . import redaction
+from . import redaction, retry
 from .errors import AgentError, ImportFailed, NodeError
 from .nodetypes import NodeFacts
 from .resource import KINDS, split_key
@@ -20,6 +20,7 @@ from .wiring import Parts
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 5.0
+RESYNC_RETRY_SECONDS = 2.0  # the first wait after a failed resync; then doubling up to the period
 
 
 class Agent:
@@ -96,8 +97,8 @@ class Agent:
             try:
                 count = self.snapshot.refresh(*self._import_keys())
             except (NodeError, ImportFailed) as exc:
+                wait = retry.delay(failures, RESYNC_RETRY_SECONDS, self.settings.resync_seconds)
                 failures += 1
-                wait = min(2.0**failures, self.settings.resync_seconds)
                 log.warning(
                     "importing keys into or listing the node failed",
                     extra={"error": str(exc), "retry_seconds": wait},

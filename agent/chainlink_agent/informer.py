@@ -15,6 +15,7 @@ from typing import Any
 
 import backoff
 
+from . import retry
 from .errors import Gone
 from .kube import Kube
 from .metrics import Metrics
@@ -22,6 +23,7 @@ from .resource import KINDS, PLURAL, queue_key, slim
 
 log = logging.getLogger(__name__)
 WATCH_SECONDS = 300
+WATCH_RETRY_SECONDS, WATCH_RETRY_MAX_SECONDS = 1.0, 30.0
 
 
 class Informer:
@@ -74,9 +76,10 @@ class Informer:
         # Each pass is one list-if-needed plus one watch until the server closes it; a pass that ends
         # normally resets the backoff, so a blip after days of health waits milliseconds, not 30 s.
         retrying = backoff.on_exception(
-            backoff.expo,
+            retry.schedule,
             Exception,
-            max_value=30,
+            base=WATCH_RETRY_SECONDS,
+            cap=WATCH_RETRY_MAX_SECONDS,
             jitter=backoff.full_jitter,
             giveup=lambda _exc: self._stop.is_set(),
             on_backoff=self._on_backoff,

@@ -12,6 +12,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from . import retry
+
 
 class WorkQueue:
     def __init__(
@@ -59,7 +61,7 @@ class WorkQueue:
         with self._cond:
             failures = self._failures.get(key, 0)
             self._failures[key] = failures + 1
-        delay: float = min(self._base_delay * 2.0**failures, self._max_delay)
+        delay = retry.delay(failures, self._base_delay, self._max_delay)
         self.add_after(key, delay)
         return delay
 

@@ -1,6 +1,7 @@
 import threading
 import time
 
+from chainlink_agent import retry
 from chainlink_agent.workqueue import WorkQueue
 
 
@@ -56,3 +57,8 @@ def test_resync_does_not_hurry_a_key_in_backoff():
     assert len(q) == 0
     q.add("a")  # a real change is not held back
     assert q.get() == "a"
+
+
+def test_one_schedule_doubles_from_the_base_up_to_the_cap():
+    assert [retry.delay(n, 0.5, 5.0) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+    assert retry.delay(10**9, 0.5, 300.0) == 300.0  # a key failing for days still waits the cap
