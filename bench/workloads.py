@@ -36,8 +36,7 @@ from bench.measure import (
 )
 from bench.profile import Profiler
 from tests.cluster.controlplane import ControlPlane
-from tests.integration.harness import AgentProcess, Jobs, eventually
-from tests.integration.test_agent import toml
+from tests.integration.harness import AgentProcess, Jobs, eventually, toml
 from tests.nodedouble.fixtures import NodeDoubleProcess
 
 NODE = "node-a"

@@ -10,8 +10,7 @@ import httpx
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from tests.integration.harness import eventually
-from tests.integration.test_agent import synced, toml
+from tests.integration.harness import eventually, synced, toml
 
 from .conftest import scale
 from .helpers import on_node

@@ -10,8 +10,7 @@ import pytest
 from chainlink_agent.resource import finalizer_for
 from kubernetes.client.exceptions import ApiException
 
-from tests.integration.harness import allow, eventually
-from tests.integration.test_agent import synced, toml
+from tests.integration.harness import allow, eventually, synced, toml
 
 from .helpers import entry_in, on_node
 

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from chainlink_agent.resource import derived_external_job_id
 
-from tests.integration.harness import eventually
-from tests.integration.test_agent import synced, toml
+from tests.integration.harness import eventually, synced, toml
 
 from .conftest import LONG, scale
 from .helpers import entry_in, on_node

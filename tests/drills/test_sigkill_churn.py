@@ -12,8 +12,7 @@ from collections import Counter
 import pytest
 from chainlink_agent.resource import derived_external_job_id
 
-from tests.integration.harness import eventually
-from tests.integration.test_agent import toml
+from tests.integration.harness import eventually, toml
 
 from .conftest import LONG
 from .helpers import entry_in, on_node

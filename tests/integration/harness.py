@@ -42,6 +42,34 @@ def eventually(check: Callable[[], T | None], timeout: float = 30.0, what: str =
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last saw {last!r}")
 
 
+# A minimal job spec every scenario, drill and benchmark can make one of per name.
+WEBHOOK = """type = "webhook"
+schemaVersion = 1
+name = "{name}"
+observationSource = \"\"\"
+    fetch [type=memo value="1"]
+\"\"\"
+"""
+
+
+def toml(name: str) -> str:
+    return WEBHOOK.format(name=name)
+
+
+def synced(
+    jobs: Any, name: str, node: str, job_id_not: str | None = None, hash_not: str | None = None
+) -> Any:
+    """Waits until `name`'s entry for `node` is Synced (with another job ID / spec hash, if given)."""
+
+    def check() -> Any:
+        entry = jobs.entry(name, node)
+        if entry and entry["phase"] == "Synced" and entry.get("jobID") != job_id_not:
+            return entry if hash_not is None or entry["specHash"] != hash_not else None
+        return None
+
+    return eventually(check, 30, f"{name} Synced on {node}")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -7,32 +7,10 @@ import time
 import pytest
 from chainlink_agent.resource import derived_external_job_id, finalizer_for
 
-from .harness import allow, eventually
+from .harness import allow, eventually, synced, toml
 
 # Scenarios whose every check goes through the node's API run against the double and a real node alike.
 BOTH_NODES = pytest.mark.parametrize("start_node", ["double", "real"], indirect=True)
-
-WEBHOOK = """type = "webhook"
-schemaVersion = 1
-name = "{name}"
-observationSource = \"\"\"
-    fetch [type=memo value="1"]
-\"\"\"
-"""
-
-
-def toml(name: str) -> str:
-    return WEBHOOK.format(name=name)
-
-
-def synced(jobs, name, node, job_id_not=None, hash_not=None):
-    def check():
-        entry = jobs.entry(name, node)
-        if entry and entry["phase"] == "Synced" and entry.get("jobID") != job_id_not:
-            return entry if hash_not is None or entry["specHash"] != hash_not else None
-        return None
-
-    return eventually(check, 30, f"{name} Synced on {node}")
 
 
 def node_jobs_by_ext(node):

@@ -13,8 +13,7 @@ from chainlink_agent.nodetypes import DesiredBridge
 from tests.nodedouble import keystore
 from tests.nodedouble.keys import new_ocr2_key, new_ocr_key
 
-from .harness import allow, eventually
-from .test_agent import synced
+from .harness import allow, eventually, synced
 
 SECRET_URL = "https://ea.example/price?token=s3cr3t-adapter-token"
 USES_BRIDGE = """type = "webhook"

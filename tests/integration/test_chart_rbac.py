@@ -15,9 +15,10 @@ from .harness import (
     apply_chart_templates,
     eventually,
     node_statefulset,
+    synced,
+    toml,
     wait_for_policy,
 )
-from .test_agent import synced, toml
 from .test_bridges_templating import USES_BRIDGE
 
 STATEFULSET = "r-chainlink-node"  # the chart's fullname for release "r"

@@ -13,8 +13,7 @@ import pytest
 from chainlink_agent.resource import finalizer_for
 from kubernetes import client
 
-from .harness import CHART, AgentProcess, apply_chart_templates, eventually, node_statefulset
-from .test_agent import synced, toml
+from .harness import CHART, AgentProcess, apply_chart_templates, eventually, node_statefulset, synced, toml
 
 RELEASE = "r"
 STATEFULSET = "r-chainlink-node"

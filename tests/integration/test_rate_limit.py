@@ -8,8 +8,7 @@ import threading
 
 from chainlink_agent.resource import GROUP, PLURAL, VERSION
 
-from .harness import eventually
-from .test_agent import toml
+from .harness import eventually, toml
 
 LIMIT, PERIOD = 20, 5
 

@@ -15,8 +15,7 @@ from chainlink_agent.resource import GROUP, VERSION, ChainlinkJob, finalizer_for
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from .harness import AgentProcess, allow, apply_chart_templates, wait_for_policy
-from .test_agent import synced, toml
+from .harness import AgentProcess, allow, apply_chart_templates, synced, toml, wait_for_policy
 from .test_bridges_templating import USES_BRIDGE, entry_where
 
 SA = "r-chainlink-node-agent"  # the chart's agent ServiceAccount for release "r"
