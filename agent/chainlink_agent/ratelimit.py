@@ -6,6 +6,8 @@ with the first request and answers X-RateLimit-Reset, the window's end in unix s
 requests too, so a client that retries on 429 only digs deeper. The agent keeps one such window for all its
 workers and waits for the next one instead of sending a request the node would refuse; if a 429 comes
 anyway (another client of the same API, a window out of step), every caller waits for the node's reset.
+Every answer also carries the node's count (X-RateLimit-Remaining, -Reset), which the window follows: a
+restarted agent starts counting where its predecessor left the node's window, not at zero.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ class RateLimit:
         self._lock = threading.Lock()
         self._window_end = 0.0
         self._count = 0
+        self._in_flight = 0  # acquired, not yet answered: the node may not have counted them yet
 
     def acquire(self) -> float:
         """Takes one request of the current window, waiting for the next window when it is used up;
-        returns the seconds waited."""
+        returns the seconds waited. Every acquire is followed by one finished()."""
         waited = 0.0
         while True:
             with self._lock:
@@ -45,10 +48,29 @@ class RateLimit:
                     self._window_end, self._count = now + self.period + WINDOW_MARGIN_SECONDS, 0
                 if self._count < self.limit:
                     self._count += 1
+                    self._in_flight += 1
                     return waited
                 wait = self._window_end - now
             self._sleep(wait)
             waited += wait
+
+    def finished(self, remaining: str | None = None, reset: str | None = None) -> None:
+        """A request is answered (or failed), with the node's count from the answer's headers
+        (X-RateLimit-Remaining, -Reset) when it has them. A node window ending apart from ours (it opened
+        before this process did, or with another client's request) becomes ours, with the node's count
+        plus the requests still on their way; within the same window the higher count holds, since
+        answers overtake each other."""
+        with self._lock:
+            self._in_flight -= 1
+            try:
+                used, seconds = self.limit - int(remaining or ""), float(reset or "") - self._wall()
+            except ValueError:
+                return
+            end = self._clock() + max(seconds, 0.0) + WINDOW_MARGIN_SECONDS
+            if abs(end - self._window_end) > 2 * WINDOW_MARGIN_SECONDS:
+                self._window_end, self._count = end, max(used, 0) + self._in_flight
+            else:
+                self._count = max(self._count, used)
 
     def refused(self, reset: str | None) -> None:
         """The node answered 429: nothing more until its reset (X-RateLimit-Reset, unix seconds), or a

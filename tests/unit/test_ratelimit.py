@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient
 from chainlink_agent.ratelimit import WINDOW_MARGIN_SECONDS, RateLimit
@@ -50,6 +51,24 @@ def test_a_429_pauses_every_caller_until_the_nodes_reset():
     assert rate.acquire() == 60.0
 
 
+def test_a_restarted_agent_counts_on_from_the_nodes_window_not_from_zero():
+    rate, t = limiter(10, 60.0)
+    rate.acquire()
+    rate.finished("3", str(int(t.now) + 30))  # the node's window, opened by the previous process
+    assert [rate.acquire() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert rate.acquire() == 30 + WINDOW_MARGIN_SECONDS  # then the node's next window, not ours in 61 s
+
+
+def test_within_one_window_the_higher_count_holds():
+    rate, t = limiter(10, 60.0)
+    for _ in range(5):
+        rate.acquire()
+    rate.finished("8", str(int(t.now) + 60))  # an early call's answer, overtaken by later calls
+    rate.finished("junk", None)  # no headers (a double without a limit, a proxy's answer): ignored
+    assert [rate.acquire() for _ in range(5)] == [0.0] * 5
+    assert rate.acquire() > 0
+
+
 @contextmanager
 def paced_client(
     httpserver: HTTPServer, node_limit: int, agent_limit: int
@@ -88,7 +107,11 @@ def test_the_client_paces_itself_to_the_nodes_limit_and_never_surfaces_a_429(htt
 
 
 def test_a_429_from_the_node_is_waited_out_and_the_call_made_again(httpserver: HTTPServer):
-    """The agent's window thinks there is room (it allows 100), the node allows 5 a second."""
+    """Another client from the same address uses up the node's window (5 a second) between two calls."""
     with paced_client(httpserver, 5, 100) as (client, _):
-        assert [len(client.list_bridges()) for _ in range(8)] == [0] * 8
+        assert client.list_bridges() == []
+        with httpx.Client(base_url=client._http.base_url, cookies=client._http.cookies) as other:
+            while other.get("/v2/bridge_types").status_code != 429:
+                pass
+        assert [len(client.list_bridges()) for _ in range(3)] == [0] * 3
         assert refusals(client) == 1
