@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from .nodetypes import NodeBridge, NodeFacts, NodeJob
+
+V = TypeVar("V")
 
 
 class NodeReader(Protocol):
@@ -21,39 +23,72 @@ class NodeReader(Protocol):
     def find_bridge(self, name: str) -> NodeBridge | None: ...
 
 
+class _Table(Generic[V]):
+    """One kind of thing on the node by name, replaced by each list. The agent's own writes while a list is
+    under way are replayed over it: a page read before a write must not undo that write. (Without this,
+    a resync during a burst forgot the jobs made meanwhile and made them again: 55 of 10,000 under the
+    node's rate limit, where one list takes minutes.) Callers hold the snapshot's lock."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, V] = {}
+        self._written: dict[str, V | None] | None = None  # name -> what the agent made; None: deleted
+
+    def begin_list(self) -> None:
+        self._written = {}
+
+    def end_list(self, listed: dict[str, V] | None) -> None:
+        """The list's result (None: the list failed, the table stays as it was)."""
+        if listed is not None:
+            for name, value in (self._written or {}).items():
+                if value is None:
+                    listed.pop(name, None)
+                else:
+                    listed[name] = value
+            self.items = listed
+        self._written = None
+
+    def put(self, name: str, value: V) -> None:
+        self.items[name] = value
+        if self._written is not None:
+            self._written[name] = value
+
+    def remove(self, name: str) -> None:
+        self.items.pop(name, None)
+        if self._written is not None:
+            self._written[name] = None
+
+    def subset(self, names: Iterable[str]) -> dict[str, V]:
+        return {name: self.items[name] for name in names if name in self.items}
+
+
 class NodeSnapshot:
     def __init__(self, node: NodeReader) -> None:
         self._node = node
         self._lock = threading.Lock()
-        self._by_external_id: dict[str, NodeJob] = {}
-        self._bridges: dict[str, NodeBridge] = {}
+        self._jobs: _Table[NodeJob] = _Table()  # by external job ID
+        self._bridges: _Table[NodeBridge] = _Table()  # by name
         self._facts = NodeFacts()
-        # The agent's own writes while a list is under way (external ID or bridge name -> what it made,
-        # None if it deleted): a page read before a write must not undo it. Without this, a resync during
-        # a burst forgot the jobs made meanwhile and created them again (55 of 10,000 under the node's
-        # rate limit, where one list takes minutes).
-        self._jobs_written: dict[str, NodeJob | None] | None = None
-        self._bridges_written: dict[str, NodeBridge | None] | None = None
         self.listed = threading.Event()
 
     def refresh(self, preferred_bundles: frozenset[str] = frozenset(), facts: NodeFacts | None = None) -> int:
         """Lists jobs, bridges and keys (unless `facts` is the keys just listed); returns the number of jobs.
         Templates resolve to the preferred (imported) key bundles first."""
         with self._lock:
-            self._jobs_written, self._bridges_written = {}, {}
+            self._jobs.begin_list()
+            self._bridges.begin_list()
         try:
-            jobs = self._node.list_jobs()
-            bridges = self._node.list_bridges()
+            jobs = {job.external_job_id: job for job in self._node.list_jobs()}
+            bridges = {bridge.name: bridge for bridge in self._node.list_bridges()}
             facts = (facts or self._node.facts()).preferring(preferred_bundles)
+        except BaseException:
             with self._lock:
-                self._by_external_id = _replayed(
-                    {job.external_job_id: job for job in jobs}, self._jobs_written
-                )
-                self._bridges = _replayed({bridge.name: bridge for bridge in bridges}, self._bridges_written)
-                self._facts = facts
-        finally:
-            with self._lock:
-                self._jobs_written = self._bridges_written = None
+                self._jobs.end_list(None)
+                self._bridges.end_list(None)
+            raise
+        with self._lock:
+            self._jobs.end_list(jobs)
+            self._bridges.end_list(bridges)
+            self._facts = facts
         self.listed.set()
         return len(jobs)
 
@@ -61,7 +96,7 @@ class NodeSnapshot:
 
     def subset(self, external_ids: Iterable[str]) -> dict[str, NodeJob]:
         with self._lock:
-            return {ext: self._by_external_id[ext] for ext in external_ids if ext in self._by_external_id}
+            return self._jobs.subset(external_ids)
 
     def recheck(self, external_id: str) -> None:
         """After a failed create or replace the node's state is unknown (PUT deletes before it re-adds, and
@@ -74,21 +109,17 @@ class NodeSnapshot:
 
     def put(self, job: NodeJob) -> None:
         with self._lock:
-            self._by_external_id[job.external_job_id] = job
-            if self._jobs_written is not None:
-                self._jobs_written[job.external_job_id] = job
+            self._jobs.put(job.external_job_id, job)
 
     def remove(self, external_id: str) -> None:
         with self._lock:
-            self._by_external_id.pop(external_id, None)
-            if self._jobs_written is not None:
-                self._jobs_written[external_id] = None
+            self._jobs.remove(external_id)
 
     # Bridges ----------------------------------------------------------------------------------------
 
     def bridges(self, names: Iterable[str]) -> dict[str, NodeBridge]:
         with self._lock:
-            return {name: self._bridges[name] for name in names if name in self._bridges}
+            return self._bridges.subset(names)
 
     def recheck_bridge(self, name: str) -> NodeBridge | None:
         """One bridge asked of the node: a job waiting on a bridge a person made by hand need not wait
@@ -102,31 +133,14 @@ class NodeSnapshot:
 
     def put_bridge(self, bridge: NodeBridge) -> None:
         with self._lock:
-            self._bridges[bridge.name] = bridge
-            if self._bridges_written is not None:
-                self._bridges_written[bridge.name] = bridge
+            self._bridges.put(bridge.name, bridge)
 
     def remove_bridge(self, name: str) -> None:
         with self._lock:
-            self._bridges.pop(name, None)
-            if self._bridges_written is not None:
-                self._bridges_written[name] = None
+            self._bridges.remove(name)
 
     # Keys -------------------------------------------------------------------------------------------
 
     def facts(self) -> NodeFacts:
         with self._lock:
             return self._facts
-
-
-V = TypeVar("V")
-
-
-def _replayed(listed: dict[str, V], written: dict[str, V | None] | None) -> dict[str, V]:
-    """The listed state with the writes made during the list applied on top."""
-    for name, value in (written or {}).items():
-        if value is None:
-            listed.pop(name, None)
-        else:
-            listed[name] = value
-    return listed

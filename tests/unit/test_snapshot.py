@@ -1,5 +1,6 @@
 """The node snapshot: a list under way never undoes what the agent wrote meanwhile."""
 
+import pytest
 from chainlink_agent.nodetypes import NodeBridge, NodeFacts, NodeJob
 from chainlink_agent.snapshot import NodeSnapshot
 
@@ -54,3 +55,17 @@ def test_writes_after_the_list_are_not_replayed_into_the_next_one():
     snapshot.put(NodeJob("2", "ext-2"))  # then deleted on the node by a person: the next list drops it
     snapshot.refresh()
     assert set(snapshot.subset(["ext-1", "ext-2"])) == {"ext-1"}
+
+
+def test_a_list_that_fails_leaves_the_snapshot_as_it_was():
+    node = ListingNode([NodeJob("1", "ext-1")])
+    snapshot = NodeSnapshot(node)
+    snapshot.refresh()
+
+    def broken():
+        raise OSError("connection reset")
+
+    node.during = broken
+    with pytest.raises(OSError, match="connection reset"):
+        snapshot.refresh()
+    assert set(snapshot.subset(["ext-1"])) == {"ext-1"}
