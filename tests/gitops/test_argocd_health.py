@@ -1,0 +1,66 @@
+"""The Argo CD health script against status objects: each phase an agent writes, a spec edit its agents
+have not seen yet, and several nodes at once. The same script on live objects of the bench is in
+tests/integration/test_argocd_health_live.py."""
+
+import pytest
+import yaml
+
+from tests.gitops.argocd import CM_PATCH, HEALTH_LUA, KINDS, cm_patch, health
+
+
+def job(*entries, generation=1):
+    return {"metadata": {"name": "feed", "generation": generation}, "status": {"nodes": list(entries)}}
+
+
+def entry(node, phase, message="", generation=1):
+    return {"node": node, "phase": phase, "message": message, "observedGeneration": generation}
+
+
+@pytest.mark.parametrize(
+    ("obj", "status", "message"),
+    [
+        ({"metadata": {"generation": 1}}, "Progressing", "no node has reported on this resource yet"),
+        (job(entry("a", "Synced"), entry("b", "Synced")), "Healthy", "Synced on a, b"),
+        (
+            job(entry("a", "Synced"), entry("b", "Pending", "waiting for bridge price")),
+            "Progressing",
+            "b: Pending (waiting for bridge price)",
+        ),
+        (
+            job(entry("a", "Invalid", "the job TOML does not parse"), entry("b", "Pending")),
+            "Degraded",
+            "a: Invalid (the job TOML does not parse)",
+        ),
+        (job(entry("a", "Error", "node unavailable")), "Degraded", "a: Error (node unavailable)"),
+        (job(entry("a", "Deleting", "bridge in use")), "Progressing", "a: Deleting (bridge in use)"),
+        (job(entry("a", "Suspended")), "Suspended", "spec.suspend is true: removed from a"),
+        (job(entry("a", "Synced"), entry("b", "Suspended")), "Healthy", "Synced on a; suspended on b"),
+        (job(entry("a", "Synced"), generation=2), "Progressing", "a: generation 2 not seen yet"),
+        (
+            job(entry("a", "Synced", generation=2), entry("b", "Synced"), generation=2),
+            "Progressing",
+            "b: generation 2 not seen yet",
+        ),
+    ],
+    ids=[
+        "no-entry",
+        "synced",
+        "pending",
+        "invalid-first",
+        "error",
+        "deleting",
+        "suspended",
+        "synced-and-suspended",
+        "spec-edited",
+        "one-node-behind",
+    ],
+)
+def test_health(obj, status, message):
+    assert health(obj) == (status, message)
+
+
+def test_the_argocd_cm_patch_holds_the_script_for_both_kinds():
+    assert CM_PATCH.read_text() == cm_patch(), "regenerate: python -m tests.gitops.argocd --write"
+    data = yaml.safe_load(CM_PATCH.read_text())["data"]
+    assert set(data) == {f"resource.customizations.health.chainlink-k8s.github.io_{k}" for k in KINDS}
+    assert {text.rstrip() for text in data.values()} == {HEALTH_LUA.read_text().rstrip()}
