@@ -126,12 +126,13 @@ class Agent:
             if self.stop.is_set():
                 return
         while (key := self.queue.get()) is not None:
-            kind = KINDS[split_key(key)[0]].KIND
+            plural = split_key(key)[0]
+            kind = KINDS[plural].KIND
             started = time.perf_counter()
             # The Secret values this reconcile reads are redacted from all it reports, its failure included.
             with redaction.scope():
                 try:
-                    result = self.reconcilers[split_key(key)[0]].reconcile(key)
+                    result = self.reconcilers[plural].reconcile(key)
                 except Exception as exc:
                     self.metrics.reconciles.labels(kind, "error").inc()
                     self.metrics.reconcile_errors.labels(kind, type(exc).__name__).inc()

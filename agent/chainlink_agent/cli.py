@@ -4,6 +4,7 @@ or the init container that writes the secrets TOML the node imports keys from.""
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import sys
@@ -60,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    # What is loaded by now (the libraries, the wiring) lives as long as the process: out of the cyclic
+    # collector's sight, a full collection no longer walks it again and again (20 % of a resync pass).
+    gc.freeze()
     agent.run()
     return 0
 
