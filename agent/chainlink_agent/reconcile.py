@@ -216,7 +216,7 @@ class Reconciler(Generic[R, D]):
         try:
             recheck(name)
         except NodeError as exc:
-            log.info("could not recheck the node", extra={"name": name, "error": str(exc)})
+            log.info("could not recheck the node", extra={"item": name, "error": str(exc)})
 
 
 def kept(recorded: StatusEntry | None, phase: Phase, reason: Reason, message: str) -> Outcome:

@@ -192,7 +192,11 @@ class FakeNode:
         return self.key_facts
 
     def find_job(self, external_job_id: str) -> NodeJob | None:
-        return next((j for j in self.jobs.values() if j.external_job_id == external_job_id), None)
+        found: NodeJob | None = self._do(
+            "find_job",
+            lambda: next((j for j in self.jobs.values() if j.external_job_id == external_job_id), None),
+        )
+        return found
 
     def find_bridge(self, name: str) -> NodeBridge | None:
         return self.bridges.get(name)

@@ -1,6 +1,8 @@
 """Reconcile decisions against small fakes (tests/unit/fakes.py): crash points, claims, ownership, waits.
 The same scenarios against a real apiserver and a real node are in tests/integration."""
 
+import logging
+
 import pytest
 from chainlink_agent.errors import NodeUnavailable
 from chainlink_agent.nodetypes import NodeBridge, NodeFacts, NodeJob
@@ -60,6 +62,24 @@ def test_a_create_whose_answer_is_lost_is_adopted_not_made_twice():
     assert phase(w, key) == ("Synced", "JobSynced")
     assert len(w.node.jobs) == 1
     assert w.node.calls.count("create_job") == 1
+
+
+def test_a_node_that_is_down_shows_error_and_is_retried(caplog):
+    w = World()
+    key = w.add_job("feed", TOML)
+
+    def down(call):
+        raise NodeUnavailable(f"{call}: 503")
+
+    w.node.before = down  # the create and the recheck after it both fail
+    with caplog.at_level(logging.INFO, logger="chainlink_agent.reconcile"):
+        assert w.reconcile(key)
+    assert phase(w, key) == ("Error", "NodeUnavailable")
+    assert w.node.calls == ["create_job", "find_job"]
+    assert any(r.getMessage() == "could not recheck the node" for r in caplog.records)
+    w.node.before = lambda call: None
+    assert not w.reconcile(key)
+    assert phase(w, key) == ("Synced", "JobSynced")
 
 
 def test_the_older_of_two_resources_keeps_a_hand_set_external_job_id_and_the_other_takes_over_after():
