@@ -227,15 +227,14 @@ class NodeClient:
             self._metrics.node_api_throttled_seconds.inc(waited)
         start = time.perf_counter()
         code = "error"
-        counted: tuple[str | None, str | None] = (None, None)
+        counted: tuple[str | None, ...] = ()
         try:
             response = self._http.request(method, path, params=params, json=json_body, content=content)
             code = str(response.status_code)
             self.last_call_ok = response.status_code < 500
             if response.status_code != 429:  # a 429 goes to refused(), which waits for the reset
-                counted = (
-                    response.headers.get("x-ratelimit-remaining"),
-                    response.headers.get("x-ratelimit-reset"),
+                counted = tuple(
+                    response.headers.get(f"x-ratelimit-{h}") for h in ("limit", "remaining", "reset")
                 )
             return response
         except httpx.HTTPError as exc:

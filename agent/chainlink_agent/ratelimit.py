@@ -54,14 +54,19 @@ class RateLimit:
             self._sleep(wait)
             waited += wait
 
-    def finished(self, remaining: str | None = None, reset: str | None = None) -> None:
+    def finished(
+        self, limit: str | None = None, remaining: str | None = None, reset: str | None = None
+    ) -> None:
         """A request is answered (or failed), with the node's count from the answer's headers
-        (X-RateLimit-Remaining, -Reset) when it has them. A node window ending apart from ours (it opened
-        before this process did, or with another client's request) becomes ours, with the node's count
-        plus the requests still on their way; within the same window the higher count holds, since
-        answers overtake each other."""
+        (X-RateLimit-Limit, -Remaining, -Reset) when it has them. A node window ending apart from ours (it
+        opened before this process did, or with another client's request) becomes ours, with the node's
+        count plus the requests still on their way; within the same window the higher count holds, since
+        answers overtake each other. Another limiter's figures (POST /sessions has its own, 5 per 20 s)
+        say nothing of this window."""
         with self._lock:
             self._in_flight -= 1
+            if limit != str(self.limit):
+                return
             try:
                 used, seconds = self.limit - int(remaining or ""), float(reset or "") - self._wall()
             except ValueError:

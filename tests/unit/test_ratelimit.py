@@ -54,7 +54,7 @@ def test_a_429_pauses_every_caller_until_the_nodes_reset():
 def test_a_restarted_agent_counts_on_from_the_nodes_window_not_from_zero():
     rate, t = limiter(10, 60.0)
     rate.acquire()
-    rate.finished("3", str(int(t.now) + 30))  # the node's window, opened by the previous process
+    rate.finished("10", "3", str(int(t.now) + 30))  # the node's window, opened by the previous process
     assert [rate.acquire() for _ in range(3)] == [0.0, 0.0, 0.0]
     assert rate.acquire() == 30 + WINDOW_MARGIN_SECONDS  # then the node's next window, not ours in 61 s
 
@@ -63,8 +63,9 @@ def test_within_one_window_the_higher_count_holds():
     rate, t = limiter(10, 60.0)
     for _ in range(5):
         rate.acquire()
-    rate.finished("8", str(int(t.now) + 60))  # an early call's answer, overtaken by later calls
-    rate.finished("junk", None)  # no headers (a double without a limit, a proxy's answer): ignored
+    rate.finished("10", "8", str(int(t.now) + 60))  # an early call's answer, overtaken by later calls
+    rate.finished("10", "junk", None)  # no headers (a double without a limit, a proxy's answer): ignored
+    rate.finished("5", "0", str(int(t.now) + 20))  # the login limiter's figures: not this window's
     assert [rate.acquire() for _ in range(5)] == [0.0] * 5
     assert rate.acquire() > 0
 
@@ -115,3 +116,18 @@ def test_a_429_from_the_node_is_waited_out_and_the_call_made_again(httpserver: H
                 pass
         assert [len(client.list_bridges()) for _ in range(3)] == [0] * 3
         assert refusals(client) == 1
+
+
+def test_the_login_limiters_figures_never_hold_back_api_calls(httpserver: HTTPServer):
+    """POST /sessions answers with its own limiter's headers (5 per 20 s): calls after a login must not
+    wait for that window. Here the node's API limit is off, so the login's are the only figures."""
+    app = NodeDoubleApp(NodeState("a@b.c", "pw"), authenticated_rate=None)
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(app.handle)
+    url = httpserver.url_for("/").rstrip("/")
+    client = NodeClient(url, Credentials("a@b.c", SecretStr("pw")), 10, Metrics(), RateLimit(1000, 60.0))
+    try:
+        for _ in range(30):
+            client.list_bridges()
+        assert client._metrics.node_api_throttled_seconds._value.get() == 0
+    finally:
+        client.close()
