@@ -679,7 +679,7 @@ def _fan_phase(
     )
     eventually(
         lambda: all(recorder.synced(name, node) for name, node in expected),
-        max(120.0, len(expected) * 0.2),
+        max(900.0, len(expected) * 0.5),  # one resource on N nodes grows faster than N: see README
         "every (resource, node) Synced",
     )
     synced = [recorder.synced(name, node) or math.nan for name, node in expected]
@@ -707,7 +707,7 @@ def _fan_phase(
     }
 
 
-def _quiet(agents: list[AgentProcess], timeout: float = 120.0, at_least: float = 0.0) -> list[str]:
+def _quiet(agents: list[AgentProcess], timeout: float = 600.0, at_least: float = 0.0) -> list[str]:
     """Every agent's /metrics once the agents made `at_least` reconciles in all, none for 2 s, and every
     queue is empty: a phase's trailing watch events (the last status writes reaching every agent) are then
     in the figures."""
