@@ -38,6 +38,7 @@ class Agent:
         self.informers = parts.informers
         self.reconcilers = parts.reconcilers
         self.import_error: str | None = None
+        self.reporter = parts.reporter
         self._threads: list[threading.Thread] = []
 
     def healthy(self) -> str | None:
@@ -61,6 +62,7 @@ class Agent:
         for plural, informer in self.informers.items():
             self._start(f"informer-{plural}", informer.run)
         self._start("resync", self._resync_loop)
+        self._start("report", lambda: self.reporter.run(self.stop, self.ready))
         for i in range(self.settings.concurrency):
             self._start(f"worker-{i}", self._work)
         log.info(
@@ -106,6 +108,7 @@ class Agent:
                 self.stop.wait(wait)
                 continue
             failures = 0
+            self.reporter.resynced.set()
             keys = [key for informer in self.informers.values() for key in informer.cached_keys()]
             log.info("resync", extra={"node_jobs": count, "resources": len(keys)})
             for key in keys:

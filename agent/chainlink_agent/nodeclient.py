@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from .errors import NodeRejected, NodeUnavailable
 from .metrics import Metrics
-from .nodetypes import DesiredBridge, EthKey, NodeBridge, NodeFacts, NodeJob
+from .nodetypes import DesiredBridge, EthKey, KeyBundle, NodeBridge, NodeFacts, NodeJob, P2PKey
 from .ratelimit import RateLimit
 from .settings import Credentials
 
@@ -72,18 +72,51 @@ class NodeClient:
         self._delete(f"/v2/bridge_types/{name}", "/v2/bridge_types/:BridgeName")
 
     def facts(self) -> NodeFacts:
-        """The node's keys, as templated job specs reference them: one call per key type."""
+        """The node's keys, public parts only (presenters/p2p_key.go, ocr_keys.go, ocr2_keys.go,
+        eth_key.go): one call per key type."""
         eth = [
             EthKey(str(a.get("address", "")), str(a.get("evmChainID", "")), bool(a.get("disabled", False)))
             for a in self._attributes("/v2/keys/eth")
         ]
-        p2p = tuple(str(a.get("peerId", "")) for a in self._attributes("/v2/keys/p2p"))
-        ocr = tuple(str(item["id"]) for item in self._data("/v2/keys/ocr"))
-        ocr2 = tuple(
-            (str(item["id"]), str((item.get("attributes") or {}).get("chainType", "")))
-            for item in self._data("/v2/keys/ocr2")
-        )
-        return NodeFacts(p2p_peer_ids=p2p, ocr_bundle_ids=ocr, ocr2_bundles=ocr2, eth_keys=tuple(eth))
+        p2p = [
+            P2PKey(str(a.get("peerId", "")), str(a.get("publicKey", "")))
+            for a in self._attributes("/v2/keys/p2p")
+        ]
+        ocr = [
+            KeyBundle(
+                str(item["id"]),
+                onchain=str(a.get("onChainSigningAddress", "")),
+                offchain=str(a.get("offChainPublicKey", "")),
+                config=str(a.get("configPublicKey", "")),
+            )
+            for item, a in self._items("/v2/keys/ocr")
+        ]
+        ocr2 = [
+            KeyBundle(
+                str(item["id"]),
+                chain_type=str(a.get("chainType", "")),
+                onchain=str(a.get("onchainPublicKey", "")),
+                offchain=str(a.get("offchainPublicKey", "")),
+                config=str(a.get("configPublicKey", "")),
+            )
+            for item, a in self._items("/v2/keys/ocr2")
+        ]
+        return NodeFacts(tuple(p2p), tuple(ocr), tuple(ocr2), tuple(eth))
+
+    def csa_public_keys(self) -> list[str]:
+        """GET /v2/keys/csa (presenters/csa_key.go: publicKey is "csa_" + hex)."""
+        return [str(a.get("publicKey", "")) for a in self._attributes("/v2/keys/csa")]
+
+    def build_info(self) -> tuple[str, str]:
+        """(version, commit): GET /v2/build_info answers plain JSON, not JSON:API
+        (core/web/build_info_controller.go Show)."""
+        body = self._json("GET", "/v2/build_info", "/v2/build_info")
+        return str(body.get("version", "")), str(body.get("commitSHA", ""))
+
+    def health(self) -> dict[str, str]:
+        """Check name -> "passing"/"failing": GET /health answers 200 when all pass, 207 otherwise, with
+        every check either way (core/web/health_controller.go Health)."""
+        return {str(a.get("name", "")): str(a.get("status", "")) for a in self._attributes("/health")}
 
     def import_key_bundle(self, key_type: str, keystore_json: bytes, password: SecretStr) -> None:
         """POST /v2/keys/ocr|ocr2/import: the exported keystore JSON as the body, its password as the
@@ -97,7 +130,10 @@ class NodeClient:
         return list(self._json("GET", path, path).get("data") or [])
 
     def _attributes(self, path: str) -> list[dict[str, Any]]:
-        return [item.get("attributes") or {} for item in self._data(path)]
+        return [a for _, a in self._items(path)]
+
+    def _items(self, path: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        return [(item, item.get("attributes") or {}) for item in self._data(path)]
 
     def _pages(self, path: str, convert: Callable[[dict[str, Any]], T]) -> list[T]:
         """Every item of a paginated list (core/web/api.go page/size, meta.count), each page converted

@@ -5,6 +5,7 @@ reconciling N resources costs one list of each, not N."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from typing import Generic, Protocol, TypeVar
 
@@ -69,6 +70,7 @@ class NodeSnapshot:
         self._bridges: _Table[NodeBridge] = _Table()  # by name
         self._facts = NodeFacts()
         self.listed = threading.Event()
+        self.listed_at: float | None = None  # unix time of the last full list
 
     def refresh(self, preferred_bundles: frozenset[str] = frozenset(), facts: NodeFacts | None = None) -> int:
         """Lists jobs, bridges and keys (unless `facts` is the keys just listed); returns the number of jobs.
@@ -89,6 +91,7 @@ class NodeSnapshot:
             self._jobs.end_list(jobs)
             self._bridges.end_list(bridges)
             self._facts = facts
+        self.listed_at = time.time()
         self.listed.set()
         return len(jobs)
 

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 from chainlink_agent.errors import NodeUnavailable
-from chainlink_agent.nodetypes import NodeBridge, NodeFacts, NodeJob
+from chainlink_agent.nodetypes import KeyBundle, NodeBridge, NodeFacts, NodeJob
 from chainlink_agent.resource import finalizer_for
 
 from tests.unit.fakes import NODE, World
@@ -141,7 +141,7 @@ def test_a_templated_job_waits_for_the_nodes_key_without_calling_the_node_then_u
     assert w.reconcile(key)  # retried with backoff
     assert phase(w, key) == ("Pending", "UnresolvedReference")
     assert not w.node.calls
-    w.node.key_facts = NodeFacts(ocr2_bundles=(("b1", "evm"),))
+    w.node.key_facts = NodeFacts(ocr2_bundles=(KeyBundle("b1", "evm"),))
     w.snapshot.refresh()
     assert not w.reconcile(key)
     assert phase(w, key) == ("Synced", "JobSynced")
