@@ -5,7 +5,7 @@ tests/integration/test_argocd_health_live.py."""
 import pytest
 import yaml
 
-from tests.gitops.argocd import CM_PATCH, HEALTH_LUA, KINDS, cm_patch, health
+from tests.gitops.argocd import CM_PATCH, KINDS, NODE_HEALTH_LUA, SCRIPTS, cm_patch, health
 
 
 def job(*entries, generation=1):
@@ -59,8 +59,36 @@ def test_health(obj, status, message):
     assert health(obj) == (status, message)
 
 
-def test_the_argocd_cm_patch_holds_the_script_for_both_kinds():
+def node(ready="True", generation=1, observed=1, failing=(), message="", **status):
+    condition = {"type": "Ready", "status": ready, "message": message}
+    health = {"passing": 3, "failing": len(failing), "failingChecks": list(failing)}
+    body = {"observedGeneration": observed, "conditions": [condition], "health": health, **status}
+    return {"metadata": {"name": "node-a", "generation": generation}, "status": body}
+
+
+@pytest.mark.parametrize(
+    ("obj", "status", "message"),
+    [
+        ({"metadata": {"generation": 1}}, "Progressing", "the node's agent has not reported yet"),
+        (node(version="2.23.0"), "Healthy", "ready, version 2.23.0"),
+        (node(generation=2), "Progressing", "generation 2 not seen yet"),
+        (
+            node("False", message="the Chainlink node is not answering"),
+            "Degraded",
+            "not ready: the Chainlink node is not answering",
+        ),
+        (node(failing=["EVM.1.HeadTracker"]), "Degraded", "1 health check(s) failing: EVM.1.HeadTracker"),
+    ],
+    ids=["no-status", "ready", "spec-edited", "not-ready", "failing-check"],
+)
+def test_node_health(obj, status, message):
+    assert health(obj, NODE_HEALTH_LUA) == (status, message)
+
+
+def test_the_argocd_cm_patch_holds_each_kinds_script():
     assert CM_PATCH.read_text() == cm_patch(), "regenerate: python -m tests.gitops.argocd --write"
     data = yaml.safe_load(CM_PATCH.read_text())["data"]
     assert set(data) == {f"resource.customizations.health.chainlink-k8s.github.io_{k}" for k in KINDS}
-    assert {text.rstrip() for text in data.values()} == {HEALTH_LUA.read_text().rstrip()}
+    for kind, script in SCRIPTS.items():
+        key = f"resource.customizations.health.chainlink-k8s.github.io_{kind}"
+        assert data[key].rstrip() == script.read_text().rstrip()
