@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.chart import values_table
 from tests.cluster.controlplane import ControlPlane
@@ -49,6 +51,23 @@ def run(cmd: list[str], env: Mapping[str, str], timeout: float = 120) -> str:
     if proc.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}:\n{output[-6000:]}", pytrace=False)
     return output
+
+
+def test_the_chart_states_the_node_and_agent_versions_it_deploys() -> None:
+    """`helm list` shows appVersion: it must be the node's image tag, the version the real-node lane builds;
+    the chart's version is the agent's, as its image tag and the Python package."""
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    tools = (REPO / "scripts" / "tools.sh").read_text()
+    assert chart["appVersion"] == values["image"]["tag"]
+    assert f"CHAINLINK_VERSION=v{chart['appVersion']}\n" in tools
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert chart["version"] == project["version"]
+    images = yaml.safe_load(chart["annotations"]["artifacthub.io/images"])
+    assert [i["image"] for i in images] == [
+        f"{values['image']['repository']}:{chart['appVersion']}",
+        f"{values['agent']['image']['repository']}:{chart['version']}",
+    ]
 
 
 def test_chart_crds_are_copies_of_the_root_crds() -> None:
@@ -106,6 +125,9 @@ def test_server_side_dry_run(values: Path, cluster: ControlPlane, namespace: str
     # templates of StatefulSets and Jobs, which is what the kubectl dry run below looks for.
     labels = [f"pod-security.kubernetes.io/{mode}=restricted" for mode in ("enforce", "warn")]
     run(["kubectl", "label", "namespace", namespace, *labels], env)
+    # Helm's dry run does not install the chart's crds/, so the ChainlinkNode could not be mapped: as on a
+    # cluster where the chart was installed before.
+    run(["kubectl", "apply", "--server-side", "-f", str(REPO / "crds")], env)
     release = values.stem.removesuffix("-values")
     helm = ["helm", "install", release, str(CHART), "--namespace", namespace, "-f", str(values)]
     assert "kind: StatefulSet" in run([*helm, "--dry-run=server"], env)
