@@ -56,6 +56,17 @@ def node_status(cluster, namespace, node, secrets):
     header, row = table.splitlines()[:2]
     assert header.split()[:6] == ["NAME", "READY", "VERSION", "PEER", "ID", "JOBS"]
     assert row.split()[:5] == ["node-a", "True", "2.23.0", p2p, "1/1"]
+    don = subprocess.run(
+        [sys.executable, "-m", "chainlink_agent", "don", "-n", namespace, "-o", "json"],
+        env=cluster.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    view = json.loads(don.stdout)
+    assert view["peerIDs"] == [p2p.removeprefix("p2p_")]
+    assert view["transmitters"] == [st["keys"]["eth"][0]["address"]]
+    assert view["signers"] == ["0x" + st["keys"]["ocr2"][0]["onchainPublicKey"].removeprefix("ocr2on_evm_")]
 
 
 def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, bridges, start_node, tmp_path):
