@@ -63,23 +63,34 @@ class Observed:
 
 
 def status(observed: Observed, previous: Mapping[str, Any] | None, timestamp: str) -> dict[str, Any]:
-    """The status to apply. The Ready condition's lastTransitionTime moves only when its status does, so
-    an unchanged node yields an identical status (no write). Pure."""
-    ready = "True" if observed.not_ready is None else "False"
-    old = next((c for c in (previous or {}).get("conditions") or () if c.get("type") == READY), None)
-    transition = old["lastTransitionTime"] if old and old.get("status") == ready else timestamp
+    """The status to apply. A condition's lastTransitionTime moves only when its status does, so an
+    unchanged node yields an identical status (no write). Pure."""
+    old = {c.get("type"): c for c in (previous or {}).get("conditions") or ()}
+
+    def condition(kind: str, state: str, reason: str, message: str) -> dict[str, Any]:
+        held = old.get(kind)
+        transition = held["lastTransitionTime"] if held and held.get("status") == state else timestamp
+        return {
+            "type": kind,
+            "status": state,
+            "observedGeneration": observed.generation,
+            "lastTransitionTime": transition,
+            "reason": reason,
+            "message": message,
+        }
+
+    if observed.not_ready is None:
+        ok = "watching, the node answering, its key bundles imported"
+        conditions = [condition(READY, "True", "Ready", ok)]
+    else:
+        # Reconciling is kstatus's word for "not there yet" (abnormal-true: present only while it holds).
+        conditions = [
+            condition(READY, "False", "NotReady", observed.not_ready),
+            condition("Reconciling", "True", "NotReady", observed.not_ready),
+        ]
     body: dict[str, Any] = {
         "observedGeneration": observed.generation,
-        "conditions": [
-            {
-                "type": READY,
-                "status": ready,
-                "observedGeneration": observed.generation,
-                "lastTransitionTime": transition,
-                "reason": "Ready" if observed.not_ready is None else "NotReady",
-                "message": observed.not_ready or "watching, the node answering, its key bundles imported",
-            }
-        ],
+        "conditions": conditions,
         "agentVersion": observed.agent_version,
         "apiReachable": observed.api_reachable,
         "keys": _keys(observed.facts, observed.csa),

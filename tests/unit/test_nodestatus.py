@@ -3,6 +3,7 @@ change, and the gauges that mirror it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from chainlink_agent.errors import NodeUnavailable
@@ -132,3 +133,18 @@ def test_no_chainlinknode_no_write() -> None:
     report.report(None)
     assert kube.written == []
     assert metrics.registry.get_sample_value("chainlink_agent_ready") == 1
+
+
+def test_a_node_not_ready_is_reconciling_for_kstatus() -> None:
+    observed = Observed(
+        generation=1, not_ready="the Chainlink node is not answering", api_reachable=False, agent_version="x"
+    )
+    body = status(observed, None, "2026-12-01T00:00:00Z")
+    assert [(c["type"], c["status"]) for c in body["conditions"]] == [
+        ("Ready", "False"),
+        ("Reconciling", "True"),
+    ]
+    ready = status(replace(observed, not_ready=None), body, "2026-12-01T00:01:00Z")
+    assert [(c["type"], c["lastTransitionTime"]) for c in ready["conditions"]] == [
+        ("Ready", "2026-12-01T00:01:00Z")
+    ]

@@ -1,11 +1,12 @@
-"""The Argo CD health script against status objects: each phase an agent writes, a spec edit its agents
-have not seen yet, and several nodes at once. The same script on live objects of the bench is in
-tests/integration/test_argocd_health_live.py."""
+"""The Argo CD health scripts and Flux's CEL health checks against status objects: each phase an agent
+writes, a spec edit its agents have not seen yet, and several nodes at once. The same checks on live objects
+of the bench are in tests/integration/test_argocd_health_live.py."""
 
 import pytest
 import yaml
 
 from tests.gitops.argocd import CM_PATCH, KINDS, NODE_HEALTH_LUA, SCRIPTS, cm_patch, health
+from tests.gitops.flux import flux_status
 
 
 def job(*entries, generation=1):
@@ -92,3 +93,32 @@ def test_the_argocd_cm_patch_holds_each_kinds_script():
     for kind, script in SCRIPTS.items():
         key = f"resource.customizations.health.chainlink-k8s.github.io_{kind}"
         assert data[key].rstrip() == script.read_text().rstrip()
+
+
+@pytest.mark.parametrize(
+    ("obj", "kind", "status"),
+    [
+        ({"metadata": {"generation": 1}}, "ChainlinkJob", "InProgress"),
+        (job(entry("a", "Synced"), entry("b", "Suspended")), "ChainlinkJob", "Current"),
+        (job(entry("a", "Synced"), entry("b", "Pending")), "ChainlinkJob", "InProgress"),
+        (job(entry("a", "Synced"), entry("b", "Error")), "ChainlinkBridge", "Failed"),
+        (job(entry("a", "Invalid"), generation=2), "ChainlinkJob", "InProgress"),
+        (job(entry("a", "Synced"), generation=2), "ChainlinkJob", "InProgress"),
+        (node(), "ChainlinkNode", "Current"),
+        (node("False"), "ChainlinkNode", "InProgress"),
+        (node(generation=2), "ChainlinkNode", "InProgress"),
+    ],
+    ids=[
+        "no-status",
+        "synced",
+        "pending",
+        "error",
+        "old-invalid",
+        "spec-edited",
+        "ready",
+        "not-ready",
+        "edited",
+    ],
+)
+def test_flux_health_check_exprs(obj, kind, status):
+    assert flux_status(obj, kind) == status
