@@ -70,6 +70,29 @@ def test_the_chart_states_the_node_and_agent_versions_it_deploys() -> None:
     ]
 
 
+def test_artifacthub_lists_every_crd_with_an_example_the_api_server_accepts(
+    cluster: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    annotations = yaml.safe_load((CHART / "Chart.yaml").read_text())["annotations"]
+    crds = [yaml.safe_load(p.read_text()) for p in sorted((REPO / "crds").glob("*.yaml"))]
+    listed = yaml.safe_load(annotations["artifacthub.io/crds"])
+    assert {(c["kind"], c["name"]) for c in listed} == {
+        (crd["spec"]["names"]["kind"], crd["metadata"]["name"]) for crd in crds
+    }
+    examples = yaml.safe_load(annotations["artifacthub.io/crdsExamples"])
+    assert sorted(e["kind"] for e in examples) == sorted(c["kind"] for c in listed)
+    env = cluster.env()
+    _install_crds(env)
+    manifest = tmp_path / "examples.yaml"
+    manifest.write_text(yaml.safe_dump_all(examples))
+    run(["kubectl", "apply", "--dry-run=server", "-n", namespace, "-f", str(manifest)], env)
+
+
+def _install_crds(env: dict[str, str]) -> None:
+    run(["kubectl", "apply", "--server-side", "-f", str(REPO / "crds")], env)
+    run(["kubectl", "wait", "--for=condition=Established", "-f", str(REPO / "crds")], env)
+
+
 def test_chart_crds_are_copies_of_the_root_crds() -> None:
     sources = sorted(p.name for p in (REPO / "crds").glob("*.yaml"))
     copies = sorted(p.name for p in (CHART / "crds").glob("*.yaml"))
@@ -127,7 +150,7 @@ def test_server_side_dry_run(values: Path, cluster: ControlPlane, namespace: str
     run(["kubectl", "label", "namespace", namespace, *labels], env)
     # Helm's dry run does not install the chart's crds/, so the ChainlinkNode could not be mapped: as on a
     # cluster where the chart was installed before.
-    run(["kubectl", "apply", "--server-side", "-f", str(REPO / "crds")], env)
+    _install_crds(env)
     release = values.stem.removesuffix("-values")
     helm = ["helm", "install", release, str(CHART), "--namespace", namespace, "-f", str(values)]
     assert "kind: StatefulSet" in run([*helm, "--dry-run=server"], env)
