@@ -112,7 +112,7 @@ class Agent:
             keys = [key for informer in self.informers.values() for key in informer.cached_keys()]
             log.info("resync", extra={"node_jobs": count, "resources": len(keys)})
             for key in keys:
-                self.queue.add_unless_backing_off(key)
+                self.queue.add_background(key)
             self.stop.wait(self.settings.resync_seconds)
 
     def _import_keys(self) -> tuple[frozenset[str], NodeFacts | None]:
