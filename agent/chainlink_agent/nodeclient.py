@@ -83,23 +83,10 @@ class NodeClient:
             for a in self._attributes("/v2/keys/p2p")
         ]
         ocr = [
-            KeyBundle(
-                str(item["id"]),
-                onchain=str(a.get("onChainSigningAddress", "")),
-                offchain=str(a.get("offChainPublicKey", "")),
-                config=str(a.get("configPublicKey", "")),
-            )
-            for item, a in self._items("/v2/keys/ocr")
+            _bundle(item, "onChainSigningAddress", "offChainPublicKey") for item in self._data("/v2/keys/ocr")
         ]
         ocr2 = [
-            KeyBundle(
-                str(item["id"]),
-                chain_type=str(a.get("chainType", "")),
-                onchain=str(a.get("onchainPublicKey", "")),
-                offchain=str(a.get("offchainPublicKey", "")),
-                config=str(a.get("configPublicKey", "")),
-            )
-            for item, a in self._items("/v2/keys/ocr2")
+            _bundle(item, "onchainPublicKey", "offchainPublicKey") for item in self._data("/v2/keys/ocr2")
         ]
         return NodeFacts(tuple(p2p), tuple(ocr), tuple(ocr2), tuple(eth))
 
@@ -130,10 +117,7 @@ class NodeClient:
         return list(self._json("GET", path, path).get("data") or [])
 
     def _attributes(self, path: str) -> list[dict[str, Any]]:
-        return [a for _, a in self._items(path)]
-
-    def _items(self, path: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-        return [(item, item.get("attributes") or {}) for item in self._data(path)]
+        return [item.get("attributes") or {} for item in self._data(path)]
 
     def _pages(self, path: str, convert: Callable[[dict[str, Any]], T]) -> list[T]:
         """Every item of a paginated list (core/web/api.go page/size, meta.count), each page converted
@@ -311,6 +295,19 @@ def _job(item: dict[str, Any]) -> NodeJob:
         id=str(item["id"]),
         external_job_id=str(attributes.get("externalJobID", "")),
         name=attributes.get("name"),
+    )
+
+
+def _bundle(item: dict[str, Any], onchain: str, offchain: str) -> KeyBundle:
+    """An OCR or OCR2 bundle: the two spell their public parts differently, and only OCR2 has a chainType
+    (presenters/ocr_keys.go)."""
+    attributes = item.get("attributes") or {}
+    return KeyBundle(
+        str(item["id"]),
+        chain_type=str(attributes.get("chainType", "")),
+        onchain=str(attributes.get(onchain, "")),
+        offchain=str(attributes.get(offchain, "")),
+        config=str(attributes.get("configPublicKey", "")),
     )
 
 
