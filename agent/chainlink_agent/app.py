@@ -90,10 +90,12 @@ class Agent:
 
     def _resync_loop(self) -> None:
         """Imports the key bundles the node lacks, lists its jobs, bridges and keys (once per period), then
-        reconciles every resource against that snapshot, which is what repairs drift made on the node and
-        replaces jobs whose resolved spec changed (a rotated key). Until the first pass succeeds no worker
-        reconciles, so a cold start can never mistake an existing job or bridge for a missing one, nor
-        resolve a template against a key bundle the node made before the imported one arrived."""
+        reconciles the resources against that snapshot, which is what repairs drift made on the node and
+        replaces jobs whose resolved spec changed (a rotated key): every resource when the node changed
+        other than by the agent's own writes, else only those a resync can find stale (needs_resync).
+        Until the first pass succeeds no worker reconciles, so a cold start can never mistake an existing
+        job or bridge for a missing one, nor resolve a template against a key bundle the node made before
+        the imported one arrived."""
         failures = 0
         while not self.stop.is_set():
             try:
@@ -109,8 +111,14 @@ class Agent:
                 continue
             failures = 0
             self.reporter.resynced.set()
-            keys = [key for informer in self.informers.values() for key in informer.cached_keys()]
-            log.info("resync", extra={"node_jobs": count, "resources": len(keys)})
+            full = self.snapshot.changed
+            keys = [
+                key
+                for plural, informer in self.informers.items()
+                for key in informer.cached_keys()
+                if full or self.reconcilers[plural].needs_resync(key)
+            ]
+            log.info("resync", extra={"node_jobs": count, "resources": len(keys), "full": full})
             for key in keys:
                 self.queue.add_background(key)
             self.stop.wait(self.settings.resync_seconds)

@@ -132,6 +132,12 @@ class Reconciler(Generic[R, D]):
             self._cache.store(self._kube.add_finalizer(obj, self._finalizer))
         return self._converge(obj, recorded, desired, wanted)
 
+    def needs_resync(self, key: str) -> bool:
+        """Whether a resync must reconcile this key when the node is as the agent left it (snapshot.changed
+        is False). A kind whose resources cannot go stale without a watch event or a node change says no
+        for its settled ones."""
+        return True
+
     def _parse(self, raw: dict[str, Any]) -> R:
         raise NotImplementedError
 
