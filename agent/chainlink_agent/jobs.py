@@ -59,7 +59,13 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         if desired is not None:
             owned.add(desired.external_job_id)
         try:
-            for action in plan(desired, owned, recorded, self._snapshot.subset(owned)):
+            present = self._snapshot.subset(owned)
+            if desired is None and not present and recorded is not None and recorded.external_job_id:
+                # About to let go of a job the status records, which the snapshot does not show: ask the
+                # node, as a list can miss a job (snapshot._find_missed) and letting go leaves it running.
+                self._snapshot.recheck(recorded.external_job_id)
+                present = self._snapshot.subset(owned)
+            for action in plan(desired, owned, recorded, present):
                 self._execute(job, action)
         except NodeError as exc:
             if desired is not None:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Generic, Protocol, TypeVar
 
 from .nodetypes import NodeBridge, NodeFacts, NodeJob
 
 V = TypeVar("V")
+# More items missing from one list than this were deleted by someone, not skipped by the pagination.
+MAX_RECHECKS = 100
 
 
 class NodeReader(Protocol):
@@ -65,6 +67,28 @@ class _Table(Generic[V]):
     def subset(self, names: Iterable[str]) -> dict[str, V]:
         return {name: self.items[name] for name in names if name in self.items}
 
+    def missed(self, listed: dict[str, V]) -> list[str]:
+        """What the table holds and the list lacks, the agent's own writes during the list aside."""
+        return [name for name in self.items if name not in listed and name not in (self._written or {})]
+
+
+def _find_missed(
+    lock: threading.Lock, table: _Table[V], listed: dict[str, V], find: Callable[[str], V | None]
+) -> None:
+    """The node pages its lists by OFFSET (core/web/api.go ParsePaginatedRequest; job/orm.go FindJobs), so
+    an item deleted from an earlier page while a list reads on moves the next one onto a page already read:
+    the list skips it. Each item the table knew and the list lacks is asked for (GET by name) before the
+    list is believed; a job missed so, and then its resource deleted, was left running on the node (1 of
+    10,000 in a delete burst during a resync). Many missing at once is someone's deletion: believed."""
+    with lock:
+        missed = table.missed(listed)
+    if len(missed) > MAX_RECHECKS:
+        return
+    for name in missed:
+        found = find(name)
+        if found is not None:
+            listed[name] = found
+
 
 class NodeSnapshot:
     def __init__(self, node: NodeReader) -> None:
@@ -88,6 +112,8 @@ class NodeSnapshot:
         try:
             jobs = {job.external_job_id: job for job in self._node.list_jobs()}
             bridges = {bridge.name: bridge for bridge in self._node.list_bridges()}
+            _find_missed(self._lock, self._jobs, jobs, self._node.find_job)
+            _find_missed(self._lock, self._bridges, bridges, self._node.find_bridge)
             facts = (facts or self._node.facts()).preferring(preferred_bundles)
         except BaseException:
             with self._lock:

@@ -177,3 +177,15 @@ def test_a_resync_of_an_unchanged_node_passes_over_settled_jobs_but_not_those_re
     w.node.jobs.clear()  # a person deletes the jobs on the node: the next list says so
     w.snapshot.refresh()
     assert w.snapshot.changed
+
+
+def test_a_deleted_resource_asks_the_node_before_letting_go_of_a_job_the_snapshot_lost():
+    w = World()
+    key = w.add_job("feed", TOML)
+    w.reconcile(key)
+    job_id = w.entry(key)["jobID"]
+    w.snapshot.remove(w.entry(key)["externalJobID"])  # a list that skipped it
+    w.delete(key)
+    assert not w.reconcile(key)
+    assert job_id not in w.node.jobs  # deleted on the node, not left running
+    assert "delete_job" in w.node.calls

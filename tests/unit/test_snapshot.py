@@ -90,3 +90,15 @@ def test_only_a_change_the_agent_did_not_make_marks_the_snapshot_changed():
     node.keys = NodeFacts(p2p_keys=(P2PKey("p2p_rotated"),))  # or rotates a key
     snapshot.refresh()
     assert snapshot.changed
+
+
+def test_a_job_the_paged_list_skipped_is_asked_for_not_dropped():
+    kept, skipped = NodeJob("1", "ext-1"), NodeJob("2", "ext-2")
+    node = ListingNode([kept, skipped])
+    snapshot = NodeSnapshot(node)
+    snapshot.refresh()
+    node.jobs.remove(skipped)  # deleted on an earlier page meanwhile: OFFSET moved it onto a page read
+    node.find_job = lambda ext: skipped if ext == "ext-2" else None
+    snapshot.refresh()
+    assert set(snapshot.subset(["ext-1", "ext-2"])) == {"ext-1", "ext-2"}
+    assert not snapshot.changed
