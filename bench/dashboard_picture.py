@@ -12,6 +12,7 @@ Needs the bench's tools (scripts/tools.sh: prometheus among them) and matplotlib
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import subprocess
 import sys
@@ -140,7 +141,7 @@ def mapped(value: float, defaults: dict[str, Any]) -> tuple[str | None, str | No
     """Grafana's value mappings and thresholds: (text, colour) for a stat panel's value."""
     text = color = None
     for mapping in defaults.get("mappings", []):
-        option = mapping["options"].get(str(int(value))) if value == int(value) else None
+        option = mapping["options"].get(str(int(value))) if value.is_integer() else None
         if option:
             text, color = option.get("text"), option.get("color")
     if color is None and "thresholds" in defaults:
@@ -159,7 +160,7 @@ def draw_stat(ax: Any, panel: dict[str, Any], series: list[tuple[str, list[float
     names_only = panel["options"]["textMode"] == "name"
     width = 1 / max(len(series), 1)
     for i, (name, values) in enumerate(series):
-        last = values[-1]
+        last = next((v for v in reversed(values) if not math.isnan(v)), math.nan)
         text, color = mapped(last, defaults)
         color = GRAFANA_COLORS.get(color or fixed or "", color or fixed or "#5794f2")
         ax.add_patch(Rectangle((i * width + 0.01, 0.02), width - 0.02, 0.78, color=color, alpha=0.85))
@@ -196,8 +197,30 @@ def draw_timeseries(
         ax.legend(fontsize=6.5, loc="upper left", facecolor=PANEL, edgecolor=GRID, labelcolor=TEXT, ncol=2)
 
 
-def render(url: str, start: float, end: float, out: Path, caption: str) -> None:
+def evaluate(url: str, start: float, end: float) -> dict[str, Any]:
+    """Every panel's queries over the run, as Grafana would ask: {panel id: [[legend, values]]}, with NaN
+    (null in JSON) where a series has no point."""
+    times = [start + i * SCRAPE_SECONDS for i in range(int((end - start) // SCRAPE_SECONDS) + 1)]
+    panels: dict[str, list[tuple[str, list[float | None]]]] = {}
+    for panel in dashboard.panels(dashboard.load()):
+        found = panels.setdefault(str(panel["id"]), [])
+        for target in panel["targets"]:
+            expr = dashboard.expand(target["expr"], RATE_INTERVAL, namespace=NAMESPACE, pod=POD)
+            for result in query_range(url, expr, start, end):
+                points = {float(t): float(v) for t, v in result["values"]}
+                found.append(
+                    (legend(target["legendFormat"], result["metric"]), [points.get(t) for t in times])
+                )
+    return {"minutes": [(t - start) / 60 for t in times], "panels": panels}
+
+
+def render(run: dict[str, Any], out: Path) -> None:
     board = dashboard.load()
+    caption = (
+        "Drawn by bench/dashboard_picture.py from the dashboard's own queries, evaluated by Prometheus "
+        f"over a {run['minutes'][-1]:.0f}-minute run of the agent against the node double (500s and 429s "
+        "injected). Not a Grafana screenshot. The node double has no /metrics: the node's panels are empty."
+    )
     height = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in board["panels"])
     unit_w, unit_h = 0.8, 0.33  # inches per grid column and per grid row
     top = 0.9  # inches for the title
@@ -227,20 +250,10 @@ def render(url: str, start: float, end: float, out: Path, caption: str) -> None:
                 weight="bold",
             )
             continue
-        series: list[tuple[str, list[float]]] = []
-        minutes: list[float] = []
-        for target in panel["targets"]:
-            expr = dashboard.expand(target["expr"], RATE_INTERVAL, namespace=NAMESPACE, pod=POD)
-            for result in query_range(url, expr, start, end):
-                points = {float(t): float(v) for t, v in result["values"]}
-                times = [start + i * SCRAPE_SECONDS for i in range(int((end - start) // SCRAPE_SECONDS) + 1)]
-                minutes = [(t - start) / 60 for t in times]
-                series.append(
-                    (
-                        legend(target["legendFormat"], result["metric"]),
-                        [points.get(t, math.nan) for t in times],
-                    )
-                )
+        series = [
+            (name, [math.nan if v is None else v for v in values])
+            for name, values in run["panels"][str(panel["id"])]
+        ]
         frame = fig.add_axes(box(panel["gridPos"], (0.04, 0.04, 0.04, 0.3)))
         frame.set_facecolor(PANEL)
         frame.set_xticks([])
@@ -259,7 +272,7 @@ def render(url: str, start: float, end: float, out: Path, caption: str) -> None:
                 fig.add_axes(box(panel["gridPos"], (0.75, 0.45, 0.15, 0.4))),
                 panel,
                 series,
-                minutes,
+                run["minutes"],
             )
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=80, facecolor=BACKGROUND)
@@ -270,7 +283,17 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "dashboard.png")
+    parser.add_argument(
+        "--series",
+        type=Path,
+        default=ROOT / "docs" / "dashboard-series.json",
+        help="where the run's evaluated queries go (the figures the picture shows)",
+    )
+    parser.add_argument("--redraw", action="store_true", help="draw from --series again, without a run")
     args = parser.parse_args()
+    if args.redraw:
+        render(json.loads(args.series.read_text()), args.out)
+        return 0
     begun = time.monotonic()
 
     def log(line: str) -> None:
@@ -298,15 +321,11 @@ def main() -> int:
             agent.start()
             log(f"agent ready; Prometheus at {url}")
             scenario(Jobs(api, NAMESPACE), Bridges(api, NAMESPACE), node, log)
-            end = time.time()
-            caption = (
-                "Rendered by bench/dashboard_picture.py from the dashboard's own queries, evaluated by "
-                f"Prometheus over a {(end - start) / 60:.0f}-minute run of the agent against the node double "
-                "(500s and 429s injected). Not a Grafana screenshot. The node double has no /metrics: the "
-                "node's own panels are empty."
-            )
-            render(url, start, end, args.out, caption)
-            log(f"wrote {args.out}")
+            run = evaluate(url, start, time.time())
+            args.series.parent.mkdir(parents=True, exist_ok=True)
+            args.series.write_text(json.dumps(run, indent=1) + "\n")
+            render(run, args.out)
+            log(f"wrote {args.out} and {args.series}")
         finally:
             prometheus.terminate()
             prometheus.wait(30)
