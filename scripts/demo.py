@@ -2,7 +2,8 @@
 scheduler, kwok), two Chainlink node doubles (or, with --real-nodes, two real v2.23.0 nodes on a throwaway
 Postgres), one chart release per node, each node's agent, and the samples (a bridge, plain jobs, a job that
 waits for the bridge, a job templated with each node's keys, and one the node refuses); then
-`kubectl get chainlinkjobs` shows where each job stands on each node.
+`kubectl get chainlinkjobs` shows where each job stands on each node, `kubectl get chainlinknodes` each
+node, and `chainlink-agent don` the nodes' values for an OCR2 on-chain config.
 
 kwok runs no containers, so each agent runs here as a process, with the token of the ServiceAccount its
 release made (exactly the chart's RBAC) and the node's URL in place of 127.0.0.1:6688.
@@ -109,7 +110,7 @@ def demo(args: argparse.Namespace, real_nodes: RealNodes | None) -> int:
                         doubles[-1].password,
                         labels,
                         30,
-                        allow(secrets=("price-adapter",)),
+                        {**allow(secrets=("price-adapter",)), "CHAINLINK_AGENT_REPORT_SECONDS": "5"},
                     ).start()
                 )
             _apply_samples(sh)
@@ -154,6 +155,8 @@ def _install(node: str, labels: dict[str, str]) -> list[str]:
         # The sample bridge's URL comes from this Secret (samples/bridge-price.yaml).
         "--set",
         "agent.allowedSecrets={price-adapter}",
+        "--set",
+        "agent.reportSeconds=5",
     ]
 
 
@@ -184,6 +187,29 @@ def _apply_samples(sh: Callable[..., str]) -> None:
     ]
     print(sh(*events, "--sort-by=.lastTimestamp"))
     print(sh("helm", "list", "-n", NAMESPACE))
+    _show_nodes(sh)
+
+
+def _show_nodes(sh: Callable[..., str]) -> None:
+    """Once each node's ChainlinkNode counts what the jobs' status says is there (its agent reports every
+    few seconds): the nodes, then the DON view of the Sepolia ones."""
+    listed = json.loads(sh("kubectl", "get", "chainlinkjobs", "-n", NAMESPACE, "-o", "json", echo=False))
+    jobs = [(item.get("status") or {}).get("phases") or {} for item in listed["items"]]
+
+    def counted() -> bool:
+        for node in NODES:
+            phases = [p[node] for p in jobs if node in p]
+            summary = f"{phases.count('Synced')}/{len(phases)}"
+            path = "jsonpath={.status.jobs.summary} {.status.conditions[0].status}"
+            out = sh("kubectl", "get", "chainlinknode", node, "-n", NAMESPACE, "-o", path, echo=False)
+            if out.split() != [summary, "True"]:
+                return False
+        return True
+
+    eventually(counted, 60, "each ChainlinkNode to count its jobs")
+    print(sh("kubectl", "get", "chainlinknodes", "-n", NAMESPACE, "-o", "wide"))
+    don = [sys.executable, "-m", "chainlink_agent", "don", "-n", NAMESPACE, "-l", "chain=sepolia"]
+    print(sh(*don, "--evm-chain-id", "11155111"))
 
 
 def _keep(cluster: ControlPlane) -> None:

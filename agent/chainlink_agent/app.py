@@ -38,6 +38,7 @@ class Agent:
         self.informers = parts.informers
         self.reconcilers = parts.reconcilers
         self.import_error: str | None = None
+        self.reporter = parts.reporter
         self._threads: list[threading.Thread] = []
 
     def healthy(self) -> str | None:
@@ -61,6 +62,7 @@ class Agent:
         for plural, informer in self.informers.items():
             self._start(f"informer-{plural}", informer.run)
         self._start("resync", self._resync_loop)
+        self._start("report", lambda: self.reporter.run(self.stop, self.ready))
         for i in range(self.settings.concurrency):
             self._start(f"worker-{i}", self._work)
         log.info(
@@ -88,10 +90,12 @@ class Agent:
 
     def _resync_loop(self) -> None:
         """Imports the key bundles the node lacks, lists its jobs, bridges and keys (once per period), then
-        reconciles every resource against that snapshot, which is what repairs drift made on the node and
-        replaces jobs whose resolved spec changed (a rotated key). Until the first pass succeeds no worker
-        reconciles, so a cold start can never mistake an existing job or bridge for a missing one, nor
-        resolve a template against a key bundle the node made before the imported one arrived."""
+        reconciles the resources against that snapshot, which is what repairs drift made on the node and
+        replaces jobs whose resolved spec changed (a rotated key): every resource when the node changed
+        other than by the agent's own writes, else only those a resync can find stale (needs_resync).
+        Until the first pass succeeds no worker reconciles, so a cold start can never mistake an existing
+        job or bridge for a missing one, nor resolve a template against a key bundle the node made before
+        the imported one arrived."""
         failures = 0
         while not self.stop.is_set():
             try:
@@ -106,10 +110,17 @@ class Agent:
                 self.stop.wait(wait)
                 continue
             failures = 0
-            keys = [key for informer in self.informers.values() for key in informer.cached_keys()]
-            log.info("resync", extra={"node_jobs": count, "resources": len(keys)})
+            self.reporter.resynced.set()
+            full = self.snapshot.changed
+            keys = [
+                key
+                for plural, informer in self.informers.items()
+                for key in informer.cached_keys()
+                if full or self.reconcilers[plural].needs_resync(key)
+            ]
+            log.info("resync", extra={"node_jobs": count, "resources": len(keys), "full": full})
             for key in keys:
-                self.queue.add_unless_backing_off(key)
+                self.queue.add_background(key)
             self.stop.wait(self.settings.resync_seconds)
 
     def _import_keys(self) -> tuple[frozenset[str], NodeFacts | None]:

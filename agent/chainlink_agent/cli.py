@@ -1,5 +1,6 @@
-"""chainlink-agent [run | release-node | keys-toml OUT]: the sidecar process, the uninstall hook's cleanup,
-or the init container that writes the secrets TOML the node imports keys from."""
+"""chainlink-agent [run | release-node | keys-toml OUT | don ...]: the sidecar process, the uninstall hook's
+cleanup, the init container that writes the secrets TOML the node imports keys from, or the DON view (each
+selected node's values for an OCR2 on-chain config, from its ChainlinkNode)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from types import FrameType
 from kubernetes import client, config
 from pydantic import ValidationError
 
-from . import keystoml, logs
+from . import don, keystoml, logs
 from .app import Agent
 from .kube import Kube
 from .metrics import Metrics
@@ -28,11 +29,24 @@ log = logging.getLogger("chainlink_agent")
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chainlink-agent", description=__doc__)
-    parser.add_argument("command", nargs="?", default="run", choices=["run", "release-node", "keys-toml"])
-    parser.add_argument("out", nargs="?", type=Path, help="keys-toml: the file to write")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="the sidecar (the default)")
+    commands.add_parser("release-node", help="the uninstall hook's cleanup")
+    keys = commands.add_parser("keys-toml", help="write the secrets TOML the node imports keys from")
+    keys.add_argument("out", nargs="?", type=Path, help="the file to write")
+    don_cmd = commands.add_parser("don", help="the selected nodes' values for an OCR2 on-chain config")
+    don_cmd.add_argument("-l", "--selector", help="label selector over the ChainlinkNodes (their nodeLabels)")
+    don_cmd.add_argument("-n", "--namespace", help="default: the kubeconfig context's namespace")
+    don_cmd.add_argument("--chain-type", default="evm", help="the OCR2 key bundles' chain type (default evm)")
+    don_cmd.add_argument(
+        "--evm-chain-id", help="the transmitters' EVM chain ID (default: each node's first key)"
+    )
+    don_cmd.add_argument("-o", "--output", choices=["table", "json"], default="table")
     args = parser.parse_args(argv)
     if args.command == "keys-toml":
         return _keys_toml(args.out)
+    if args.command == "don":
+        return _don(args)
     try:
         settings = Settings()  # type: ignore[call-arg]  # filled from the environment
     except ValidationError as exc:
@@ -80,6 +94,25 @@ def _keys_toml(out: Path | None) -> int:
         return 2
     print(f"chainlink-agent keys-toml: wrote {count} key(s) for the node to import", file=sys.stderr)
     return 0
+
+
+def _don(args: argparse.Namespace) -> int:
+    try:
+        namespace = args.namespace or _context_namespace()
+        nodes = don.fetch(_kube_client(), namespace, args.selector)
+        print(don.render(don.view(nodes, args.chain_type, args.evm_chain_id), args.output))
+    except (don.DonError, config.ConfigException) as exc:
+        print(f"chainlink-agent don: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _context_namespace() -> str:
+    try:
+        _, context = config.list_kube_config_contexts()
+    except config.ConfigException:
+        return "default"
+    return str((context or {}).get("context", {}).get("namespace") or "default")
 
 
 def _kube_client() -> client.ApiClient:

@@ -25,6 +25,14 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         # bridge name -> keys of the jobs waiting for it; a bridge the agent makes wakes them at once.
         self._waiting: dict[str, set[str]] = {}
         self._waiting_lock = threading.Lock()
+        # Jobs whose spec reads a ConfigMap or Secret, which no watch follows: each resync reads them again.
+        self._reads_objects: set[str] = set()
+
+    def needs_resync(self, key: str) -> bool:
+        """A Synced or Suspended job stays so until its resource changes (a watch event), the node changes
+        (snapshot.changed: another's job edit, a key rotation) or an object its spec reads changes: only
+        the last needs the resync. So an unchanged pass costs a set lookup per job, not a reconcile."""
+        return self.phases.get(key) not in ("Synced", "Suspended") or key in self._reads_objects
 
     def bridge_ready(self, name: str) -> None:
         with self._waiting_lock:
@@ -88,7 +96,11 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         if not toml:
             raise InvalidSpec("EmptySpec", "the job TOML is empty")
         derived = derived_external_job_id(job.uid, self._node_name)
-        resolved = self._resolve(toml)
+        resolved, reads_objects = self._resolve(toml)
+        if reads_objects or job.toml_from is not None:
+            self._reads_objects.add(job.key)
+        else:
+            self._reads_objects.discard(job.key)
         desired = (
             rendered_before(resolved, derived, recorded.external_job_id, recorded.spec_hash)
             if recorded is not None
@@ -138,17 +150,18 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         except InvalidSpec:
             return False
 
-    def _resolve(self, toml: str) -> str:
-        """The TOML with its {{ }} references resolved for this node. Secret values go only into the
-        returned text, which is sent to the node and hashed; every message is redacted of them."""
+    def _resolve(self, toml: str) -> tuple[str, bool]:
+        """The TOML with its {{ }} references resolved for this node, and whether it read a Secret or
+        ConfigMap for them. Secret values go only into the returned text, which is sent to the node and
+        hashed; every message is redacted of them."""
         refs = template.references(toml)
         if not refs:
-            return toml
+            return toml, False
         values: dict[tuple[str, str, str], str | None] = {}
         for fn, name, key in sorted(template.lookups(refs)):
             read = self._refs.secret if fn == "secret" else self._refs.config_map
             values[(fn, name, key)] = read(name, key)
-        return template.substitute(toml, self._snapshot.facts(), values)
+        return template.substitute(toml, self._snapshot.facts(), values), bool(values)
 
     def _await_bridges(self, job: ChainlinkJob, names: list[str]) -> None:
         known = self._snapshot.bridges(names)

@@ -69,7 +69,7 @@ def read(files: BundleFiles) -> Bundle:
 
 def missing(bundles: Sequence[Bundle], facts: NodeFacts) -> list[Bundle]:
     """The bundles the node does not list yet. Pure."""
-    present = {"ocr": set(facts.ocr_bundle_ids), "ocr2": {bundle for bundle, _ in facts.ocr2_bundles}}
+    present = {"ocr": {b.id for b in facts.ocr_bundles}, "ocr2": {b.id for b in facts.ocr2_bundles}}
     return [b for b in bundles if b.id not in present[b.type]]
 
 

@@ -1,8 +1,9 @@
 """The Kubernetes API calls the agent makes, and nothing else: the Roles in the chart mirror this file.
 
 The sidecar: chainlinkjobs and chainlinkbridges: list, watch, patch (finalizers); their /status: patch
-(server-side apply); configmaps: get (tomlFrom, {{ configMap }}) and secrets: get (urlFrom,
-{{ secret }}), both limited to the names the chart lists (resourceNames); events: create.
+(server-side apply); its own chainlinknode (resourceNames): get, and its /status: patch; configmaps: get
+(tomlFrom, {{ configMap }}) and secrets: get (urlFrom, {{ secret }}), both limited to the names the chart
+lists (resourceNames); events: create.
 release-node (the uninstall hook): chainlinkjobs and chainlinkbridges: list, patch; their /status: patch;
 statefulsets: get; statefulsets/scale: patch.
 """
@@ -22,7 +23,7 @@ from kubernetes.watch.watch import iter_resp_lines
 
 from .conditions import now
 from .errors import Gone
-from .resource import API_VERSION, GROUP, VERSION, Resource
+from .resource import API_VERSION, GROUP, NODE_KIND, NODE_PLURAL, VERSION, Resource
 
 log = logging.getLogger(__name__)
 COMPONENT = "chainlink-agent"
@@ -187,6 +188,35 @@ class Kube:
             obj.namespace,
             obj.PLURAL,
             obj.name,
+            body,
+            field_manager=self.field_manager,
+            force=True,
+            _content_type="application/apply-patch+yaml",
+        )
+
+    def node_generation(self) -> int | None:
+        """This node's ChainlinkNode's metadata.generation; None while it does not exist."""
+        found = _unless_missing(
+            lambda: self._custom.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, NODE_PLURAL, self.node
+            )
+        )
+        return None if found is None else int(found["metadata"].get("generation") or 0)
+
+    def apply_node_status(self, status: dict[str, Any]) -> None:
+        """Server-side apply of this node's ChainlinkNode status, the whole of it (this agent owns it)."""
+        body = {
+            "apiVersion": API_VERSION,
+            "kind": NODE_KIND,
+            "metadata": {"name": self.node, "namespace": self.namespace},
+            "status": status,
+        }
+        self._custom.patch_namespaced_custom_object_status(
+            GROUP,
+            VERSION,
+            self.namespace,
+            NODE_PLURAL,
+            self.node,
             body,
             field_manager=self.field_manager,
             force=True,

@@ -53,3 +53,29 @@ class Metrics:
             ["kind", "reason"],
             registry=self.registry,
         )
+        # Set by each ChainlinkNode report (nodestatus.py), so they match what kubectl shows.
+        self.ready = Gauge(
+            "chainlink_agent_ready", "1 while the agent's /readyz answers 200.", registry=self.registry
+        )
+        self.node_up = Gauge(
+            "chainlink_agent_node_up",
+            "1 while the node's API answered the agent's last call, else 0.",
+            registry=self.registry,
+        )
+        self.resources = Gauge(
+            "chainlink_agent_resources",
+            "Resources targeting this node, by kind and their phase on it.",
+            ["kind", "phase"],
+            registry=self.registry,
+        )
+        self.last_resync = Gauge(
+            "chainlink_agent_last_resync_timestamp_seconds",
+            "Unix time the last full resync with the node (jobs, bridges and keys listed) finished.",
+            registry=self.registry,
+        )
+        self.build_info = Gauge(
+            "chainlink_agent_build_info",
+            "Always 1: the agent's version and the node's (as GET /v2/build_info reports it).",
+            ["version", "node_version"],
+            registry=self.registry,
+        )

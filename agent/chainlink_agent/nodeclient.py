@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from .errors import NodeRejected, NodeUnavailable
 from .metrics import Metrics
-from .nodetypes import DesiredBridge, EthKey, NodeBridge, NodeFacts, NodeJob
+from .nodetypes import DesiredBridge, EthKey, KeyBundle, NodeBridge, NodeFacts, NodeJob, P2PKey
 from .ratelimit import RateLimit
 from .settings import Credentials
 
@@ -72,18 +72,38 @@ class NodeClient:
         self._delete(f"/v2/bridge_types/{name}", "/v2/bridge_types/:BridgeName")
 
     def facts(self) -> NodeFacts:
-        """The node's keys, as templated job specs reference them: one call per key type."""
+        """The node's keys, public parts only (presenters/p2p_key.go, ocr_keys.go, ocr2_keys.go,
+        eth_key.go): one call per key type."""
         eth = [
             EthKey(str(a.get("address", "")), str(a.get("evmChainID", "")), bool(a.get("disabled", False)))
             for a in self._attributes("/v2/keys/eth")
         ]
-        p2p = tuple(str(a.get("peerId", "")) for a in self._attributes("/v2/keys/p2p"))
-        ocr = tuple(str(item["id"]) for item in self._data("/v2/keys/ocr"))
-        ocr2 = tuple(
-            (str(item["id"]), str((item.get("attributes") or {}).get("chainType", "")))
-            for item in self._data("/v2/keys/ocr2")
-        )
-        return NodeFacts(p2p_peer_ids=p2p, ocr_bundle_ids=ocr, ocr2_bundles=ocr2, eth_keys=tuple(eth))
+        p2p = [
+            P2PKey(str(a.get("peerId", "")), str(a.get("publicKey", "")))
+            for a in self._attributes("/v2/keys/p2p")
+        ]
+        ocr = [
+            _bundle(item, "onChainSigningAddress", "offChainPublicKey") for item in self._data("/v2/keys/ocr")
+        ]
+        ocr2 = [
+            _bundle(item, "onchainPublicKey", "offchainPublicKey") for item in self._data("/v2/keys/ocr2")
+        ]
+        return NodeFacts(tuple(p2p), tuple(ocr), tuple(ocr2), tuple(eth))
+
+    def csa_public_keys(self) -> list[str]:
+        """GET /v2/keys/csa (presenters/csa_key.go: publicKey is "csa_" + hex)."""
+        return [str(a.get("publicKey", "")) for a in self._attributes("/v2/keys/csa")]
+
+    def build_info(self) -> tuple[str, str]:
+        """(version, commit): GET /v2/build_info answers plain JSON, not JSON:API
+        (core/web/build_info_controller.go Show)."""
+        body = self._json("GET", "/v2/build_info", "/v2/build_info")
+        return str(body.get("version", "")), str(body.get("commitSHA", ""))
+
+    def health(self) -> dict[str, str]:
+        """Check name -> "passing"/"failing": GET /health answers 200 when all pass, 207 otherwise, with
+        every check either way (core/web/health_controller.go Health)."""
+        return {str(a.get("name", "")): str(a.get("status", "")) for a in self._attributes("/health")}
 
     def import_key_bundle(self, key_type: str, keystore_json: bytes, password: SecretStr) -> None:
         """POST /v2/keys/ocr|ocr2/import: the exported keystore JSON as the body, its password as the
@@ -275,6 +295,19 @@ def _job(item: dict[str, Any]) -> NodeJob:
         id=str(item["id"]),
         external_job_id=str(attributes.get("externalJobID", "")),
         name=attributes.get("name"),
+    )
+
+
+def _bundle(item: dict[str, Any], onchain: str, offchain: str) -> KeyBundle:
+    """An OCR or OCR2 bundle: the two spell their public parts differently, and only OCR2 has a chainType
+    (presenters/ocr_keys.go)."""
+    attributes = item.get("attributes") or {}
+    return KeyBundle(
+        str(item["id"]),
+        chain_type=str(attributes.get("chainType", "")),
+        onchain=str(attributes.get(onchain, "")),
+        offchain=str(attributes.get(offchain, "")),
+        config=str(attributes.get("configPublicKey", "")),
     )
 
 

@@ -53,12 +53,29 @@ class EthKey:
 
 
 @dataclass(frozen=True)
-class NodeFacts:
-    """What one node's keys API reports, listed once per resync."""
+class P2PKey:
+    peer_id: str
+    public_key: str = ""
 
-    p2p_peer_ids: tuple[str, ...] = ()
-    ocr_bundle_ids: tuple[str, ...] = ()
-    ocr2_bundles: tuple[tuple[str, str], ...] = ()  # (bundle ID, chain type), in the node's order
+
+@dataclass(frozen=True)
+class KeyBundle:
+    """An OCR or OCR2 key bundle's ID and public parts (the node never lists the private ones)."""
+
+    id: str
+    chain_type: str = ""  # OCR2 only: evm, solana, ...
+    onchain: str = ""  # OCR: onChainSigningAddress; OCR2: onchainPublicKey
+    offchain: str = ""
+    config: str = ""
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """What one node's keys API reports, listed once per resync, in the node's order."""
+
+    p2p_keys: tuple[P2PKey, ...] = ()
+    ocr_bundles: tuple[KeyBundle, ...] = ()
+    ocr2_bundles: tuple[KeyBundle, ...] = ()
     eth_keys: tuple[EthKey, ...] = ()
 
     def preferring(self, bundle_ids: frozenset[str]) -> NodeFacts:
@@ -69,6 +86,6 @@ class NodeFacts:
             return self
         return replace(
             self,
-            ocr_bundle_ids=tuple(sorted(self.ocr_bundle_ids, key=lambda b: b not in bundle_ids)),
-            ocr2_bundles=tuple(sorted(self.ocr2_bundles, key=lambda b: b[0] not in bundle_ids)),
+            ocr_bundles=tuple(sorted(self.ocr_bundles, key=lambda b: b.id not in bundle_ids)),
+            ocr2_bundles=tuple(sorted(self.ocr2_bundles, key=lambda b: b.id not in bundle_ids)),
         )

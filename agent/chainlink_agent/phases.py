@@ -4,9 +4,10 @@ the README's phase table and Events section list the same words."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 Phase = Literal["Synced", "Pending", "Invalid", "Error", "Suspended", "Deleting"]
+PHASES: tuple[Phase, ...] = get_args(Phase)
 EventType = Literal["Normal", "Warning"]
 Reason = Literal[
     # Synced, and what the agent did on the node (Events)

@@ -94,11 +94,15 @@ class Reconciler(Generic[R, D]):
         self._refs = deps.refs
         self._finalizer = finalizer_for(deps.node_name)
         self._claims = Claims(deps.enqueue)
+        # Each targeting resource's phase here as last reported: the ChainlinkNode's counts, kept as
+        # reconciles go rather than by decoding every cached object per report.
+        self.phases: dict[str, Phase] = {}
 
     def reconcile(self, key: str) -> Result:
         raw = self._cache.get(key)
         if raw is None:
             self._claims.release(key)
+            self.phases.pop(key, None)
             return Result()
         obj = self._parse(raw)
         recorded = obj.status_for(self._node_name)
@@ -106,6 +110,7 @@ class Reconciler(Generic[R, D]):
         if not wanted or obj.suspend:
             if not wanted and self._finalizer not in obj.finalizers and recorded is None:
                 self._claims.release(key)
+                self.phases.pop(key, None)
                 return Result()  # not ours, and nothing of ours to clean up
             result = self._converge(obj, recorded, None, wanted)
             if not result.retry:
@@ -126,6 +131,12 @@ class Reconciler(Generic[R, D]):
             # Before anything is made on the node, so a crash right after still leaves the cleanup duty.
             self._cache.store(self._kube.add_finalizer(obj, self._finalizer))
         return self._converge(obj, recorded, desired, wanted)
+
+    def needs_resync(self, key: str) -> bool:
+        """Whether a resync must reconcile this key when the node is as the agent left it (snapshot.changed
+        is False). A kind whose resources cannot go stale without a watch event or a node change says no
+        for its settled ones."""
+        return True
 
     def _parse(self, raw: dict[str, Any]) -> R:
         raise NotImplementedError
@@ -162,6 +173,7 @@ class Reconciler(Generic[R, D]):
         if message != outcome.message:
             outcome = replace(outcome, message=message)
         entry = status_entry(self._node_name, obj.generation, outcome, recorded, now())
+        self.phases[obj.key] = outcome.phase
         if recorded is not None and dict(recorded.raw) == entry:
             return entry  # unchanged: an idle agent writes nothing
         if event is not None:
@@ -180,6 +192,7 @@ class Reconciler(Generic[R, D]):
 
     def _forget(self, obj: Resource, recorded: StatusEntry | None) -> None:
         """The resource no longer wants anything here (deleted or untargeted) and it is gone."""
+        self.phases.pop(obj.key, None)
         if recorded is not None and not obj.deleting:
             self._apply_status(obj, None)
         if self._finalizer in obj.finalizers:

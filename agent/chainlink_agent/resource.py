@@ -15,6 +15,8 @@ PLURAL = "chainlinkjobs"
 KIND = "ChainlinkJob"
 BRIDGE_PLURAL = "chainlinkbridges"
 BRIDGE_KIND = "ChainlinkBridge"
+NODE_PLURAL = "chainlinknodes"
+NODE_KIND = "ChainlinkNode"
 API_VERSION = f"{GROUP}/{VERSION}"
 FINALIZER_PREFIX = f"nodes.{GROUP}/"
 # Fixed namespace for deriving external job IDs: changing it would orphan every job already made.

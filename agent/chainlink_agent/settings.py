@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     # The node's own API credentials file (`node start --api`): email on line 1, password on line 2.
     credentials_file: Path
     resync_seconds: float = Field(default=300.0, gt=0)
+    # How often the ChainlinkNode's status and gauges are refreshed (nodestatus.py); written only on change.
+    report_seconds: float = Field(default=30.0, gt=0)
     concurrency: int = Field(default=4, ge=1, le=64)
     http_host: str = "0.0.0.0"  # noqa: S104 - probes and Prometheus reach the sidecar through the pod IP
     http_port: int = Field(default=8080, ge=0, le=65535)

@@ -5,6 +5,7 @@ reconciling N resources costs one list of each, not N."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from typing import Generic, Protocol, TypeVar
 
@@ -36,16 +37,20 @@ class _Table(Generic[V]):
     def begin_list(self) -> None:
         self._written = {}
 
-    def end_list(self, listed: dict[str, V] | None) -> None:
-        """The list's result (None: the list failed, the table stays as it was)."""
+    def end_list(self, listed: dict[str, V] | None) -> bool:
+        """The list's result (None: the list failed, the table stays as it was). True when the node held
+        something other than the table did: a change the agent did not make."""
+        changed = False
         if listed is not None:
             for name, value in (self._written or {}).items():
                 if value is None:
                     listed.pop(name, None)
                 else:
                     listed[name] = value
+            changed = listed != self.items
             self.items = listed
         self._written = None
+        return changed
 
     def put(self, name: str, value: V) -> None:
         self.items[name] = value
@@ -69,6 +74,10 @@ class NodeSnapshot:
         self._bridges: _Table[NodeBridge] = _Table()  # by name
         self._facts = NodeFacts()
         self.listed = threading.Event()
+        self.listed_at: float | None = None  # unix time of the last full list
+        # Whether the last list found the node other than the agent's own writes had left it (someone
+        # else's job, bridge or key change, or the first list): then every resource needs a look.
+        self.changed = True
 
     def refresh(self, preferred_bundles: frozenset[str] = frozenset(), facts: NodeFacts | None = None) -> int:
         """Lists jobs, bridges and keys (unless `facts` is the keys just listed); returns the number of jobs.
@@ -86,9 +95,11 @@ class NodeSnapshot:
                 self._bridges.end_list(None)
             raise
         with self._lock:
-            self._jobs.end_list(jobs)
-            self._bridges.end_list(bridges)
+            jobs_changed = self._jobs.end_list(jobs)
+            bridges_changed = self._bridges.end_list(bridges)
+            self.changed = jobs_changed or bridges_changed or facts != self._facts or not self.listed.is_set()
             self._facts = facts
+        self.listed_at = time.time()
         self.listed.set()
         return len(jobs)
 

@@ -109,11 +109,11 @@ def resolve(ref: Reference, facts: NodeFacts, values: Mapping[tuple[str, str, st
             raise Unresolved(ref.text, f"no key {args[1]!r} in {kind} {args[0]!r} (or no such {kind})")
         return value
     if fn == "node.p2pPeerID":
-        return _first(ref, facts.p2p_peer_ids, "the node has no P2P key")
+        return _first(ref, tuple(k.peer_id for k in facts.p2p_keys), "the node has no P2P key")
     if fn == "node.ocrKeyBundleID":
-        return _first(ref, facts.ocr_bundle_ids, "the node has no OCR key bundle")
+        return _first(ref, tuple(b.id for b in facts.ocr_bundles), "the node has no OCR key bundle")
     if fn == "node.ocr2KeyBundleID":
-        found = tuple(bundle for bundle, chain in facts.ocr2_bundles if chain == args[0])
+        found = tuple(b.id for b in facts.ocr2_bundles if b.chain_type == args[0])
         return _first(ref, found, f"the node has no OCR2 key bundle for chain type {args[0]}")
     found = tuple(k.address for k in facts.eth_keys if k.evm_chain_id == args[0] and not k.disabled)
     return _first(ref, found, f"the node has no enabled ETH key for EVM chain ID {args[0]}")

@@ -17,6 +17,7 @@ from .keyimport import KeyImporter
 from .kube import Kube
 from .metrics import Metrics
 from .nodeclient import NodeClient
+from .nodestatus import NodeReporter
 from .ratelimit import RateLimit
 from .reconcile import Collaborators, Reconciler
 from .references import References
@@ -37,6 +38,7 @@ class Parts:
     importer: KeyImporter
     informers: dict[str, Informer]  # by plural: one per kind, one queue and one worker pool for all
     reconcilers: dict[str, Reconciler[Any, Any]]  # by plural: queue keys carry the kind
+    reporter: NodeReporter
 
 
 def wire(
@@ -81,4 +83,13 @@ def wire(
         importer=KeyImporter(node, settings.import_keys),
         informers=informers,
         reconcilers=reconcilers,
+        reporter=NodeReporter(
+            kube,
+            node,
+            snapshot.facts,
+            lambda: snapshot.listed_at,
+            {plural: reconciler.phases for plural, reconciler in reconcilers.items()},
+            metrics,
+            settings.report_seconds,
+        ),
     )

@@ -2,6 +2,10 @@
 
 A key is never handed to two workers at once; a key added while being processed is queued again when
 its worker calls done(). Failures back off exponentially per key until forget().
+
+Two lanes: a periodic resync queues every key in the background lane, which workers take from only when
+the main lane is empty, so a real change (a new or edited resource) never waits behind 10,000 resync keys.
+A key waiting in the background lane that changes for real moves to the main lane.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ class WorkQueue:
         self._on_depth = on_depth or (lambda _depth: None)
         self._cond = threading.Condition()
         self._queue: deque[str] = deque()
+        self._background: deque[str] = deque()  # may hold stale entries: a key counts while in _low
+        self._low: set[str] = set()  # dirty keys waiting in the background lane
         self._dirty: set[str] = set()
         self._processing: set[str] = set()
         self._waiting: list[tuple[float, str]] = []  # heap of (due time, key)
@@ -35,18 +41,24 @@ class WorkQueue:
 
     def __len__(self) -> int:
         with self._cond:
-            return len(self._queue)
+            return self._depth()
 
     def add(self, key: str) -> None:
         with self._cond:
             self._add_locked(key)
 
-    def add_unless_backing_off(self, key: str) -> None:
-        """For periodic resyncs: a key waiting out a failure backoff is already scheduled, and hurrying it
-        would turn the resync period into the retry rate. A real change still goes through add()."""
+    def add_background(self, key: str) -> None:
+        """For periodic resyncs: into the background lane, unless the key is queued already or waiting out
+        a failure backoff (it is scheduled, and hurrying it would turn the resync period into the retry
+        rate). A real change still goes through add()."""
         with self._cond:
-            if key not in self._failures:
-                self._add_locked(key)
+            if self._shutdown or key in self._failures or key in self._dirty:
+                return
+            self._dirty.add(key)
+            self._low.add(key)
+            if key not in self._processing:
+                self._background.append(key)
+                self._notify_locked()
 
     def add_after(self, key: str, delay: float) -> None:
         if delay <= 0:
@@ -76,11 +88,12 @@ class WorkQueue:
                 if self._shutdown:
                     return None
                 self._promote_due_locked()
-                if self._queue:
-                    key = self._queue.popleft()
+                key = self._next_locked()
+                if key is not None:
                     self._dirty.discard(key)
+                    self._low.discard(key)
                     self._processing.add(key)
-                    self._on_depth(len(self._queue))
+                    self._on_depth(self._depth())
                     return key
                 timeout = self._waiting[0][0] - time.monotonic() if self._waiting else None
                 self._cond.wait(timeout)
@@ -89,9 +102,8 @@ class WorkQueue:
         with self._cond:
             self._processing.discard(key)
             if key in self._dirty:
-                self._queue.append(key)
-                self._on_depth(len(self._queue))
-                self._cond.notify()
+                (self._background if key in self._low else self._queue).append(key)
+                self._notify_locked()
 
     def shutdown(self) -> None:
         with self._cond:
@@ -99,13 +111,32 @@ class WorkQueue:
             self._cond.notify_all()
 
     def _add_locked(self, key: str) -> None:
-        if self._shutdown or key in self._dirty:
+        if self._shutdown:
+            return
+        if key in self._low:  # waiting in the background lane: a real change goes ahead of the resync
+            self._low.discard(key)
+        elif key in self._dirty:
             return
         self._dirty.add(key)
         if key not in self._processing:
             self._queue.append(key)
-            self._on_depth(len(self._queue))
-            self._cond.notify()
+            self._notify_locked()
+
+    def _next_locked(self) -> str | None:
+        if self._queue:
+            return self._queue.popleft()
+        while self._background:
+            key = self._background.popleft()
+            if key in self._low and key not in self._processing:
+                return key
+        return None
+
+    def _depth(self) -> int:
+        return len(self._queue) + len(self._low)
+
+    def _notify_locked(self) -> None:
+        self._on_depth(self._depth())
+        self._cond.notify()
 
     def _promote_due_locked(self) -> None:
         now = time.monotonic()

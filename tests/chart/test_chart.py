@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.chart import values_table
 from tests.cluster.controlplane import ControlPlane
@@ -49,6 +51,46 @@ def run(cmd: list[str], env: Mapping[str, str], timeout: float = 120) -> str:
     if proc.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}:\n{output[-6000:]}", pytrace=False)
     return output
+
+
+def test_the_chart_states_the_node_and_agent_versions_it_deploys() -> None:
+    """`helm list` shows appVersion: it must be the node's image tag, the version the real-node lane builds;
+    the chart's version is the agent's, as its image tag and the Python package."""
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    tools = (REPO / "scripts" / "tools.sh").read_text()
+    assert chart["appVersion"] == values["image"]["tag"]
+    assert f"CHAINLINK_VERSION=v{chart['appVersion']}\n" in tools
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert chart["version"] == project["version"]
+    images = yaml.safe_load(chart["annotations"]["artifacthub.io/images"])
+    assert [i["image"] for i in images] == [
+        f"{values['image']['repository']}:{chart['appVersion']}",
+        f"{values['agent']['image']['repository']}:{chart['version']}",
+    ]
+
+
+def test_artifacthub_lists_every_crd_with_an_example_the_api_server_accepts(
+    cluster: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    annotations = yaml.safe_load((CHART / "Chart.yaml").read_text())["annotations"]
+    crds = [yaml.safe_load(p.read_text()) for p in sorted((REPO / "crds").glob("*.yaml"))]
+    listed = yaml.safe_load(annotations["artifacthub.io/crds"])
+    assert {(c["kind"], c["name"]) for c in listed} == {
+        (crd["spec"]["names"]["kind"], crd["metadata"]["name"]) for crd in crds
+    }
+    examples = yaml.safe_load(annotations["artifacthub.io/crdsExamples"])
+    assert sorted(e["kind"] for e in examples) == sorted(c["kind"] for c in listed)
+    env = cluster.env()
+    _install_crds(env)
+    manifest = tmp_path / "examples.yaml"
+    manifest.write_text(yaml.safe_dump_all(examples))
+    run(["kubectl", "apply", "--dry-run=server", "-n", namespace, "-f", str(manifest)], env)
+
+
+def _install_crds(env: dict[str, str]) -> None:
+    run(["kubectl", "apply", "--server-side", "-f", str(REPO / "crds")], env)
+    run(["kubectl", "wait", "--for=condition=Established", "-f", str(REPO / "crds")], env)
 
 
 def test_chart_crds_are_copies_of_the_root_crds() -> None:
@@ -106,6 +148,9 @@ def test_server_side_dry_run(values: Path, cluster: ControlPlane, namespace: str
     # templates of StatefulSets and Jobs, which is what the kubectl dry run below looks for.
     labels = [f"pod-security.kubernetes.io/{mode}=restricted" for mode in ("enforce", "warn")]
     run(["kubectl", "label", "namespace", namespace, *labels], env)
+    # Helm's dry run does not install the chart's crds/, so the ChainlinkNode could not be mapped: as on a
+    # cluster where the chart was installed before.
+    _install_crds(env)
     release = values.stem.removesuffix("-values")
     helm = ["helm", "install", release, str(CHART), "--namespace", namespace, "-f", str(values)]
     assert "kind: StatefulSet" in run([*helm, "--dry-run=server"], env)

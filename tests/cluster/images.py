@@ -13,7 +13,7 @@ kubelet node, and each stands in for what a user would pull:
   out as docker-library/postgres 16/bookworm's Dockerfile does (uid 999, PGDATA, en_US.utf8, the
   sample config listening on ``*``, STOPSIGNAL SIGINT) with an entrypoint of the same behaviour
   (``imagefiles/postgres-entrypoint.sh``). psql and pg_isready are Debian's 15.
-* ``ghcr.io/chainlink-k8s/chainlink-agent:<appVersion>``: the project's own ``Dockerfile``, built by
+* ``ghcr.io/chainlink-k8s/chainlink-agent:<chart version>``: the project's own ``Dockerfile``, built by
   Debian's buildah. Its ``FROM python:3.11-slim`` is a stand-in made here: Debian bookworm's Python 3.11
   with pip, the ``python`` and ``pip`` commands, and no EXTERNALLY-MANAGED marker (as in the official
   image, where pip installs system-wide).
@@ -73,8 +73,9 @@ def chart_values() -> dict[str, object]:
     return dict(yaml.safe_load((CHART / "values.yaml").read_text()))
 
 
-def app_version() -> str:
-    return str(yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"])
+def chart_version() -> str:
+    """The agent image's default tag (the chart and the agent are released together)."""
+    return str(yaml.safe_load((CHART / "Chart.yaml").read_text())["version"])
 
 
 def _digest(*parts: object) -> str:
@@ -394,7 +395,7 @@ def chart_images(workdir: Path) -> list[Image]:
         postgres_image(workdir),
         curl_image(),
         DockerfileImage(
-            name=f"{agent['repository']}:{agent['tag'] or app_version()}", bases=(python_base_image(),)
+            name=f"{agent['repository']}:{agent['tag'] or chart_version()}", bases=(python_base_image(),)
         ),
     ]
 

@@ -119,7 +119,11 @@ def test_health_and_readyz_need_no_session(node: Any) -> None:
     health = httpx.get(f"{node.url}/health")
     # 200 when every check passes, 207 when one fails (health_controller.go): never an error code.
     assert health.status_code in (200, 207)
-    assert {check["type"] for check in health.json()["data"]} == {"checks"}
+    checks = health.json()["data"]
+    assert {check["type"] for check in checks} == {"checks"}
+    # The agent's ChainlinkNode counts checks by name and status (presenters/check.go).
+    assert {check["attributes"]["status"] for check in checks} <= {"passing", "failing"}
+    assert all(check["attributes"]["name"] for check in checks)
     ready = httpx.get(f"{node.url}/readyz")
     assert (ready.status_code, ready.content) == (200, b"")
 
@@ -335,6 +339,38 @@ def test_p2p_key_has_the_presenters_shape(client: httpx.Client) -> None:
     assert p2p["type"] == "encryptedP2PKeys"
     assert p2p["attributes"]["peerId"].startswith("p2p_12D3KooW")
     assert p2p["id"] in (p2p["attributes"]["peerId"], p2p["attributes"]["peerId"].removeprefix("p2p_"))
+
+
+def test_build_info_is_plain_json_with_the_version(client: httpx.Client) -> None:
+    # build_info_controller.go Show: c.JSON, not JSON:API; the real lane's build stamps static.Version.
+    response = client.get("/v2/build_info")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["version"] == "2.23.0"
+    assert isinstance(body["commitSHA"], str)
+    assert body["commitSHA"]
+
+
+def test_the_node_has_a_csa_key_from_its_first_start(client: httpx.Client) -> None:
+    # shell_local.go RunNode: CSA().EnsureKey; presenters/csa_key.go: the hex key as ID, "csa_" + it.
+    [csa] = client.get("/v2/keys/csa").json()["data"]
+    assert csa["type"] == "csaKeys"
+    assert csa["attributes"]["publicKey"] == "csa_" + csa["id"]
+    assert re.fullmatch(r"[0-9a-f]{64}", csa["id"])
+
+
+def test_ocr2_bundles_show_their_public_parts_with_chain_prefixes(ocr2_client: httpx.Client) -> None:
+    # presenters/ocr_keys.go NewOCR2KeysBundleResource: "ocr2on_<chain>_", "ocr2off_<chain>_",
+    # "ocr2cfg_<chain>_"; what the DON view strips.
+    bundles = ocr2_client.get("/v2/keys/ocr2").json()["data"]
+    evm = [b["attributes"] for b in bundles if b["attributes"]["chainType"] == "evm"]
+    assert evm
+    for part, prefix in (
+        ("onchainPublicKey", "ocr2on_evm_"),
+        ("offchainPublicKey", "ocr2off_evm_"),
+        ("configPublicKey", "ocr2cfg_evm_"),
+    ):
+        assert re.fullmatch(prefix + "[0-9a-f]+", evm[0][part]), (part, evm[0][part])
 
 
 def test_an_exported_ocr2_bundle_is_imported_back(client: httpx.Client) -> None:

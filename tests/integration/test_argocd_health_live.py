@@ -1,7 +1,9 @@
-"""The Argo CD health script (gitops/argocd/health.lua) on objects exactly as the bench's apiserver serves
-them, in each phase the agent writes."""
+"""The Argo CD health script (gitops/argocd/health.lua) and Flux's health checks
+(gitops/flux/health-check-exprs.yaml) on objects exactly as the bench's apiserver serves them, in each phase
+the agent writes."""
 
 from tests.gitops.argocd import health
+from tests.gitops.flux import flux_status
 
 from .harness import eventually, synced, toml
 
@@ -36,6 +38,12 @@ def test_each_phase_of_a_job_and_a_bridge_maps_to_argo_health(jobs, bridges, sta
     assert (status, message.split(" (")[0]) == ("Degraded", f"{NODE}: Invalid")
     assert health(jobs.get("priced")) == ("Progressing", f"{NODE}: Pending (waiting for bridge price)")
     assert health(jobs.get("paused")) == ("Suspended", f"spec.suspend is true: removed from {NODE}")
+    flux = {
+        name: flux_status(jobs.get(name), "ChainlinkJob") for name in ("ok", "broken", "priced", "paused")
+    }
+    assert flux == {"ok": "Current", "broken": "Failed", "priced": "InProgress", "paused": "Current"}
+    assert flux_status(bridges.get("feed"), "ChainlinkBridge") == "Current"
     agent.stop()  # a spec edit its agent has not seen yet
     jobs.patch_spec("ok", {"toml": toml("ok") + "# edited\n"})
     assert health(jobs.get("ok")) == ("Progressing", f"{NODE}: generation 2 not seen yet")
+    assert flux_status(jobs.get("ok"), "ChainlinkJob") == "InProgress"

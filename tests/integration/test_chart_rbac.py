@@ -3,10 +3,11 @@ Roles: every scenario needing a verb the Role lacks would fail here."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
-from chainlink_agent.resource import finalizer_for
+from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION, finalizer_for
 from kubernetes import client
 
 from .harness import (
@@ -22,11 +23,57 @@ from .harness import (
 from .test_bridges_templating import USES_BRIDGE
 
 STATEFULSET = "r-chainlink-node"  # the chart's fullname for release "r"
+EA_TOKEN = "ea-token-5f1c9e"  # a test value the node's status must never show
+
+
+def node_status(cluster, namespace, node, secrets):
+    """The agent's ChainlinkNode status, as its own Role lets it write it: the keys the node lists, its
+    version, the counts, Ready; no secret of the scenario anywhere in it; kubectl's columns filled."""
+
+    def reported():
+        with cluster.api_client() as api:
+            obj = client.CustomObjectsApi(api).get_namespaced_custom_object(
+                GROUP, VERSION, namespace, NODE_PLURAL, "node-a"
+            )
+        st = obj.get("status") or {}
+        return st if (st.get("jobs") or {}).get("summary") == "1/1" and st.get("bridges") else None
+
+    st = eventually(reported, 30, "the ChainlinkNode's status to count the job")
+    p2p = node.api("GET", "/v2/keys/p2p")["data"][0]["attributes"]["peerId"]
+    assert st["keys"]["p2p"][0]["peerID"] == p2p
+    assert st["keys"]["csa"][0]["publicKey"].startswith("csa_")
+    assert (st["version"], st["apiReachable"], st["conditions"][0]["status"]) == ("2.23.0", True, "True")
+    assert st["bridges"]["summary"] == "1/1"
+    text = json.dumps(st)
+    assert not [s for s in secrets if s in text], "a secret in the ChainlinkNode status"
+    table = subprocess.run(
+        ["kubectl", "get", "chainlinknodes", "-n", namespace, "-o", "wide"],
+        env=cluster.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    header, row = table.splitlines()[:2]
+    assert header.split()[:6] == ["NAME", "READY", "VERSION", "PEER", "ID", "JOBS"]
+    assert row.split()[:5] == ["node-a", "True", "2.23.0", p2p, "1/1"]
+    don = subprocess.run(
+        [sys.executable, "-m", "chainlink_agent", "don", "-n", namespace, "-o", "json"],
+        env=cluster.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    view = json.loads(don.stdout)
+    assert view["peerIDs"] == [p2p.removeprefix("p2p_")]
+    assert view["transmitters"] == [st["keys"]["eth"][0]["address"]]
+    assert view["signers"] == ["0x" + st["keys"]["ocr2"][0]["onchainPublicKey"].removeprefix("ocr2on_evm_")]
 
 
 def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, bridges, start_node, tmp_path):
     sets = {"agent.allowedSecrets": "{ea}", "agent.allowedConfigMaps": "{specs}"}
-    apply_chart_templates(cluster, namespace, "rbac.yaml", "admission-policy.yaml", sets=sets)
+    apply_chart_templates(
+        cluster, namespace, "rbac.yaml", "admission-policy.yaml", "chainlinknode.yaml", sets=sets
+    )
     kubeconfig = cluster.service_account_kubeconfig(namespace, "r-chainlink-node-agent", tmp_path / "sa")
     wait_for_policy(cluster, kubeconfig, namespace)
     node = start_node()
@@ -38,7 +85,7 @@ def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, br
         node.url,
         node.email,
         node.password,
-        env=allow(secrets=("ea",), config_maps=("specs",)),
+        env={**allow(secrets=("ea",), config_maps=("specs",)), "CHAINLINK_AGENT_REPORT_SECONDS": "1"},
     )
     agent.start()
     try:
@@ -61,7 +108,7 @@ def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, br
         assert entry["jobID"]
 
         # A bridge whose URL is in a Secret, and a job whose spec reads a Secret and waits for the bridge.
-        bridges.secret("ea", {"url": "https://ea.example/?token=t", "name": "templated"})
+        bridges.secret("ea", {"url": f"https://ea.example/?token={EA_TOKEN}", "name": "templated"})
         jobs.create(
             "templated",
             USES_BRIDGE.format(name='{{ secret "ea" "name" }}', bridge="price"),
@@ -72,6 +119,7 @@ def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, br
         )
         synced(jobs, "templated", "node-a")
         assert node.client().list_jobs()[0].name == "templated"
+        node_status(cluster, namespace, node, secrets=[node.password, EA_TOKEN])
         jobs.delete("templated")
         eventually(lambda: jobs.get("templated") is None, 30, "the job to go")
         bridges.delete("price")

@@ -40,6 +40,8 @@ JSONAPI_MEDIA_TYPE = "application/vnd.api+json"
 GIN_JSON = "application/json; charset=utf-8"
 JOBS_UNPAGED_SIZE = 1000  # JobsController.Index: "if no size is passed in, use a large page size"
 PAGINATION_DEFAULT = 25  # core/web/api.go PaginationDefault
+# What /v2/build_info reports: the double follows the node version the real-node lane builds.
+VERSION, COMMIT_SHA = "2.23.0", "0000000000000000000000000000000000000000"
 HEALTH_CHECKS = ["JobSpawner", "PipelineORM", "PipelineRunner"]  # names of some of a node's services
 FAULT_ACTIONS = ("status", "hang", "drop", "expire_sessions")
 
@@ -368,6 +370,11 @@ class NodeDoubleApp:
             return jsonapi(presenters.checks(HEALTH_CHECKS))
         return Response(status=200)  # c.Status(200) with no body unless ?full
 
+    # core/web/build_info_controller.go Show (v2.23.0): c.JSON, plain JSON rather than JSON:API.
+
+    def build_info(self, _: Request, __: dict[str, str]) -> Response:
+        return _json(200, {"version": VERSION, "commitSHA": COMMIT_SHA}, "application/json; charset=utf-8")
+
     # Jobs: core/web/jobs_controller.go @ f12ac0fd ----------------------------------------------
 
     def list_jobs(self, request: Request, _: dict[str, str]) -> Response:
@@ -482,6 +489,9 @@ class NodeDoubleApp:
     def p2p_keys(self, _: Request, __: dict[str, str]) -> Response:
         return jsonapi(presenters.document([presenters.p2p_key(k) for k in self.state.p2p_keys]))
 
+    def csa_keys(self, _: Request, __: dict[str, str]) -> Response:
+        return jsonapi(presenters.document([presenters.csa_key(k) for k in self.state.csa_keys]))
+
     def ocr2_keys(self, _: Request, __: dict[str, str]) -> Response:
         # NewOCR2KeysBundleResources sorts by chain type, then ID.
         keys = sorted(self.state.ocr2_keys, key=lambda k: (k.chain_type, k.id))
@@ -541,6 +551,8 @@ ROUTES = [
     _Route("DELETE", "/v2/bridge_types/:BridgeName", NodeDoubleApp.delete_bridge, authenticated=True),
     _Route("GET", "/v2/keys/eth", NodeDoubleApp.eth_keys, authenticated=True),
     _Route("GET", "/v2/keys/p2p", NodeDoubleApp.p2p_keys, authenticated=True),
+    _Route("GET", "/v2/keys/csa", NodeDoubleApp.csa_keys, authenticated=True),
+    _Route("GET", "/v2/build_info", NodeDoubleApp.build_info, authenticated=True),
     _Route("GET", "/v2/keys/ocr2", NodeDoubleApp.ocr2_keys, authenticated=True),
     # gin matches a static segment before a parameter: /keys/ocr2/import is not a chain type.
     _Route("POST", "/v2/keys/ocr2/import", NodeDoubleApp.import_ocr2_key, authenticated=True),

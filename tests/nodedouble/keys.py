@@ -146,8 +146,9 @@ def new_ocr2_key(take: Callable[[int], bytes], chain_type: str) -> OCR2Key:
 
 def seed_keys(
     seed: str, evm_chain_id: str, now: datetime
-) -> tuple[list[EthKey], list[P2PKey], list[OCR2Key]]:
-    """Two ETH keys, one P2P key and one EVM OCR2 bundle, the same for the same seed."""
+) -> tuple[list[EthKey], list[P2PKey], list[OCR2Key], list[str]]:
+    """Two ETH keys, one P2P key, one EVM OCR2 bundle and one CSA public key (a node makes its CSA key at
+    its first start: keystore/csa.go EnsureKey), the same for the same seed."""
     rng = random.Random(seed)  # noqa: S311 - identifiers, not secrets
 
     def take(size: int) -> bytes:
@@ -158,4 +159,4 @@ def seed_keys(
     # libp2p peer ID of an ed25519 key: identity multihash of the protobuf-encoded public key.
     peer_id = "p2p_" + _base58(b"\x00\x24\x08\x01\x12\x20" + public)
     p2p = [P2PKey(peer_id, public.hex())]
-    return eth, p2p, [new_ocr2_key(take, "evm")]
+    return eth, p2p, [new_ocr2_key(take, "evm")], [take(32).hex()]

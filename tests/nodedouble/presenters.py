@@ -178,6 +178,11 @@ def p2p_key(key: P2PKey) -> dict[str, Any]:
     return resource("encryptedP2PKeys", key.peer_id, {"peerId": key.peer_id, "publicKey": key.public_key})
 
 
+def csa_key(public_key: str) -> dict[str, Any]:
+    """NewCSAKeyResource (presenters/csa_key.go): the ID is the hex key, publicKey prefixed "csa_"."""
+    return resource("csaKeys", public_key, {"publicKey": "csa_" + public_key, "version": 1})
+
+
 def ocr2_key(key: OCR2Key) -> dict[str, Any]:
     return resource(
         "keyV2s",

@@ -134,7 +134,8 @@ class NodeState:
             self.eth_keys: list[EthKey]
             self.p2p_keys: list[P2PKey]
             self.ocr2_keys: list[OCR2Key]
-            self.eth_keys, self.p2p_keys, self.ocr2_keys = seed_keys(
+            self.csa_keys: list[str]  # public keys, hex
+            self.eth_keys, self.p2p_keys, self.ocr2_keys, self.csa_keys = seed_keys(
                 self.key_seed, self.evm_chain_id, datetime.now(UTC)
             )
             self.ocr_keys: list[OCRKey] = []  # as a node with OCR (v1) disabled: it makes none itself

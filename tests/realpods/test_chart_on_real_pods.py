@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
 from tests.chart.test_chart import CHART, run
@@ -54,6 +55,7 @@ def release(real_pods_cluster: ControlPlane) -> Iterator[str]:
         "-n",
         namespace,
         f"--set=nodeName={RELEASE}",
+        "--set=agent.reportSeconds=5",
         TEST_IMAGE,
     ]
     run([*install, "--wait", "--timeout", "10m"], env, timeout=660)
@@ -159,6 +161,27 @@ def test_a_job_applied_with_kubectl_is_synced_on_the_node_in_the_pod(
         forward.wait(10)
     ids = {job["attributes"]["externalJobID"]: job["id"] for job in listed}
     assert ids.get(entry["externalJobID"]) == str(entry["jobID"]), (entry, ids)
+
+
+def test_the_releases_chainlinknode_reports_the_real_node(
+    real_pods_cluster: ControlPlane, release: str
+) -> None:
+    """The sidecar, under the chart's Role in a real pod, writes what the real node reports."""
+
+    def reported() -> dict[str, Any] | None:
+        with real_pods_cluster.api_client() as api:
+            obj = client.CustomObjectsApi(api).get_namespaced_custom_object(
+                GROUP, VERSION, release, NODE_PLURAL, RELEASE
+            )
+        st: dict[str, Any] = obj.get("status") or {}
+        ready = [c["status"] for c in st.get("conditions") or () if c["type"] == "Ready"]
+        return st if ready == ["True"] and st.get("health") else None
+
+    st = eventually(reported, 120, "the ChainlinkNode Ready with the node's health")
+    assert st["version"] == "2.23.0"
+    assert st["keys"]["p2p"][0]["peerID"].startswith("p2p_12D3KooW")
+    assert st["keys"]["csa"][0]["publicKey"].startswith("csa_")
+    assert st["apiReachable"] is True
 
 
 def _answers(node: httpx.Client) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from chainlink_agent.errors import ImportFailed
 from chainlink_agent.keyimport import Bundle, missing, read
-from chainlink_agent.nodetypes import NodeFacts
+from chainlink_agent.nodetypes import KeyBundle, NodeFacts
 from chainlink_agent.settings import BundleFiles
 from chainlink_agent.template import substitute
 from pydantic import SecretStr
@@ -63,12 +63,15 @@ def test_only_bundles_the_node_does_not_list_are_missing():
         return Bundle(key_type, bundle_id, b"{}", SecretStr(""), Path("x"))
 
     wanted = [bundle("ocr", "o1"), bundle("ocr", "o2"), bundle("ocr2", "b1"), bundle("ocr2", "o1")]
-    facts = NodeFacts(ocr_bundle_ids=("o1",), ocr2_bundles=(("b1", "evm"),))
+    facts = NodeFacts(ocr_bundles=(KeyBundle("o1"),), ocr2_bundles=(KeyBundle("b1", "evm"),))
     assert [(b.type, b.id) for b in missing(wanted, facts)] == [("ocr", "o2"), ("ocr2", "o1")]
 
 
 def test_templates_resolve_to_imported_bundles_before_the_nodes_own():
-    facts = NodeFacts(ocr_bundle_ids=("own", "imported-1"), ocr2_bundles=(("own2", "evm"), ("imp2", "evm")))
+    facts = NodeFacts(
+        ocr_bundles=(KeyBundle("own"), KeyBundle("imported-1")),
+        ocr2_bundles=(KeyBundle("own2", "evm"), KeyBundle("imp2", "evm")),
+    )
     text = '{{ node.ocrKeyBundleID }} {{ node.ocr2KeyBundleID "evm" }}'
     assert substitute(text, facts, {}) == "own own2"
     assert substitute(text, facts.preferring(frozenset({"imported-1", "imp2"})), {}) == "imported-1 imp2"

@@ -4,7 +4,7 @@ import pytest
 from chainlink_agent.errors import NodeRejected, NodeUnavailable
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient
-from chainlink_agent.nodetypes import DesiredBridge
+from chainlink_agent.nodetypes import DesiredBridge, KeyBundle, P2PKey
 from chainlink_agent.settings import Credentials
 from pydantic import SecretStr
 
@@ -106,7 +106,16 @@ def test_bridges_and_facts(node, node_double):
     assert node.find_bridge("price") is None
     facts = node.facts()
     state = node_double.state
-    assert facts.p2p_peer_ids == (state.p2p_keys[0].peer_id,)
-    assert facts.ocr2_bundles == ((state.ocr2_keys[0].id, "evm"),)
+    p2p, ocr2 = state.p2p_keys[0], state.ocr2_keys[0]
+    assert facts.p2p_keys == (P2PKey(p2p.peer_id, p2p.public_key),)
+    assert facts.ocr2_bundles == (
+        KeyBundle(ocr2.id, "evm", ocr2.onchain_public_key, ocr2.offchain_public_key, ocr2.config_public_key),
+    )
     assert [k.address for k in facts.eth_keys] == [k.address for k in state.eth_keys]
-    assert facts.ocr_bundle_ids == ()
+    assert facts.ocr_bundles == ()
+
+
+def test_version_health_and_csa_key(node, node_double):
+    assert node.build_info() == ("2.23.0", "0" * 40)
+    assert set(node.health().values()) == {"passing"}
+    assert node.csa_public_keys() == ["csa_" + node_double.state.csa_keys[0]]

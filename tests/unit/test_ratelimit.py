@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pytest
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient
-from chainlink_agent.ratelimit import WINDOW_MARGIN_SECONDS, RateLimit
+from chainlink_agent.ratelimit import OPENER_MARGIN_SECONDS, WINDOW_MARGIN_SECONDS, RateLimit
 from chainlink_agent.settings import Credentials
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
@@ -57,6 +58,16 @@ def test_a_restarted_agent_counts_on_from_the_nodes_window_not_from_zero():
     rate.finished("10", "3", str(int(t.now) + 30))  # the node's window, opened by the previous process
     assert [rate.acquire() for _ in range(3)] == [0.0, 0.0, 0.0]
     assert rate.acquire() == 30 + WINDOW_MARGIN_SECONDS  # then the node's next window, not ours in 61 s
+
+
+def test_the_answer_that_opened_the_nodes_window_ends_ours_without_the_whole_second():
+    rate, t = limiter(2, 60.0)
+    rate.acquire()
+    t.now += 0.02  # the round trip of the request that opened the node's window
+    rate.finished("2", "1", str(int(t.now) + 60))
+    rate.acquire()
+    rate.finished("2", "0", str(int(t.now) + 60))
+    assert rate.acquire() == pytest.approx(60.0 + OPENER_MARGIN_SECONDS)
 
 
 def test_within_one_window_the_higher_count_holds():

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 from chainlink_agent.errors import NodeUnavailable
-from chainlink_agent.nodetypes import NodeBridge, NodeFacts, NodeJob
+from chainlink_agent.nodetypes import KeyBundle, NodeBridge, NodeFacts, NodeJob
 from chainlink_agent.resource import finalizer_for
 
 from tests.unit.fakes import NODE, World
@@ -141,7 +141,7 @@ def test_a_templated_job_waits_for_the_nodes_key_without_calling_the_node_then_u
     assert w.reconcile(key)  # retried with backoff
     assert phase(w, key) == ("Pending", "UnresolvedReference")
     assert not w.node.calls
-    w.node.key_facts = NodeFacts(ocr2_bundles=(("b1", "evm"),))
+    w.node.key_facts = NodeFacts(ocr2_bundles=(KeyBundle("b1", "evm"),))
     w.snapshot.refresh()
     assert not w.reconcile(key)
     assert phase(w, key) == ("Synced", "JobSynced")
@@ -160,3 +160,20 @@ def test_a_job_waits_for_its_bridge_and_is_woken_when_the_agent_makes_it():
     assert job in w.queued
     assert not w.reconcile(job)
     assert phase(w, job) == ("Synced", "JobSynced")
+
+
+def test_a_resync_of_an_unchanged_node_passes_over_settled_jobs_but_not_those_reading_objects():
+    w = World(config_maps=("specs",))
+    w.kube.config_maps["specs"] = {"t": TOML}
+    plain = w.add_job("plain", TOML)
+    from_cm = w.add_job("from-cm", tomlFrom={"configMapKeyRef": {"name": "specs", "key": "t"}})
+    waiting = w.add_job("waiting", tomlFrom={"configMapKeyRef": {"name": "specs", "key": "missing"}})
+    for key in (plain, from_cm, waiting):
+        w.reconcile(key)
+    assert w.snapshot.changed  # the first list: everything needs a look
+    w.snapshot.refresh()  # the node as the agent left it
+    assert not w.snapshot.changed
+    assert [w.jobs.needs_resync(k) for k in (plain, from_cm, waiting)] == [False, True, True]
+    w.node.jobs.clear()  # a person deletes the jobs on the node: the next list says so
+    w.snapshot.refresh()
+    assert w.snapshot.changed

@@ -1,7 +1,7 @@
 """The node snapshot: a list under way never undoes what the agent wrote meanwhile."""
 
 import pytest
-from chainlink_agent.nodetypes import NodeBridge, NodeFacts, NodeJob
+from chainlink_agent.nodetypes import NodeBridge, NodeFacts, NodeJob, P2PKey
 from chainlink_agent.snapshot import NodeSnapshot
 
 
@@ -11,6 +11,7 @@ class ListingNode:
 
     def __init__(self, jobs, bridges=()):
         self.jobs, self.bridges = list(jobs), list(bridges)
+        self.keys = NodeFacts()
         self.during = lambda: None
 
     def list_jobs(self):
@@ -22,7 +23,7 @@ class ListingNode:
         return list(self.bridges)
 
     def facts(self):
-        return NodeFacts()
+        return self.keys
 
     def find_job(self, external_job_id):
         return next((job for job in self.jobs if job.external_job_id == external_job_id), None)
@@ -69,3 +70,23 @@ def test_a_list_that_fails_leaves_the_snapshot_as_it_was():
     with pytest.raises(OSError, match="connection reset"):
         snapshot.refresh()
     assert set(snapshot.subset(["ext-1"])) == {"ext-1"}
+
+
+def test_only_a_change_the_agent_did_not_make_marks_the_snapshot_changed():
+    node = ListingNode([NodeJob("1", "ext-1")])
+    snapshot = NodeSnapshot(node)
+    snapshot.refresh()
+    assert snapshot.changed  # the first list
+    snapshot.refresh()
+    assert not snapshot.changed
+    made = NodeJob("2", "ext-2")
+    snapshot.put(made)  # the agent's own create, then listed
+    node.jobs.append(made)
+    snapshot.refresh()
+    assert not snapshot.changed
+    node.jobs.pop(0)  # a person deletes a job in the node's UI
+    snapshot.refresh()
+    assert snapshot.changed
+    node.keys = NodeFacts(p2p_keys=(P2PKey("p2p_rotated"),))  # or rotates a key
+    snapshot.refresh()
+    assert snapshot.changed

@@ -3,13 +3,13 @@ unresolved reference."""
 
 import pytest
 from chainlink_agent.errors import InvalidSpec, Unresolved
-from chainlink_agent.nodetypes import EthKey, NodeFacts
+from chainlink_agent.nodetypes import EthKey, KeyBundle, NodeFacts, P2PKey
 from chainlink_agent.template import lookups, references, substitute
 
 FACTS = NodeFacts(
-    p2p_peer_ids=("p2p_12D3KooWA",),
-    ocr_bundle_ids=("ocr1",),
-    ocr2_bundles=(("b-evm", "evm"), ("b-sol", "solana")),
+    p2p_keys=(P2PKey("p2p_12D3KooWA"),),
+    ocr_bundles=(KeyBundle("ocr1"),),
+    ocr2_bundles=(KeyBundle("b-evm", "evm"), KeyBundle("b-sol", "solana")),
     eth_keys=(
         EthKey("0xDisabled", "11155111", disabled=True),
         EthKey("0xSepolia", "11155111"),

@@ -42,6 +42,7 @@ def run_once(reconciler: Any) -> tuple[Agent, WorkQueue]:
         importer=cast(Any, None),
         informers={},
         reconcilers={"chainlinkjobs": reconciler},
+        reporter=cast(Any, None),
     )
     agent = Agent(parts)
     queue.add(KEY)

@@ -51,8 +51,8 @@ def test_shutdown_releases_waiting_workers():
 def test_resync_does_not_hurry_a_key_in_backoff():
     q = WorkQueue(base_delay=60)
     q.add_rate_limited("a")
-    q.add_unless_backing_off("a")
-    q.add_unless_backing_off("b")
+    q.add_background("a")
+    q.add_background("b")
     assert q.get() == "b"
     assert len(q) == 0
     q.add("a")  # a real change is not held back
@@ -62,3 +62,28 @@ def test_resync_does_not_hurry_a_key_in_backoff():
 def test_one_schedule_doubles_from_the_base_up_to_the_cap():
     assert [retry.delay(n, 0.5, 5.0) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
     assert retry.delay(10**9, 0.5, 300.0) == 300.0  # a key failing for days still waits the cap
+
+
+def test_a_real_change_goes_ahead_of_the_resync_lane():
+    q = WorkQueue()
+    for key in ("r1", "r2", "r3"):
+        q.add_background(key)
+    q.add("new")
+    q.add("r2")  # a resync key that changes for real moves up
+    q.add_background("new")  # already queued: stays in the main lane
+    assert len(q) == 4
+    assert [q.get() for _ in range(4)] == ["new", "r2", "r1", "r3"]
+    assert len(q) == 0
+    for key in ("new", "r2", "r1", "r3"):
+        q.done(key)
+    assert len(q) == 0  # the stale background entry of r2 is not handed out again
+
+
+def test_a_resync_key_added_while_processing_returns_to_its_lane():
+    q = WorkQueue()
+    q.add("a")
+    assert q.get() == "a"
+    q.add_background("a")
+    q.add("b")
+    q.done("a")
+    assert [q.get(), q.get()] == ["b", "a"]

@@ -52,6 +52,8 @@ settings.py: CHAINLINK_AGENT_*).
   value: {{ include "chainlink-node.credentialsPath" . | quote }}
 - name: CHAINLINK_AGENT_RESYNC_SECONDS
   value: {{ .Values.agent.resyncSeconds | toString | quote }}
+- name: CHAINLINK_AGENT_REPORT_SECONDS
+  value: {{ .Values.agent.reportSeconds | toString | quote }}
 - name: CHAINLINK_AGENT_CONCURRENCY
   value: {{ .Values.agent.concurrency | toString | quote }}
 - name: CHAINLINK_AGENT_HTTP_PORT

@@ -12,7 +12,7 @@
 {{- end }}
 
 {{- define "chainlink-node.agentImage" -}}
-{{- include "chainlink-node.image" (dict "image" .Values.agent.image "default" .Chart.AppVersion) }}
+{{- include "chainlink-node.image" (dict "image" .Values.agent.image "default" .Chart.Version) }}
 {{- end }}
 
 {{- define "chainlink-node.postgresImage" -}}

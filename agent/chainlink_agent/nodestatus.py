@@ -1,0 +1,240 @@
+"""This node's ChainlinkNode status: what `kubectl get chainlinknodes`, the DON view, Argo CD and the
+Prometheus gauges read. The agent alone writes it, and only when it changed: each report (every
+`report_seconds`) compares what it would write with what it wrote last. It never holds a secret: the
+keys' public parts only, and the names of failing health checks without their output (which can quote
+configuration).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any, Protocol
+
+from kubernetes.client.exceptions import ApiException
+
+from .conditions import now
+from .errors import NodeError
+from .metrics import Metrics
+from .nodetypes import KeyBundle, NodeFacts
+from .phases import PHASES
+from .resource import KINDS
+
+log = logging.getLogger(__name__)
+MAX_FAILING_CHECKS = 50
+READY = "Ready"
+
+
+class NodeStatusWriter(Protocol):
+    def node_generation(self) -> int | None: ...
+    def apply_node_status(self, status: dict[str, Any]) -> None: ...
+
+
+class NodeInfo(Protocol):
+    """The node's reads a report makes besides the snapshot's keys (nodeclient.NodeClient)."""
+
+    last_call_ok: bool
+
+    def build_info(self) -> tuple[str, str]: ...
+    def health(self) -> dict[str, str]: ...
+    def csa_public_keys(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Everything one report puts in the status."""
+
+    generation: int
+    not_ready: str | None  # why the agent is not ready; None when it is
+    api_reachable: bool
+    agent_version: str
+    version: str = ""
+    commit: str = ""
+    health: Mapping[str, str] | None = None  # check name -> passing/failing; None: not read
+    facts: NodeFacts = field(default_factory=NodeFacts)
+    csa: tuple[str, ...] = ()
+    phases: Mapping[str, Iterable[str]] = field(default_factory=dict)  # plural -> each resource's phase
+    last_resync: float | None = None  # unix time
+
+
+def status(observed: Observed, previous: Mapping[str, Any] | None, timestamp: str) -> dict[str, Any]:
+    """The status to apply. A condition's lastTransitionTime moves only when its status does, so an
+    unchanged node yields an identical status (no write). Pure."""
+    old = {c.get("type"): c for c in (previous or {}).get("conditions") or ()}
+
+    def condition(kind: str, state: str, reason: str, message: str) -> dict[str, Any]:
+        held = old.get(kind)
+        transition = held["lastTransitionTime"] if held and held.get("status") == state else timestamp
+        return {
+            "type": kind,
+            "status": state,
+            "observedGeneration": observed.generation,
+            "lastTransitionTime": transition,
+            "reason": reason,
+            "message": message,
+        }
+
+    if observed.not_ready is None:
+        ok = "watching, the node answering, its key bundles imported"
+        conditions = [condition(READY, "True", "Ready", ok)]
+    else:
+        # Reconciling is kstatus's word for "not there yet" (abnormal-true: present only while it holds).
+        conditions = [
+            condition(READY, "False", "NotReady", observed.not_ready),
+            condition("Reconciling", "True", "NotReady", observed.not_ready),
+        ]
+    body: dict[str, Any] = {
+        "observedGeneration": observed.generation,
+        "conditions": conditions,
+        "agentVersion": observed.agent_version,
+        "apiReachable": observed.api_reachable,
+        "keys": _keys(observed.facts, observed.csa),
+        # "jobs" and "bridges": the kinds' plurals without the group's prefix.
+        **{plural.removeprefix("chainlink"): _counts(p) for plural, p in observed.phases.items()},
+    }
+    if observed.version:
+        body["version"], body["commitSHA"] = observed.version, observed.commit
+    if observed.health is not None:
+        failing = sorted(name for name, state in observed.health.items() if state != "passing")
+        body["health"] = {
+            "passing": len(observed.health) - len(failing),
+            "failing": len(failing),
+            "failingChecks": failing[:MAX_FAILING_CHECKS],
+        }
+    if observed.last_resync is not None:
+        stamp = datetime.fromtimestamp(observed.last_resync, UTC)
+        body["lastResyncTime"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return body
+
+
+def _keys(facts: NodeFacts, csa: Iterable[str]) -> dict[str, Any]:
+    def bundle(b: KeyBundle, onchain: str, offchain: str) -> dict[str, str]:
+        return {"id": b.id, onchain: b.onchain, offchain: b.offchain, "configPublicKey": b.config}
+
+    return {
+        "p2p": [{"peerID": k.peer_id, "publicKey": k.public_key} for k in facts.p2p_keys],
+        "csa": [{"publicKey": k} for k in csa],
+        "eth": [
+            {"address": k.address, "evmChainID": k.evm_chain_id, "disabled": k.disabled}
+            for k in facts.eth_keys
+        ],
+        "ocr": [bundle(b, "onChainSigningAddress", "offChainPublicKey") for b in facts.ocr_bundles],
+        "ocr2": [
+            {"chainType": b.chain_type, **bundle(b, "onchainPublicKey", "offchainPublicKey")}
+            for b in facts.ocr2_bundles
+        ],
+    }
+
+
+def _counts(phases: Iterable[str]) -> dict[str, Any]:
+    counted = Counter(phases)
+    total = sum(counted.values())
+    phases_counted = dict(sorted(counted.items()))
+    return {"summary": f"{counted['Synced']}/{total}", "total": total, "phases": phases_counted}
+
+
+class NodeReporter:
+    """Reports every `interval` seconds and after each resync (`resynced`). The node's version and CSA key are
+    read after a resync only: they change with a restart at most, and each call counts against the node's
+    rate limit. Its health is read every report."""
+
+    def __init__(
+        self,
+        kube: NodeStatusWriter,
+        node: NodeInfo,
+        facts: Callable[[], NodeFacts],
+        last_resync: Callable[[], float | None],
+        phases: Mapping[str, Mapping[str, str]],  # plural -> {key: phase}, kept by the reconcilers
+        metrics: Metrics,
+        interval: float,
+    ) -> None:
+        self._interval = interval
+        self._kube = kube
+        self._node = node
+        self._facts = facts
+        self._last_resync = last_resync
+        self._phases = phases
+        self._metrics = metrics
+        self._agent_version = agent_version()
+        self._build: tuple[str, str] = ("", "")  # kept while the node does not answer: it still runs it
+        self._csa: tuple[str, ...] = ()
+        self._written: dict[str, Any] | None = None
+        self._missing_logged = False
+        self.resynced = threading.Event()
+
+    def run(self, stop: threading.Event, not_ready: Callable[[], str | None]) -> None:
+        """`not_ready` says why the agent is not ready (app.Agent.ready), None when it is."""
+        while not stop.is_set():
+            full = self.resynced.wait(self._interval)
+            self.resynced.clear()
+            if not stop.is_set():
+                self.report(not_ready(), read_build=full or not self._build[0])
+
+    def report(self, not_ready: str | None, read_build: bool = True) -> None:
+        """One report: the gauges always, the ChainlinkNode's status when it changed and the object exists
+        (the chart makes it; an agent run without the chart has none and says so once)."""
+        observed = self._observe(not_ready, read_build)
+        self._gauge(observed)
+        try:
+            generation = self._kube.node_generation()
+            if generation is None:
+                if not self._missing_logged:
+                    log.info("no ChainlinkNode of this node's name; its status is not written")
+                    self._missing_logged = True
+                return
+            body = status(replace(observed, generation=generation), self._written, now())
+            if body != self._written:
+                self._kube.apply_node_status(body)
+                self._written = body
+        except ApiException as exc:
+            log.warning("could not write the ChainlinkNode status", extra={"status": exc.status})
+
+    def _observe(self, not_ready: str | None, read_build: bool) -> Observed:
+        health: dict[str, str] | None = None
+        try:
+            if read_build:
+                self._build = self._node.build_info()
+                self._csa = tuple(self._node.csa_public_keys())
+            health = self._node.health()
+        except NodeError as exc:
+            log.info("could not read the node's version, health or CSA key", extra={"error": str(exc)})
+        return Observed(
+            generation=0,
+            not_ready=not_ready,
+            api_reachable=self._node.last_call_ok,
+            agent_version=self._agent_version,
+            version=self._build[0],
+            commit=self._build[1],
+            health=health,
+            facts=self._facts(),
+            csa=self._csa,
+            # Workers write these tables meanwhile; list() of a dict's values copies it in one step.
+            phases={plural: list(table.values()) for plural, table in self._phases.items()},
+            last_resync=self._last_resync(),
+        )
+
+    def _gauge(self, observed: Observed) -> None:
+        m = self._metrics
+        m.ready.set(1 if observed.not_ready is None else 0)
+        m.node_up.set(1 if observed.api_reachable else 0)
+        for plural, phases in observed.phases.items():
+            counted = Counter(phases)
+            for phase in PHASES:  # every phase, zeros included, so alerts see a series go to 0
+                m.resources.labels(KINDS[plural].KIND, phase).set(counted[phase])
+        if observed.last_resync is not None:
+            m.last_resync.set(observed.last_resync)
+        if observed.version:
+            m.build_info.clear()
+            m.build_info.labels(observed.agent_version, observed.version).set(1)
+
+
+def agent_version() -> str:
+    try:
+        return metadata.version("chainlink-agent")
+    except metadata.PackageNotFoundError:
+        return "unknown"

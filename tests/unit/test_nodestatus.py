@@ -1,0 +1,150 @@
+"""The ChainlinkNode status a report writes: counts, keys, health and the Ready condition, written only on a
+change, and the gauges that mirror it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from chainlink_agent.errors import NodeUnavailable
+from chainlink_agent.metrics import Metrics
+from chainlink_agent.nodestatus import NodeReporter, Observed, status
+from chainlink_agent.nodetypes import EthKey, KeyBundle, NodeFacts, P2PKey
+
+FACTS = NodeFacts(
+    p2p_keys=(P2PKey("p2p_12D3KooWA", "ab12"),),
+    ocr2_bundles=(KeyBundle("b1", "evm", "ocr2on_evm_1", "ocr2off_evm_2", "ocr2cfg_evm_3"),),
+    eth_keys=(EthKey("0xA", "11155111"),),
+)
+
+
+def test_status_counts_keys_and_health() -> None:
+    observed = Observed(
+        generation=2,
+        not_ready=None,
+        api_reachable=True,
+        agent_version="0.2.0",
+        version="2.23.0",
+        commit="abc",
+        health={"JobSpawner": "passing", "EVM.1.HeadTracker": "failing"},
+        facts=FACTS,
+        csa=("csa_ff",),
+        phases={"chainlinkjobs": ["Synced", "Synced", "Error"], "chainlinkbridges": []},
+        last_resync=0.0,
+    )
+    body = status(observed, None, "2026-12-01T00:00:00Z")
+    assert body["jobs"] == {"summary": "2/3", "total": 3, "phases": {"Error": 1, "Synced": 2}}
+    assert body["bridges"] == {"summary": "0/0", "total": 0, "phases": {}}
+    assert body["health"] == {"passing": 1, "failing": 1, "failingChecks": ["EVM.1.HeadTracker"]}
+    assert body["keys"]["ocr2"] == [
+        {
+            "chainType": "evm",
+            "id": "b1",
+            "onchainPublicKey": "ocr2on_evm_1",
+            "offchainPublicKey": "ocr2off_evm_2",
+            "configPublicKey": "ocr2cfg_evm_3",
+        }
+    ]
+    assert body["keys"]["p2p"] == [{"peerID": "p2p_12D3KooWA", "publicKey": "ab12"}]
+    assert body["keys"]["csa"] == [{"publicKey": "csa_ff"}]
+    assert (body["version"], body["lastResyncTime"]) == ("2.23.0", "1970-01-01T00:00:00Z")
+    [ready] = body["conditions"]
+    assert (ready["status"], ready["reason"], ready["observedGeneration"]) == ("True", "Ready", 2)
+    assert body["observedGeneration"] == 2
+    # The transition time stays while the condition's status does: an unchanged node writes nothing.
+    assert status(observed, body, "2026-12-02T00:00:00Z") == body
+
+
+class FakeKube:
+    def __init__(self) -> None:
+        self.generation: int | None = 1
+        self.written: list[dict[str, Any]] = []
+
+    def node_generation(self) -> int | None:
+        return self.generation
+
+    def apply_node_status(self, status: dict[str, Any]) -> None:
+        self.written.append(status)
+
+
+class FakeNode:
+    def __init__(self) -> None:
+        self.last_call_ok = True
+        self.down = False
+        self.calls: list[str] = []
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.down:
+            raise NodeUnavailable("connection refused")
+
+    def build_info(self) -> tuple[str, str]:
+        self._call("build_info")
+        return "2.23.0", "abc"
+
+    def health(self) -> dict[str, str]:
+        self._call("health")
+        return {"JobSpawner": "passing"}
+
+    def csa_public_keys(self) -> list[str]:
+        self._call("csa")
+        return ["csa_ff"]
+
+
+def reporter() -> tuple[NodeReporter, FakeKube, FakeNode, dict[str, str], Metrics]:
+    kube, node, jobs, metrics = FakeKube(), FakeNode(), {"chainlinkjobs/ns/a": "Synced"}, Metrics()
+    phases = {"chainlinkjobs": jobs, "chainlinkbridges": {}}
+    return (
+        NodeReporter(kube, node, lambda: FACTS, lambda: 1.0, phases, metrics, 30.0),
+        kube,
+        node,
+        jobs,
+        metrics,
+    )
+
+
+def test_a_report_writes_only_a_change_and_keeps_what_a_down_node_last_said() -> None:
+    report, kube, node, jobs, metrics = reporter()
+    report.report(None)
+    report.report(None, read_build=False)
+    assert len(kube.written) == 1
+    assert node.calls == ["build_info", "csa", "health", "health"]  # version and CSA key: once per resync
+    jobs["chainlinkjobs/ns/b"] = "Pending"
+    node.down, node.last_call_ok = True, False
+    report.report("the Chainlink node is not answering")
+    latest = kube.written[-1]
+    assert (latest["jobs"]["summary"], latest["apiReachable"], latest["version"]) == ("1/2", False, "2.23.0")
+    assert "health" not in latest
+    assert latest["conditions"][0]["status"] == "False"
+    value = metrics.registry.get_sample_value
+    assert value("chainlink_agent_ready") == 0
+    assert value("chainlink_agent_node_up") == 0
+    assert value("chainlink_agent_resources", {"kind": "ChainlinkJob", "phase": "Pending"}) == 1
+    assert value("chainlink_agent_resources", {"kind": "ChainlinkBridge", "phase": "Error"}) == 0
+    assert (
+        value("chainlink_agent_build_info", {"version": report._agent_version, "node_version": "2.23.0"}) == 1
+    )
+    assert value("chainlink_agent_last_resync_timestamp_seconds") == 1.0
+
+
+def test_no_chainlinknode_no_write() -> None:
+    report, kube, _, _, metrics = reporter()
+    kube.generation = None
+    report.report(None)
+    assert kube.written == []
+    assert metrics.registry.get_sample_value("chainlink_agent_ready") == 1
+
+
+def test_a_node_not_ready_is_reconciling_for_kstatus() -> None:
+    observed = Observed(
+        generation=1, not_ready="the Chainlink node is not answering", api_reachable=False, agent_version="x"
+    )
+    body = status(observed, None, "2026-12-01T00:00:00Z")
+    assert [(c["type"], c["status"]) for c in body["conditions"]] == [
+        ("Ready", "False"),
+        ("Reconciling", "True"),
+    ]
+    ready = status(replace(observed, not_ready=None), body, "2026-12-01T00:01:00Z")
+    assert [(c["type"], c["lastTransitionTime"]) for c in ready["conditions"]] == [
+        ("Ready", "2026-12-01T00:01:00Z")
+    ]
