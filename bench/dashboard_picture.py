@@ -207,10 +207,10 @@ def evaluate(url: str, start: float, end: float) -> dict[str, Any]:
         for target in panel["targets"]:
             expr = dashboard.expand(target["expr"], RATE_INTERVAL, namespace=NAMESPACE, pod=POD)
             for result in query_range(url, expr, start, end):
-                points = {float(t): float(v) for t, v in result["values"]}
-                found.append(
-                    (legend(target["legendFormat"], result["metric"]), [points.get(t) for t in times])
-                )
+                # Prometheus answers at start + k * step; k, not the float time, says which point it is.
+                points = {round((float(t) - start) / SCRAPE_SECONDS): float(v) for t, v in result["values"]}
+                values = [points.get(k) for k in range(len(times))]
+                found.append((legend(target["legendFormat"], result["metric"]), values))
     return {"minutes": [(t - start) / 60 for t in times], "panels": panels}
 
 
