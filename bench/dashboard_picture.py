@@ -49,8 +49,8 @@ COLORS = ["#73bf69", "#f2cc0c", "#8ab8ff", "#ff780a", "#f2495c", "#5794f2", "#b8
 
 
 def scenario(jobs: Jobs, bridges: Bridges, node: NodeDoubleProcess, log: Callable[[str], None]) -> None:
-    """About five minutes of what a node sees: jobs and bridges arrive, some are edited, one is invalid and
-    one suspended; then the node answers 500 for a while, then 429, then more jobs arrive."""
+    """About six minutes of what a node sees: jobs and bridges arrive, some are edited, one is invalid and
+    one suspended; then the node answers 500 for a while, then 429, then more jobs arrive and all settles."""
     targets = {"names": [NODE]}
     log("6 jobs, 2 bridges, an invalid job and a suspended one")
     for i in range(6):
@@ -64,8 +64,8 @@ def scenario(jobs: Jobs, bridges: Bridges, node: NodeDoubleProcess, log: Callabl
     for i in range(3):
         jobs.patch_spec(f"feed-{i}", {"toml": toml(f"feed-{i}-v2")})
     time.sleep(30)
-    log("the node answers 500 to the next 60 calls")
-    node.inject({"action": "status", "status": 500, "count": 60})
+    log("the node answers 500 to the next 20 calls")
+    node.inject({"action": "status", "status": 500, "count": 20})
     jobs.patch_spec("feed-3", {"toml": toml("feed-3-v2")})
     time.sleep(70)
     log("the node answers 429 to the next 5 calls")
@@ -74,7 +74,7 @@ def scenario(jobs: Jobs, bridges: Bridges, node: NodeDoubleProcess, log: Callabl
     log("4 more jobs")
     for i in range(6, 10):
         jobs.create(f"feed-{i}", toml(f"feed-{i}"), targets=targets)
-    time.sleep(60)
+    time.sleep(90)
 
 
 def start_prometheus(workdir: Path, agent_port: int) -> tuple[subprocess.Popen[bytes], str]:
