@@ -15,6 +15,7 @@ HELM_VERSION=v3.19.5         # built against the k8s 1.34 libraries
 CT_VERSION=v3.14.0
 HELM_UNITTEST_VERSION=v1.1.2
 COREDNS_VERSION=v1.13.2      # the real-pod lane's cluster DNS; requires client-go v0.34, like K8S_VERSION
+PROMETHEUS_VERSION=v3.16.0   # promtool (alert rule tests) and the server behind docs/dashboard.png
 # The newest github.com/smartcontractkit/chainlink/v2 the Go module proxy serves here (v2.24+ answer 403).
 CHAINLINK_VERSION=v2.23.0
 
@@ -23,6 +24,9 @@ TOOLS_DIR=$CACHE_ROOT/tools/k8s-$K8S_VERSION.etcd-$ETCD_VERSION.kwok-$KWOK_VERSI
 BIN=$TOOLS_DIR/bin
 
 NODE_BIN=$CACHE_ROOT/chainlink-node/$CHAINLINK_VERSION/bin/chainlink
+# Prometheus has a versioned directory of its own, linked into $BIN: its version in TOOLS_DIR's name would
+# rebuild every other tool whenever only Prometheus moves.
+PROMETHEUS_DIR=$CACHE_ROOT/tools/prometheus-$PROMETHEUS_VERSION
 
 if [[ ${1:-} == bin-dir ]]; then echo "$BIN"; exit 0; fi
 if [[ ${1:-} == node-bin ]]; then echo "$NODE_BIN"; exit 0; fi
@@ -133,6 +137,24 @@ build_chainlink_node() {
   rm -rf "$dir"
 }
 
+# promtool and prometheus, stamped with their version as Prometheus's own build (promu) does. Prometheus 3.x is
+# published as Go module versions v0.3MM.P (v3.16.0 is v0.316.0). Without the `builtinassets` tag the server
+# has no web UI; its HTTP API, all that the tests and the dashboard picture use, works without it.
+build_prometheus() {
+  local n
+  if [[ ! -x $PROMETHEUS_DIR/promtool || ! -x $PROMETHEUS_DIR/prometheus ]]; then
+    local major minor patch module_version
+    IFS=. read -r major minor patch <<<"${PROMETHEUS_VERSION#v}"
+    module_version=v0.$((major * 100 + minor)).$patch
+    log "building promtool and prometheus $PROMETHEUS_VERSION (module $module_version)"
+    GOBIN=$PROMETHEUS_DIR go install -trimpath \
+      -ldflags "-s -w -X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION#v}" \
+      "github.com/prometheus/prometheus/cmd/promtool@$module_version" \
+      "github.com/prometheus/prometheus/cmd/prometheus@$module_version"
+  fi
+  for n in promtool prometheus; do ln -sfn "$PROMETHEUS_DIR/$n" "$BIN/$n"; done
+}
+
 build_wrapped etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3
 build_helm
 install_tool kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" -ldflags "-s -w"
@@ -143,6 +165,7 @@ LDFLAGS_EXTRA="-X github.com/helm/chart-testing/v3/ct/cmd.Version=$CT_VERSION" \
 build_wrapped helm-unittest github.com/helm-unittest/helm-unittest "$HELM_UNITTEST_VERSION" \
   github.com/helm-unittest/helm-unittest/cmd/helm-unittest
 build_kubernetes
+build_prometheus
 rm -rf "$TOOLS_DIR/build"
 log "all tools present in $BIN"
 if [[ ${CHAINLINK_K8S_REAL_NODE:-1} != 0 ]]; then
