@@ -48,6 +48,7 @@ PAGE = 1000  # page size the benchmark lists the node's jobs with
 RESPONSES = "chainlink_agent_node_api_responses_total"
 RECONCILES = "chainlink_agent_reconciles_total"
 THROTTLED = "chainlink_agent_node_api_throttled_seconds_total"
+LAST_RESYNC = "chainlink_agent_last_resync_timestamp_seconds"
 
 
 @dataclass
@@ -441,10 +442,16 @@ def _resync_pass(
     try:
         agent.start(wait_ready=False)
         wait_ready(agent)
-        first = value(_quiet([agent], period, at_least=1)[0], RECONCILES)
+        text = _quiet([agent], period, at_least=1)[0]
+        first, listed = value(text, RECONCILES), value(text, LAST_RESYNC)
         calls_before, start = node.stats(), sample(_pid(agent))
         with cfg.profiler.phase("resync", _pid(agent)):
-            _quiet([agent], period * 2, at_least=first + 1)
+            # A pass over an unchanged node may reconcile nothing: its end is the resync gauge moving on
+            # (the report right after the list), then the queue going quiet.
+            eventually(
+                lambda: value(agent_metrics(agent), LAST_RESYNC) > listed, period * 2, "the next resync"
+            )
+            _quiet([agent], period, at_least=first)
         end, calls, text = sample(_pid(agent)), node.stats(), agent_metrics(agent)
     finally:
         agent.stop()
