@@ -10,6 +10,9 @@ import sys
 from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION, finalizer_for
 from kubernetes import client
 
+from tests.gitops.argocd import NODE_HEALTH_LUA, health
+from tests.gitops.flux import flux_status
+
 from .harness import (
     AgentProcess,
     allow,
@@ -36,9 +39,13 @@ def node_status(cluster, namespace, node, secrets):
                 GROUP, VERSION, namespace, NODE_PLURAL, "node-a"
             )
         st = obj.get("status") or {}
-        return st if (st.get("jobs") or {}).get("summary") == "1/1" and st.get("bridges") else None
+        return obj if (st.get("jobs") or {}).get("summary") == "1/1" and st.get("bridges") else None
 
-    st = eventually(reported, 30, "the ChainlinkNode's status to count the job")
+    obj = eventually(reported, 30, "the ChainlinkNode's status to count the job")
+    st = obj["status"]
+    # Argo CD's and Flux's health checks on the live object.
+    assert health(obj, NODE_HEALTH_LUA) == ("Healthy", "ready, version 2.23.0")
+    assert flux_status(obj, "ChainlinkNode") == "Current"
     p2p = node.api("GET", "/v2/keys/p2p")["data"][0]["attributes"]["peerId"]
     assert st["keys"]["p2p"][0]["peerID"] == p2p
     assert st["keys"]["csa"][0]["publicKey"].startswith("csa_")
