@@ -1,7 +1,9 @@
-"""This node's status entry and its Synced condition, in the metav1.Condition shape. Pure."""
+"""This node's status entry and its Synced condition, and the metav1.Condition shape every status the
+agent writes uses. Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,31 +36,51 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def condition(
+    kind: str,
+    status: str,
+    generation: int,
+    reason: str,
+    message: str,
+    previous: Iterable[Mapping[str, Any]],
+    timestamp: str,
+) -> dict[str, Any]:
+    """A metav1.Condition. Its lastTransitionTime stays that of the previous condition of its type while
+    the status is the same, so an unchanged condition is identical (no write)."""
+    held = next((c for c in previous if c.get("type") == kind), None)
+    return {
+        "type": kind,
+        "status": status,
+        "observedGeneration": generation,
+        "lastTransitionTime": held["lastTransitionTime"]
+        if held and held.get("status") == status
+        else timestamp,
+        "reason": reason,
+        "message": message,
+    }
+
+
 def status_entry(
     node: str, generation: int, outcome: Outcome, previous: StatusEntry | None, timestamp: str
 ) -> dict[str, Any]:
     """The entry to apply. lastTransitionTime moves only when the condition's status changes, and
     lastSyncTime only when anything else does, so an unchanged job yields an identical entry (no write)."""
     status = "True" if outcome.synced else "False"
-    old_cond = next((c for c in previous.conditions if c.get("type") == SYNCED), None) if previous else None
-    transition = (
-        old_cond["lastTransitionTime"] if old_cond and old_cond.get("status") == status else timestamp
+    synced = condition(
+        SYNCED,
+        status,
+        generation,
+        outcome.reason,
+        outcome.message,
+        previous.conditions if previous else (),
+        timestamp,
     )
     entry: dict[str, Any] = {
         "node": node,
         "phase": outcome.phase,
         "message": outcome.message,
         "observedGeneration": generation,
-        "conditions": [
-            {
-                "type": SYNCED,
-                "status": status,
-                "observedGeneration": generation,
-                "lastTransitionTime": transition,
-                "reason": outcome.reason,
-                "message": outcome.message,
-            }
-        ],
+        "conditions": [synced],
     }
     for field, value in (
         ("jobID", outcome.job_id),

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from kubernetes.client.exceptions import ApiException
 
-from .conditions import now
+from .conditions import condition, now
 from .errors import NodeError
 from .metrics import Metrics
 from .nodetypes import KeyBundle, NodeFacts
@@ -65,28 +65,19 @@ class Observed:
 def status(observed: Observed, previous: Mapping[str, Any] | None, timestamp: str) -> dict[str, Any]:
     """The status to apply. A condition's lastTransitionTime moves only when its status does, so an
     unchanged node yields an identical status (no write). Pure."""
-    old = {c.get("type"): c for c in (previous or {}).get("conditions") or ()}
+    previous_conditions = (previous or {}).get("conditions") or ()
+    generation = observed.generation
 
-    def condition(kind: str, state: str, reason: str, message: str) -> dict[str, Any]:
-        held = old.get(kind)
-        transition = held["lastTransitionTime"] if held and held.get("status") == state else timestamp
-        return {
-            "type": kind,
-            "status": state,
-            "observedGeneration": observed.generation,
-            "lastTransitionTime": transition,
-            "reason": reason,
-            "message": message,
-        }
+    def cond(kind: str, state: str, reason: str, message: str) -> dict[str, Any]:
+        return condition(kind, state, generation, reason, message, previous_conditions, timestamp)
 
     if observed.not_ready is None:
-        ok = "watching, the node answering, its key bundles imported"
-        conditions = [condition(READY, "True", "Ready", ok)]
+        conditions = [cond(READY, "True", "Ready", "watching, the node answering, its key bundles imported")]
     else:
         # Reconciling is kstatus's word for "not there yet" (abnormal-true: present only while it holds).
         conditions = [
-            condition(READY, "False", "NotReady", observed.not_ready),
-            condition("Reconciling", "True", "NotReady", observed.not_ready),
+            cond(READY, "False", "NotReady", observed.not_ready),
+            cond("Reconciling", "True", "NotReady", observed.not_ready),
         ]
     body: dict[str, Any] = {
         "observedGeneration": observed.generation,
