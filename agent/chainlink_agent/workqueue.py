@@ -52,13 +52,8 @@ class WorkQueue:
         a failure backoff (it is scheduled, and hurrying it would turn the resync period into the retry
         rate). A real change still goes through add()."""
         with self._cond:
-            if self._shutdown or key in self._failures or key in self._dirty:
-                return
-            self._dirty.add(key)
-            self._low.add(key)
-            if key not in self._processing:
-                self._background.append(key)
-                self._notify_locked()
+            if key not in self._failures:
+                self._add_locked(key, background=True)
 
     def add_after(self, key: str, delay: float) -> None:
         if delay <= 0:
@@ -110,16 +105,18 @@ class WorkQueue:
             self._shutdown = True
             self._cond.notify_all()
 
-    def _add_locked(self, key: str) -> None:
+    def _add_locked(self, key: str, background: bool = False) -> None:
         if self._shutdown:
             return
-        if key in self._low:  # waiting in the background lane: a real change goes ahead of the resync
+        if key in self._low and not background:  # a real change goes ahead of the resync
             self._low.discard(key)
         elif key in self._dirty:
             return
         self._dirty.add(key)
+        if background:
+            self._low.add(key)
         if key not in self._processing:
-            self._queue.append(key)
+            (self._background if background else self._queue).append(key)
             self._notify_locked()
 
     def _next_locked(self) -> str | None:
