@@ -13,6 +13,7 @@ from kubernetes.client.exceptions import ApiException
 
 from . import redaction, retry
 from .errors import AgentError, ImportFailed, NodeError
+from .informer import Informer
 from .nodetypes import NodeFacts
 from .resource import KINDS, split_key
 from .server import serve
@@ -36,7 +37,9 @@ class Agent:
         self.snapshot = parts.snapshot
         self.importer = parts.importer
         self.informers = parts.informers
+        self.placements = parts.placements
         self.reconcilers = parts.reconcilers
+        self.aggregator = parts.aggregator
         self.import_error: str | None = None
         self.reporter = parts.reporter
         self._threads: list[threading.Thread] = []
@@ -46,9 +49,9 @@ class Agent:
         return f"threads stopped: {', '.join(dead)}" if dead and not self.stop.is_set() else None
 
     def ready(self) -> str | None:
-        for plural, informer in self.informers.items():
+        for informer in self._watches():
             if not informer.synced.is_set():
-                return f"the {plural} watch has not synced yet"
+                return f"the {informer.plural} watch has not synced yet"
         if self.import_error:
             return self.import_error
         if not self.snapshot.listed.is_set() or not self.node.last_call_ok:
@@ -59,9 +62,10 @@ class Agent:
         server = serve(
             self.settings.http_host, self.settings.http_port, self.metrics.registry, self.healthy, self.ready
         )
-        for plural, informer in self.informers.items():
-            self._start(f"informer-{plural}", informer.run)
+        for informer in self._watches():
+            self._start(f"informer-{informer.plural}", informer.run)
         self._start("resync", self._resync_loop)
+        self._start("aggregator", self.aggregator.run)
         self._start("report", lambda: self.reporter.run(self.stop, self.ready))
         for i in range(self.settings.concurrency):
             self._start(f"worker-{i}", self._work)
@@ -82,6 +86,9 @@ class Agent:
                 thread.join(max(0.0, deadline - time.monotonic()))
         server.shutdown()
         self.node.close()
+
+    def _watches(self) -> list[Informer]:
+        return [*self.informers.values(), self.placements]
 
     def _start(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -112,12 +119,9 @@ class Agent:
             failures = 0
             self.reporter.resynced.set()
             full = self.snapshot.changed
-            keys = [
-                key
-                for plural, informer in self.informers.items()
-                for key in informer.cached_keys()
-                if full or self.reconcilers[plural].needs_resync(key)
-            ]
+            # A placement whose resource is gone (deleted while this agent was away) is a key too.
+            every = {key for informer in self._watches() for key in informer.cached_keys()}
+            keys = [key for key in every if full or self.reconcilers[split_key(key)[0]].needs_resync(key)]
             log.info("resync", extra={"node_jobs": count, "resources": len(keys), "full": full})
             for key in keys:
                 self.queue.add_background(key)
@@ -133,8 +137,9 @@ class Agent:
         return imported
 
     def _work(self) -> None:
-        while not self.snapshot.listed.wait(0.5):
-            if self.stop.is_set():
+        # A key reconciled before its placement is known would look like a resource never made here.
+        while not (self.snapshot.listed.is_set() and all(i.synced.is_set() for i in self._watches())):
+            if self.stop.wait(0.5):
                 return
         while (key := self.queue.get()) is not None:
             plural = split_key(key)[0]

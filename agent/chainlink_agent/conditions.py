@@ -1,5 +1,5 @@
-"""This node's status entry and its Synced condition, and the metav1.Condition shape every status the
-agent writes uses. Pure."""
+"""This node's entry for a resource (its placement's status) and its Synced condition, and the
+metav1.Condition shape every status the agent writes uses. Pure."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def condition(
 
 
 def status_entry(
-    node: str, generation: int, outcome: Outcome, previous: StatusEntry | None, timestamp: str
+    generation: int, outcome: Outcome, previous: StatusEntry | None, timestamp: str
 ) -> dict[str, Any]:
     """The entry to apply. lastTransitionTime moves only when the condition's status changes, and
     lastSyncTime only when anything else does, so an unchanged job yields an identical entry (no write)."""
@@ -76,7 +76,6 @@ def status_entry(
         timestamp,
     )
     entry: dict[str, Any] = {
-        "node": node,
         "phase": outcome.phase,
         "message": outcome.message,
         "observedGeneration": generation,

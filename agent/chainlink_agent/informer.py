@@ -1,5 +1,7 @@
-"""List+watch of one kind (ChainlinkJobs, ChainlinkBridges) of the namespace into a local cache, feeding
-changed keys ("<plural>/<namespace>/<name>") to the queue. One instance per kind.
+"""List+watch of one kind of the namespace into a local cache, feeding changed keys to a callback: the
+ChainlinkJobs and ChainlinkBridges (keyed "<plural>/<namespace>/<name>", into the queue), this node's
+ChainlinkPlacements (keyed by their resource's key, into the queue), and for the elected aggregator the
+other nodes' placements. One instance per View.
 
 Keeps the resourceVersion of every event and bookmark, lists again on 410 Gone, and reconnects with
 jittered exponential backoff on any other failure (the kopf and client-go pattern, not Watch.stream()).
@@ -11,19 +13,65 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import backoff
 
-from . import retry
+from . import placement, resource, retry
 from .errors import Gone
 from .kube import Kube
 from .metrics import Metrics
-from .resource import KINDS, PLURAL, queue_key, slim
+from .resource import KINDS, queue_key
 
 log = logging.getLogger(__name__)
 WATCH_SECONDS = 300
 WATCH_RETRY_SECONDS, WATCH_RETRY_MAX_SECONDS = 1.0, 30.0
+
+
+@dataclass(frozen=True)
+class View:
+    """Which objects an informer holds, under which keys, and what of each."""
+
+    plural: str
+    kind: str  # the metrics label
+    key: Callable[[dict[str, Any]], str]
+    slim: Callable[[dict[str, Any]], dict[str, Any]]
+    # The fields whose change needs a reconcile; None: any change of spec or status.
+    relevant: tuple[tuple[str, ...], ...] | None = None
+    label_selector: str | None = None
+
+
+def resources(plural: str) -> View:
+    return View(
+        plural,
+        KINDS[plural].KIND,
+        lambda obj: queue_key(plural, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]),
+        resource.slim,
+        _RELEVANT,
+    )
+
+
+def own_placements(node: str) -> View:
+    """This node's placements, each under its resource's key (one per resource on this node)."""
+    return View(
+        placement.PLURAL,
+        placement.KIND,
+        placement.resource_key,
+        placement.slim,
+        label_selector=f"{placement.NODE_LABEL}={node}",
+    )
+
+
+def other_placements(node: str) -> View:
+    """Every other node's placements, keyed "<resource key>@<node>": what the aggregator adds to its own."""
+    return View(
+        placement.PLURAL,
+        placement.KIND,
+        lambda obj: f"{placement.resource_key(obj)}@{placement.node_of(obj)}",
+        placement.slim,
+        label_selector=f"{placement.NODE_LABEL}!={node}",
+    )
 
 
 class Informer:
@@ -33,16 +81,17 @@ class Informer:
         on_change: Callable[[str], None],
         metrics: Metrics,
         stop: threading.Event,
-        plural: str = PLURAL,
+        view: View,
     ):
-        self.plural = plural
-        self._kind = KINDS[plural].KIND
+        self.view = view
+        self.plural = view.plural
+        self._kind = view.kind
         self._kube = kube
         self._on_change = on_change
         self._metrics = metrics
         self._stop = stop
         self._lock = threading.Lock()
-        # Objects are cached slimmed to what this node's reconcile reads (resource.slim) and as compact
+        # Objects are cached slimmed to what this node's reconcile reads (View.slim) and as compact
         # JSON: about 1 KiB each instead of 5 KiB of dicts, which at 10,000 resources is most of the
         # agent's memory. Decoding one takes microseconds, next to milliseconds of API calls per reconcile.
         self._cache: dict[str, bytes] = {}
@@ -59,6 +108,11 @@ class Informer:
         reads a status older than the agent's own last write (which would look like a lost record)."""
         with self._lock:
             self._store_locked(self._key(obj), self._slim(obj))
+
+    def discard(self, key: str) -> None:
+        """Write-through of a delete the agent itself just made."""
+        with self._lock:
+            self._cache.pop(key, None)
 
     def cached_keys(self) -> list[str]:
         with self._lock:
@@ -107,7 +161,7 @@ class Informer:
             self._resource_version = None
 
     def _relist(self) -> None:
-        items, resource_version = self._kube.list_objects(self.plural, self._keyed)
+        items, resource_version = self._kube.list_objects(self.plural, self._keyed, self.view.label_selector)
         fresh = dict(items)
         with self._lock:
             vanished = set(self._cache) - set(fresh)
@@ -119,7 +173,10 @@ class Informer:
 
     def _watch(self) -> None:
         assert self._resource_version is not None  # noqa: S101 - _list_and_watch lists first
-        for event in self._kube.watch_objects(self.plural, self._resource_version, WATCH_SECONDS):
+        events = self._kube.watch_objects(
+            self.plural, self._resource_version, WATCH_SECONDS, self.view.label_selector
+        )
+        for event in events:
             if self._stop.is_set():
                 return
             obj = event.get("object") or {}
@@ -139,31 +196,30 @@ class Informer:
                 self._resource_version = version
 
     def _slim(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return slim(obj, self._kube.node)
+        return self.view.slim(obj)
 
     def _keyed(self, obj: dict[str, Any]) -> tuple[str, bytes]:
         return self._key(obj), _pack(self._slim(obj))
 
     def _key(self, obj: dict[str, Any]) -> str:
-        meta = obj["metadata"]
-        return queue_key(self.plural, meta.get("namespace", ""), meta["name"])
+        return self.view.key(obj)
 
     def _store_locked(self, key: str, obj: dict[str, Any]) -> bool:
         """Stores obj unless the cache already holds a newer write; True if the change needs a reconcile.
-        Status-only changes need none: the agents themselves make them, one per node."""
+        A resource's status-only changes need none: the aggregator makes them."""
         packed = self._cache.get(key)
         old = None if packed is None else _unpack(packed)
         if old is not None and not _newer(obj, old):
             return False
         self._cache[key] = _pack(obj)
-        return old is None or any(_get(old, path) != _get(obj, path) for path in _RELEVANT)
+        paths = self.view.relevant or (("spec",), ("status",))
+        return old is None or any(_get(old, path) != _get(obj, path) for path in paths)
 
 
-# What a reconcile reads besides status; a change elsewhere (status, managedFields) queues nothing.
+# What a reconcile reads of a resource; a change elsewhere (status, managedFields) queues nothing.
 _RELEVANT = (
     ("metadata", "generation"),
     ("metadata", "deletionTimestamp"),
-    ("metadata", "finalizers"),
     ("metadata", "uid"),
 )
 

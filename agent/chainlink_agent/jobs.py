@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from . import pipeline, redaction, template
+from . import pipeline, placement, redaction, template
 from .conditions import Outcome
 from .errors import InvalidSpec, NodeError, NodeRejected, Waiting
 from .phases import Phase, Reason
@@ -132,20 +132,21 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         """Claims are otherwise learnt as resources are reconciled, in whatever order the workers take them;
         a TOML-set external job ID is checked against every resource in the cache that could hold it on
         this node, so the oldest wins at a cold start too. A resource holds it while it wants it (inline
-        TOML setting it) or while its finalizer guards a job recorded under it."""
+        TOML setting it) or while its placement records a job under it."""
         # Either way its JSON names the ID (a UUID: nothing in it is escaped), so only those are read.
-        for raw in self._cache.cached_containing(external_id):
-            other = ChainlinkJob.from_dict(raw)
-            if other.key == job.key:
-                continue
-            recorded = other.status_for(self._node_name)
-            holds_job = (
-                recorded is not None
-                and recorded.external_job_id == external_id
-                and self._finalizer in other.finalizers
-            )
-            if holds_job or self._wants_inline(other, external_id):
+        holders = {placement.resource_key(raw) for raw in self._placements.cached_containing(external_id)}
+        for found in self._cache.cached_containing(external_id):
+            other = ChainlinkJob.from_dict(found)
+            if other.key != job.key and self._wants_inline(other, external_id):
                 self._claims.seed(external_id, other.key, other.creation_timestamp)
+        for key in holders - {job.key}:
+            recorded = self.recorded(key)
+            if recorded is None or recorded.external_job_id != external_id:
+                continue
+            raw = self._cache.get(key)
+            # A resource already gone still holds the job until its cleanup is done: it comes first.
+            created = "" if raw is None else ChainlinkJob.from_dict(raw).creation_timestamp
+            self._claims.seed(external_id, key, created)
 
     def _wants_inline(self, job: ChainlinkJob, external_id: str) -> bool:
         active = not job.deleting and not job.suspend and job.targets(self._node_name, self._node_labels)

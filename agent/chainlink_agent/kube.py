@@ -1,11 +1,13 @@
 """The Kubernetes API calls the agent makes, and nothing else: the Roles in the chart mirror this file.
 
-The sidecar: chainlinkjobs and chainlinkbridges: list, watch, patch (finalizers); their /status: patch
-(server-side apply); its own chainlinknode (resourceNames): get, and its /status: patch; configmaps: get
+The sidecar: chainlinkjobs and chainlinkbridges: list, watch; their /status: patch (server-side apply, by
+the elected aggregator); chainlinkplacements: list, watch, create and patch (server-side apply), delete,
+its own node's only (the chart's admission policy); leases: create, and get and update of the aggregator's
+(resourceNames); its own chainlinknode (resourceNames): get, and its /status: patch; configmaps: get
 (tomlFrom, {{ configMap }}) and secrets: get (urlFrom, {{ secret }}), both limited to the names the chart
 lists (resourceNames); events: create.
-release-node (the uninstall hook): chainlinkjobs and chainlinkbridges: list, patch; their /status: patch;
-statefulsets: get; statefulsets/scale: patch.
+release-node (the uninstall hook): chainlinkplacements: list, delete; statefulsets: get;
+statefulsets/scale: patch.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
+from . import placement
 from .conditions import now
 from .errors import Gone
 from .resource import API_VERSION, GROUP, NODE_KIND, NODE_PLURAL, VERSION, Resource
@@ -28,7 +31,8 @@ from .resource import API_VERSION, GROUP, NODE_KIND, NODE_PLURAL, VERSION, Resou
 log = logging.getLogger(__name__)
 COMPONENT = "chainlink-agent"
 LIST_PAGE = 100
-FINALIZER_ATTEMPTS = 4
+AGGREGATOR = f"{COMPONENT}-aggregator"  # the field manager of the resources' status, and its Lease's name
+_LEASES = ("coordination.k8s.io", "v1", "leases")
 T = TypeVar("T")
 
 
@@ -39,10 +43,12 @@ class Kube:
         self._api_client = api_client
         self.namespace = namespace
         self.node = node
-        # One field manager per node: each agent owns exactly its own status.nodes entry.
+        # One field manager per node: each agent owns its placements and its ChainlinkNode's status.
         self.field_manager = f"{COMPONENT}-{node}"
 
-    def list_objects(self, plural: str, convert: Callable[[dict[str, Any]], T]) -> tuple[list[T], str]:
+    def list_objects(
+        self, plural: str, convert: Callable[[dict[str, Any]], T], label_selector: str | None = None
+    ) -> tuple[list[T], str]:
         """Every object, converted, in pages of LIST_PAGE as client-go's pager lists: each page is converted
         before the next is read, so the peak memory of a list is one page of decoded objects, not the whole
         namespace. All pages are of one snapshot, whose resourceVersion the watch starts from."""
@@ -50,7 +56,13 @@ class Kube:
         token: str | None = None
         while True:
             body = self._custom.list_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, plural, limit=LIST_PAGE, _continue=token
+                GROUP,
+                VERSION,
+                self.namespace,
+                plural,
+                limit=LIST_PAGE,
+                _continue=token,
+                label_selector=label_selector,
             )
             items.extend(map(convert, body.get("items") or []))
             token = body["metadata"].get("continue")
@@ -58,12 +70,12 @@ class Kube:
                 return items, str(body["metadata"]["resourceVersion"])
 
     def watch_objects(
-        self, plural: str, resource_version: str, timeout_seconds: int
+        self, plural: str, resource_version: str, timeout_seconds: int, label_selector: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """Raw watch events; the server ends the stream after timeout_seconds and bookmarks come every
         minute or so, so the read timeout only has to outlast one bookmark interval."""
         try:
-            response = self._watch_request(plural, resource_version, timeout_seconds)
+            response = self._watch_request(plural, resource_version, timeout_seconds, label_selector)
         except ApiException as exc:
             if exc.status == 410:
                 raise Gone(str(exc.reason)) from exc
@@ -81,12 +93,15 @@ class Kube:
             response.close()
             response.release_conn()
 
-    def _watch_request(self, plural: str, resource_version: str, timeout_seconds: int) -> Any:
+    def _watch_request(
+        self, plural: str, resource_version: str, timeout_seconds: int, label_selector: str | None
+    ) -> Any:
         return self._custom.list_namespaced_custom_object(
             GROUP,
             VERSION,
             self.namespace,
             plural,
+            label_selector=label_selector,
             watch=True,
             resource_version=resource_version,
             allow_watch_bookmarks=True,
@@ -104,78 +119,31 @@ class Kube:
         """None when the Secret is missing. Only references.py calls this, after the allowlist."""
         return _unless_missing(lambda: self._core.read_namespaced_secret(name, self.namespace))
 
-    def add_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]:
-        # JSON patch: appending never clobbers another node's finalizer; creating the list is guarded by
-        # the resourceVersion so two agents racing to create it cannot overwrite each other.
-        def ops(finalizers: list[str], resource_version: str) -> list[dict[str, Any]] | None:
-            if finalizer in finalizers:
-                return None
-            if finalizers:
-                return [{"op": "add", "path": "/metadata/finalizers/-", "value": finalizer}]
-            return [
-                {"op": "test", "path": "/metadata/resourceVersion", "value": resource_version},
-                {"op": "add", "path": "/metadata/finalizers", "value": [finalizer]},
-            ]
-
-        return self._patch_finalizers(obj, ops)
-
-    def remove_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]:
-        def ops(finalizers: list[str], _resource_version: str) -> list[dict[str, Any]] | None:
-            if finalizer not in finalizers:
-                return None
-            path = f"/metadata/finalizers/{finalizers.index(finalizer)}"
-            return [{"op": "test", "path": path, "value": finalizer}, {"op": "remove", "path": path}]
-
-        return self._patch_finalizers(obj, ops)
-
-    def _patch_finalizers(
-        self, obj: Resource, ops: Callable[[list[str], str], list[dict[str, Any]] | None]
-    ) -> dict[str, Any]:
-        """Patches built from the finalizers as last seen. When another node's agent changed the list in
-        between (its `test` op fails: 422), the object is read again and the patch rebuilt, as client-go's
-        RetryOnConflict does, rather than failing the reconcile: 20 agents adding their finalizers to one
-        new resource at once would otherwise fail most of them once."""
-        finalizers, version = list(obj.finalizers), obj.resource_version
-        attempt = 1
-        while True:
-            patch = ops(finalizers, version)
-            if patch is None:
-                return self._get_object(obj)
-            try:
-                return self._patch_object(obj, patch)
-            except ApiException as exc:
-                if exc.status != 422 or attempt == FINALIZER_ATTEMPTS:
-                    raise
-            attempt += 1
-            fresh = self._get_object(obj)
-            finalizers = list(fresh["metadata"].get("finalizers") or [])
-            version = str(fresh["metadata"]["resourceVersion"])
-
-    def _get_object(self, obj: Resource) -> dict[str, Any]:
-        return self._custom.get_namespaced_custom_object(  # type: ignore[no-any-return]
-            GROUP, VERSION, obj.namespace, obj.PLURAL, obj.name
-        )
-
-    def _patch_object(self, obj: Resource, ops: list[dict[str, Any]]) -> dict[str, Any]:
+    def apply_placement(self, obj: Resource, entry: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply of this node's placement for obj, made if missing: one request either way."""
+        body = placement.body(obj, self.node, entry)
         return self._custom.patch_namespaced_custom_object(  # type: ignore[no-any-return]
             GROUP,
             VERSION,
             obj.namespace,
-            obj.PLURAL,
-            obj.name,
-            ops,
-            _content_type="application/json-patch+json",
+            placement.PLURAL,
+            body["metadata"]["name"],
+            body,
+            field_manager=self.field_manager,
+            force=True,
+            _content_type="application/apply-patch+yaml",
         )
 
-    def apply_status(self, obj: Resource, entry: dict[str, Any] | None) -> dict[str, Any]:
-        """Server-side apply of this node's entry and its keys in the phases/jobIDs summaries; applying
-        none removes what this node's field manager owns."""
-        # Empty summaries are left out: applying {} over the last key makes the map null.
-        status: dict[str, Any] = {"nodes": [entry] if entry else []}
-        if entry:
-            status["phases"] = {self.node: entry["phase"]}
-            if "jobID" in entry:
-                status["jobIDs"] = {self.node: entry["jobID"]}
+    def delete_placement(self, kind: str, name: str) -> None:
+        """Deletes this node's placement for the resource `name` of `kind`; gone already is fine."""
+        _unless_missing(
+            lambda: self._custom.delete_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, placement.PLURAL, placement.name(kind, name, self.node)
+            )
+        )
+
+    def apply_summary(self, obj: Resource, status: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply of a resource's whole status (every node's entry): the aggregator's write."""
         body = {
             "apiVersion": API_VERSION,
             "kind": obj.KIND,
@@ -189,9 +157,29 @@ class Kube:
             obj.PLURAL,
             obj.name,
             body,
-            field_manager=self.field_manager,
+            field_manager=AGGREGATOR,
             force=True,
             _content_type="application/apply-patch+yaml",
+        )
+
+    def lease(self, name: str) -> dict[str, Any] | None:
+        return _unless_missing(
+            lambda: self._custom.get_namespaced_custom_object(*_LEASES[:2], self.namespace, _LEASES[2], name)
+        )
+
+    def write_lease(self, name: str, spec: dict[str, Any], resource_version: str | None) -> dict[str, Any]:
+        """Creates the Lease (resource_version None) or replaces it only if it is still at resource_version:
+        a 409 (someone else wrote it first) is the caller's to handle. coordination.k8s.io through the custom
+        objects API, so no typed model module is loaded for it."""
+        meta: dict[str, Any] = {"name": name, "namespace": self.namespace}
+        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": spec}
+        if resource_version is None:
+            return self._custom.create_namespaced_custom_object(  # type: ignore[no-any-return]
+                *_LEASES[:2], self.namespace, _LEASES[2], body
+            )
+        meta["resourceVersion"] = resource_version
+        return self._custom.replace_namespaced_custom_object(  # type: ignore[no-any-return]
+            *_LEASES[:2], self.namespace, _LEASES[2], name, body
         )
 
     def node_generation(self) -> int | None:

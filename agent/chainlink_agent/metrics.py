@@ -53,6 +53,11 @@ class Metrics:
             ["kind", "reason"],
             registry=self.registry,
         )
+        self.aggregator_leading = Gauge(
+            "chainlink_agent_aggregator_leading",
+            "1 while this agent holds the namespace's Lease and writes the resources' status.",
+            registry=self.registry,
+        )
         # Set by each ChainlinkNode report (nodestatus.py), so they match what kubectl shows.
         self.ready = Gauge(
             "chainlink_agent_ready", "1 while the agent's /readyz answers 200.", registry=self.registry

@@ -1,9 +1,10 @@
-"""Reconcile one resource on this node: read the cached resource, plan against the node snapshot, act
-through the node client, then record the outcome in status and Events.
+"""Reconcile one resource on this node: read the cached resource and this node's placement of it (the
+record of what the agent made), plan against the node snapshot, act through the node client, then record
+the outcome in the placement and Events.
 
 Level-triggered: every call starts from the current resource and the node's current state, never from
-the event that queued the key. `Reconciler` here holds what every kind shares (finalizers, status,
-Events, claims, the converge tail); `jobs.JobReconciler` and `bridges.BridgeReconciler` are its two kinds.
+the event that queued the key. `Reconciler` here holds what every kind shares (the placement, Events,
+claims, the converge tail); `jobs.JobReconciler` and `bridges.BridgeReconciler` are its two kinds.
 Kubernetes I/O goes through `Kube` (kube.py), node I/O through `NodeClient` (nodeclient.py); both are
 reached through the protocols below, so a reconcile decision is testable with small fakes.
 """
@@ -15,16 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
-from kubernetes.client.exceptions import ApiException
-
-from . import redaction
+from . import placement, redaction
 from .claims import Claims
 from .conditions import Outcome, now, status_entry
 from .errors import InvalidSpec, NodeError, Waiting
 from .nodetypes import DesiredBridge, NodeBridge, NodeJob
 from .phases import EventType, Phase, Reason
 from .references import References
-from .resource import Resource, StatusEntry, finalizer_for
+from .resource import Resource, StatusEntry, split_key
 from .snapshot import NodeSnapshot
 
 log = logging.getLogger(__name__)
@@ -33,19 +32,19 @@ D = TypeVar("D")
 
 
 class Cache(Protocol):
-    """The informer's cache (informer.Informer)."""
+    """An informer's cache (informer.Informer)."""
 
     def get(self, key: str) -> dict[str, Any] | None: ...
     def store(self, obj: dict[str, Any]) -> None: ...
+    def discard(self, key: str) -> None: ...
     def cached_containing(self, text: str) -> list[dict[str, Any]]: ...
 
 
 class KubeWriter(Protocol):
     """The Kubernetes writes a reconcile makes (kube.Kube)."""
 
-    def add_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]: ...
-    def remove_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]: ...
-    def apply_status(self, obj: Resource, entry: dict[str, Any] | None) -> dict[str, Any]: ...
+    def apply_placement(self, obj: Resource, entry: dict[str, Any]) -> dict[str, Any]: ...
+    def delete_placement(self, kind: str, name: str) -> None: ...
     def emit_event(self, obj: Resource, event_type: str, reason: str, message: str) -> None: ...
 
 
@@ -67,7 +66,9 @@ class Collaborators:
     node_name: str
     node_labels: Mapping[str, str]
     cache: Cache
+    placements: Cache  # this node's, under their resources' keys (informer.own_placements)
     enqueue: Callable[[str], None]
+    summarize: Callable[[str], None]  # a placement changed: the aggregator's cue (aggregator.py)
     kube: KubeWriter
     node: NodeWriter
     snapshot: NodeSnapshot
@@ -87,12 +88,13 @@ class Reconciler(Generic[R, D]):
         self._node_name = deps.node_name
         self._node_labels = dict(deps.node_labels)
         self._cache = deps.cache
+        self._placements = deps.placements
         self._enqueue = deps.enqueue
+        self._summarize = deps.summarize
         self._kube = deps.kube
         self._node = deps.node
         self._snapshot = deps.snapshot
         self._refs = deps.refs
-        self._finalizer = finalizer_for(deps.node_name)
         self._claims = Claims(deps.enqueue)
         # Each targeting resource's phase here as last reported: the ChainlinkNode's counts, kept as
         # reconciles go rather than by decoding every cached object per report.
@@ -100,15 +102,19 @@ class Reconciler(Generic[R, D]):
 
     def reconcile(self, key: str) -> Result:
         raw = self._cache.get(key)
-        if raw is None:
+        recorded = self.recorded(key)
+        if raw is not None:
+            obj = self._parse(raw)
+        elif recorded is not None:
+            # A resource gone with a placement left: what the placement records is still to be removed.
+            obj = self._gone(key, recorded)
+        else:
             self._claims.release(key)
             self.phases.pop(key, None)
             return Result()
-        obj = self._parse(raw)
-        recorded = obj.status_for(self._node_name)
         wanted = not obj.deleting and obj.targets(self._node_name, self._node_labels)
         if not wanted or obj.suspend:
-            if not wanted and self._finalizer not in obj.finalizers and recorded is None:
+            if not wanted and recorded is None:
                 self._claims.release(key)
                 self.phases.pop(key, None)
                 return Result()  # not ours, and nothing of ours to clean up
@@ -127,10 +133,19 @@ class Reconciler(Generic[R, D]):
             # Only a spec edit can fix this, and an edit arrives through the watch: no retry.
             self._report(obj, recorded, self._hold(recorded, "Invalid", exc.reason, exc.message), "Warning")
             return Result()
-        if self._finalizer not in obj.finalizers:
-            # Before anything is made on the node, so a crash right after still leaves the cleanup duty.
-            self._cache.store(self._kube.add_finalizer(obj, self._finalizer))
+        if recorded is None:
+            # The placement before anything is made on the node: a crash right after still leaves the
+            # record that cleans it up, even once the resource is gone.
+            ahead = Outcome("Pending", "Creating", "making it on the node")
+            recorded = placement.entry(
+                {"spec": {"uid": obj.uid}, "status": self._report(obj, None, ahead, None)}
+            )
         return self._converge(obj, recorded, desired, wanted)
+
+    def recorded(self, key: str) -> StatusEntry | None:
+        """This node's record of the resource: its placement, if there is one."""
+        held = self._placements.get(key)
+        return None if held is None else placement.entry(held)
 
     def needs_resync(self, key: str) -> bool:
         """Whether a resync must reconcile this key when the node is as the agent left it (snapshot.changed
@@ -140,6 +155,12 @@ class Reconciler(Generic[R, D]):
 
     def _parse(self, raw: dict[str, Any]) -> R:
         raise NotImplementedError
+
+    def _gone(self, key: str, recorded: StatusEntry) -> R:
+        """A deleted resource, as far as its placement tells."""
+        namespace, name = split_key(key)[1].split("/", 1)
+        metadata = {"namespace": namespace, "name": name, "uid": recorded.uid, "deletionTimestamp": "gone"}
+        return self._parse({"metadata": metadata, "spec": {}})
 
     def _desired(self, obj: R, recorded: StatusEntry | None) -> D:
         raise NotImplementedError
@@ -167,14 +188,14 @@ class Reconciler(Generic[R, D]):
     def _report(
         self, obj: Resource, recorded: StatusEntry | None, outcome: Outcome, event: EventType | None
     ) -> dict[str, Any]:
-        """Writes this node's entry if it changed, with one Event (`event` is its type) per change, not one
-        per retry. Returns the entry."""
+        """Writes this node's placement if it changed, with one Event (`event` is its type) per change, not
+        one per retry. Returns the entry (the placement's status)."""
         message = redaction.redact(outcome.message)
         if message != outcome.message:
             outcome = replace(outcome, message=message)
-        entry = status_entry(self._node_name, obj.generation, outcome, recorded, now())
+        entry = status_entry(obj.generation, outcome, recorded, now())
         self.phases[obj.key] = outcome.phase
-        if recorded is not None and dict(recorded.raw) == entry:
+        if recorded is not None and dict(recorded.raw) == entry and recorded.uid == obj.uid:
             return entry  # unchanged: an idle agent writes nothing
         if event is not None:
             self._event(obj, event, outcome.reason, outcome.message)
@@ -187,27 +208,18 @@ class Reconciler(Generic[R, D]):
                 "job_id": outcome.job_id,
             },
         )
-        self._apply_status(obj, entry)
+        self._placements.store(self._kube.apply_placement(obj, entry))
+        self._summarize(obj.key)
         return entry
 
     def _forget(self, obj: Resource, recorded: StatusEntry | None) -> None:
-        """The resource no longer wants anything here (deleted or untargeted) and it is gone."""
+        """The resource no longer wants anything here (deleted or untargeted) and it is gone from the node:
+        so goes its placement."""
         self.phases.pop(obj.key, None)
-        if recorded is not None and not obj.deleting:
-            self._apply_status(obj, None)
-        if self._finalizer in obj.finalizers:
-            try:
-                self._cache.store(self._kube.remove_finalizer(obj, self._finalizer))
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
-
-    def _apply_status(self, obj: Resource, entry: dict[str, Any] | None) -> None:
-        try:
-            self._cache.store(self._kube.apply_status(obj, entry))
-        except ApiException as exc:
-            if exc.status != 404:  # a resource deleted meanwhile has no status to write
-                raise
+        if recorded is not None:
+            self._kube.delete_placement(obj.KIND, obj.name)
+            self._placements.discard(obj.key)
+            self._summarize(obj.key)
 
     def _event(self, obj: Resource, event_type: EventType, reason: Reason, message: str) -> None:
         message = redaction.redact(message)

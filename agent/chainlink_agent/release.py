@@ -1,12 +1,12 @@
 """`chainlink-agent release-node`: run by the chart's hook when a node is uninstalled, or after an upgrade
 that turned its agent off.
 
-It strips this node's finalizer and status entry from every ChainlinkJob and ChainlinkBridge in the
-namespace, so that no resource waits forever for an agent that will not come back. First the sidecar must
-be gone, or it would put its finalizer straight back: on uninstall the node's StatefulSet is scaled to
-zero; after the agent was turned off, the StatefulSet's rollout to pods without it is awaited. The wait is
-bounded, because an uninstall or upgrade must never hang on it. Jobs and bridges on the node itself are
-left alone: the node is going away with them, or its operator now runs them by hand.
+It deletes this node's ChainlinkPlacements, the records of what its agent made, so that no status keeps
+showing a node that is gone (the elected aggregator drops it from every resource's status.nodes). First
+the sidecar must be gone, or it would write them straight back: on uninstall the node's StatefulSet is
+scaled to zero; after the agent was turned off, the StatefulSet's rollout to pods without it is awaited.
+The wait is bounded, because an uninstall or upgrade must never hang on it. Jobs and bridges on the node
+itself are left alone: the node is going away with them, or its operator now runs them by hand.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from kubernetes.client.exceptions import ApiException
 
+from . import placement
 from .kube import Kube
-from .resource import KINDS, finalizer_for
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +30,11 @@ def release_node(
         _wait(statefulset, wait_seconds, kube.statefulset_outdated_pods, "pods with the agent still running")
     elif statefulset:
         _stop_node(kube, statefulset, wait_seconds)
-    finalizer = finalizer_for(kube.node)
-    released = 0
-    for plural, kind in KINDS.items():
-        objs, _ = kube.list_objects(plural, kind.from_dict)
-        for obj in objs:
-            try:
-                if obj.status_for(kube.node) is not None:
-                    kube.apply_status(obj, None)
-                if finalizer in obj.finalizers:
-                    kube.remove_finalizer(obj, finalizer)
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
-            released += 1
+    selector = f"{placement.NODE_LABEL}={kube.node}"
+    held, _ = kube.list_objects(placement.PLURAL, lambda obj: obj["spec"], selector)
+    for spec in held:
+        kube.delete_placement(spec["kind"], spec["name"])
+    released = len(held)
     log.info("released node", extra={"node": kube.node, "resources": released})
     return released
 

@@ -4,6 +4,8 @@ names. Pure."""
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,14 +20,8 @@ BRIDGE_KIND = "ChainlinkBridge"
 NODE_PLURAL = "chainlinknodes"
 NODE_KIND = "ChainlinkNode"
 API_VERSION = f"{GROUP}/{VERSION}"
-FINALIZER_PREFIX = f"nodes.{GROUP}/"
 # Fixed namespace for deriving external job IDs: changing it would orphan every job already made.
 EXTERNAL_ID_NAMESPACE = uuid.UUID("6f1d3c55-2b9e-5c3a-9a51-3f0e8f1b7c21")
-
-
-def finalizer_for(node: str) -> str:
-    """Each node holds its own finalizer, so one node's cleanup never waits on another's."""
-    return FINALIZER_PREFIX + node
 
 
 # A reconcile derives its resource's ID twice (its desired spec, the jobs it owns); a few recent answers
@@ -91,9 +87,10 @@ class Selector:
 
 @dataclass(frozen=True)
 class StatusEntry:
-    """This node's entry in status.nodes, as last written."""
+    """This node's record of a resource (its ChainlinkPlacement's status), as last written."""
 
     node: str
+    uid: str = ""  # of the resource it was written for
     phase: str | None = None
     job_id: str | None = None
     external_job_id: str | None = None
@@ -106,7 +103,7 @@ class StatusEntry:
 
 @dataclass(frozen=True)
 class Resource:
-    """What every kind shares: identity, targeting, suspension and the per-node status entries."""
+    """What every kind shares: identity, targeting and suspension."""
 
     PLURAL: ClassVar[str]
     KIND: ClassVar[str]
@@ -118,11 +115,9 @@ class Resource:
     resource_version: str
     creation_timestamp: str
     deleting: bool
-    finalizers: tuple[str, ...]
     names: tuple[str, ...]
     selector: Selector | None
     suspend: bool
-    status_nodes: tuple[Mapping[str, Any], ...]
 
     @property
     def key(self) -> str:
@@ -130,22 +125,6 @@ class Resource:
 
     def targets(self, node: str, labels: Mapping[str, str]) -> bool:
         return node in self.names or (self.selector is not None and self.selector.matches(labels))
-
-    def status_for(self, node: str) -> StatusEntry | None:
-        for entry in self.status_nodes:
-            if entry.get("node") == node:
-                return StatusEntry(
-                    node=node,
-                    phase=entry.get("phase"),
-                    job_id=entry.get("jobID"),
-                    external_job_id=entry.get("externalJobID"),
-                    spec_hash=entry.get("specHash"),
-                    conditions=tuple(entry.get("conditions") or ()),
-                    owned=bool(entry.get("owned", False)),
-                    bridge_name=entry.get("bridgeName"),
-                    raw=entry,
-                )
-        return None
 
 
 # What a reconcile reads of an object's metadata (_common, events, patches).
@@ -157,24 +136,27 @@ _KEPT_METADATA = (
     "resourceVersion",
     "creationTimestamp",
     "deletionTimestamp",
-    "finalizers",
 )
 
 
-def slim(obj: Mapping[str, Any], node: str) -> dict[str, Any]:
-    """The part of an object one node's agent reads: the metadata above, the spec, and this node's status
-    entry. The rest can be most of an object: managedFields (one entry per agent's field manager), kubectl's
-    last-applied annotation (the whole object again) and the other nodes' entries. client-go informers drop
-    managedFields the same way (cache.TransformStripManagedFields)."""
+def slim(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of an object an agent reads: the metadata above, the spec, and a digest of the status (all
+    the aggregator needs to tell whether its summary is already there). The rest can be most of an object:
+    managedFields, kubectl's last-applied annotation (the whole object again) and every node's entry.
+    client-go informers drop managedFields the same way (cache.TransformStripManagedFields)."""
     meta = obj.get("metadata") or {}
-    own = [e for e in (obj.get("status") or {}).get("nodes") or () if e.get("node") == node]
     return {
         "apiVersion": obj.get("apiVersion"),
         "kind": obj.get("kind"),
         "metadata": {k: meta[k] for k in _KEPT_METADATA if k in meta},
         "spec": obj.get("spec") or {},
-        "status": {"nodes": own},
+        "statusDigest": status_digest(obj.get("status") or {}),
     }
+
+
+def status_digest(status: Mapping[str, Any]) -> str:
+    """The same for equal statuses however their keys are ordered (the apiserver sorts them)."""
+    return hashlib.sha256(json.dumps(status, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
 def _common(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,11 +171,9 @@ def _common(obj: Mapping[str, Any]) -> dict[str, Any]:
         "resource_version": meta.get("resourceVersion", ""),
         "creation_timestamp": meta.get("creationTimestamp", ""),
         "deleting": bool(meta.get("deletionTimestamp")),
-        "finalizers": tuple(meta.get("finalizers") or ()),
         "names": tuple(targets.get("names") or ()),
         "selector": None if sel is None else _selector(sel),
         "suspend": bool((obj.get("spec") or {}).get("suspend", False)),
-        "status_nodes": tuple((obj.get("status") or {}).get("nodes") or ()),
     }
 
 

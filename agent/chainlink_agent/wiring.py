@@ -1,5 +1,6 @@
 """Builds the agent's parts from its settings and connects them: informer -> queue -> workers
-(reconciler -> node client -> status). Nothing here runs; app.Agent runs what this builds."""
+(reconciler -> node client -> placement), and placement -> aggregator -> the resources' status. Nothing
+here runs; app.Agent runs what this builds."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 from kubernetes import client
 
 from .access import Allowlist
+from .aggregator import Aggregator
 from .bridges import BridgeReconciler
-from .informer import Informer
+from .informer import Informer, own_placements, resources
 from .jobs import JobReconciler
 from .keyimport import KeyImporter
 from .kube import Kube
@@ -37,8 +39,10 @@ class Parts:
     snapshot: NodeSnapshot
     importer: KeyImporter
     informers: dict[str, Informer]  # by plural: one per kind, one queue and one worker pool for all
+    placements: Informer  # this node's, under their resources' keys
     reconcilers: dict[str, Reconciler[Any, Any]]  # by plural: queue keys carry the kind
     reporter: NodeReporter
+    aggregator: Aggregator
 
 
 def wire(
@@ -53,15 +57,20 @@ def wire(
     allowlist = Allowlist(settings.node_name, settings.allowed_secrets, settings.allowed_config_maps)
     refs = References(kube, allowlist)
     informers = {
-        plural: Informer(kube, queue.add, metrics, stop, plural) for plural in (PLURAL, BRIDGE_PLURAL)
+        plural: Informer(kube, queue.add, metrics, stop, resources(plural))
+        for plural in (PLURAL, BRIDGE_PLURAL)
     }
+    placements = Informer(kube, queue.add, metrics, stop, own_placements(settings.node_name))
+    aggregator = Aggregator(kube, placements, informers, metrics, stop)
 
     def deps(plural: str) -> Collaborators:
         return Collaborators(
             node_name=settings.node_name,
             node_labels=settings.node_labels,
             cache=informers[plural],
+            placements=placements,
             enqueue=queue.add,
+            summarize=aggregator.touch,
             kube=kube,
             node=node,
             snapshot=snapshot,
@@ -82,6 +91,7 @@ def wire(
         snapshot=snapshot,
         importer=KeyImporter(node, settings.import_keys),
         informers=informers,
+        placements=placements,
         reconcilers=reconcilers,
         reporter=NodeReporter(
             kube,
@@ -92,4 +102,5 @@ def wire(
             metrics,
             settings.report_seconds,
         ),
+        aggregator=aggregator,
     )

@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Callable
 from typing import Any
 
+from chainlink_agent import placement
 from chainlink_agent.access import Allowlist
 from chainlink_agent.bridges import BridgeReconciler
 from chainlink_agent.errors import NodeRejected
@@ -44,12 +45,14 @@ class FakeCache:
         return copy.deepcopy(obj) if obj is not None else None
 
     def store(self, obj: dict[str, Any]) -> None:
-        plural = PLURAL if obj["kind"] == KIND else BRIDGE_PLURAL
-        key = queue_key(plural, NS, obj["metadata"]["name"])
-        if obj["metadata"].get("deletionTimestamp") and not obj["metadata"].get("finalizers"):
-            self.objects.pop(key, None)  # its last finalizer gone: the apiserver deletes it
+        if obj["kind"] == placement.KIND:
+            key = placement.resource_key(obj)
         else:
-            self.objects[key] = copy.deepcopy(obj)
+            key = queue_key(PLURAL if obj["kind"] == KIND else BRIDGE_PLURAL, NS, obj["metadata"]["name"])
+        self.objects[key] = copy.deepcopy(obj)
+
+    def discard(self, key: str) -> None:
+        self.objects.pop(key, None)
 
     def cached_containing(self, text: str) -> list[dict[str, Any]]:
         return [copy.deepcopy(o) for o in self.objects.values() if text.lower() in json.dumps(o).lower()]
@@ -58,41 +61,26 @@ class FakeCache:
 class FakeKube:
     """The apiserver's side of the agent's writes, applied to the cache as the watch would deliver them."""
 
-    def __init__(self, cache: FakeCache) -> None:
-        self.cache = cache
+    def __init__(self, placements: FakeCache) -> None:
+        self.placements = placements  # this node's, by their resources' keys
         self.events: list[tuple[str, str, str]] = []  # (resource name, type, reason)
         self.status_writes = 0
         self.fail_status_writes: Exception | None = None  # the agent dies before recording
         self.config_maps: dict[str, dict[str, str]] = {}
         self._version = itertools.count(100)
 
-    def _current(self, obj: Resource) -> dict[str, Any]:
-        current = self.cache.get(obj.key)
-        assert current is not None, f"{obj.key} is gone"
-        current["metadata"]["resourceVersion"] = str(next(self._version))
-        return current
-
-    def add_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]:
-        current = self._current(obj)
-        current["metadata"].setdefault("finalizers", []).append(finalizer)
-        self.cache.store(current)
-        return current
-
-    def remove_finalizer(self, obj: Resource, finalizer: str) -> dict[str, Any]:
-        current = self._current(obj)
-        current["metadata"]["finalizers"].remove(finalizer)
-        self.cache.store(current)
-        return current
-
-    def apply_status(self, obj: Resource, entry: dict[str, Any] | None) -> dict[str, Any]:
+    def apply_placement(self, obj: Resource, entry: dict[str, Any]) -> dict[str, Any]:
         if self.fail_status_writes is not None:
             raise self.fail_status_writes
         self.status_writes += 1
-        current = self._current(obj)
-        others = [e for e in (current.get("status") or {}).get("nodes", []) if e["node"] != NODE]
-        current["status"] = {"nodes": others + ([entry] if entry else [])}
-        self.cache.store(current)
-        return current
+        applied = placement.body(obj, NODE, entry)
+        applied["metadata"]["resourceVersion"] = str(next(self._version))
+        self.placements.store(applied)
+        return applied
+
+    def delete_placement(self, kind: str, name: str) -> None:
+        plural = PLURAL if kind == KIND else BRIDGE_PLURAL
+        self.placements.discard(queue_key(plural, NS, name))
 
     def emit_event(self, obj: Resource, event_type: str, reason: str, message: str) -> None:
         self.events.append((obj.name, event_type, reason))
@@ -207,9 +195,10 @@ class World:
     node that outlive it: `restart()` is what a killed agent's successor finds."""
 
     def __init__(self, config_maps: tuple[str, ...] = ()) -> None:
-        self.cache, self.node = FakeCache(), FakeNode()
-        self.kube = FakeKube(self.cache)
+        self.cache, self.placements, self.node = FakeCache(), FakeCache(), FakeNode()
+        self.kube = FakeKube(self.placements)
         self.queued: list[str] = []
+        self.summarized: list[str] = []
         self._allow = Allowlist(NODE, frozenset(), frozenset(config_maps))
         self._times = itertools.count()
         self.restart()
@@ -224,7 +213,9 @@ class World:
                 NODE,
                 {"chain": "sepolia"},
                 self.cache,
+                self.placements,
                 self.queued.append,
+                self.summarized.append,
                 self.kube,
                 self.node,
                 self.snapshot,
@@ -252,11 +243,7 @@ class World:
         return queue_key(plural, NS, name)
 
     def delete(self, key: str) -> None:
-        obj = self.cache.objects[key]
-        if obj["metadata"].get("finalizers"):
-            obj["metadata"]["deletionTimestamp"] = "2026-01-01T01:00:00Z"
-        else:
-            del self.cache.objects[key]
+        del self.cache.objects[key]  # no finalizers: the apiserver deletes it at once
 
     def reconcile(self, key: str) -> bool:
         """One reconcile of key; whether it asked to be retried."""
@@ -264,5 +251,7 @@ class World:
         return reconciler.reconcile(key).retry
 
     def entry(self, key: str) -> dict[str, Any]:
-        obj = self.cache.objects.get(key) or {}
-        return next((e for e in (obj.get("status") or {}).get("nodes", []) if e["node"] == NODE), {})
+        """This node's placement's status ({} when it has none)."""
+        held = self.placements.objects.get(key) or {}
+        status: dict[str, Any] = held.get("status") or {}
+        return status

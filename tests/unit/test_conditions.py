@@ -7,7 +7,7 @@ def entry_of(raw):
 
 
 def test_synced_entry_shape():
-    entry = status_entry("n", 2, Outcome("Synced", "JobSynced", "ok", "5", "e", "h"), None, "T1")
+    entry = status_entry(2, Outcome("Synced", "JobSynced", "ok", "5", "e", "h"), None, "T1")
     assert entry["jobID"] == "5"
     assert entry["observedGeneration"] == 2
     assert entry["lastSyncTime"] == "T1"
@@ -23,21 +23,21 @@ def test_synced_entry_shape():
 
 
 def test_unchanged_outcome_gives_an_identical_entry():
-    first = status_entry("n", 2, Outcome("Synced", "JobSynced", "ok", "5", "e", "h"), None, "T1")
-    again = status_entry("n", 2, Outcome("Synced", "JobSynced", "ok", "5", "e", "h"), entry_of(first), "T2")
+    first = status_entry(2, Outcome("Synced", "JobSynced", "ok", "5", "e", "h"), None, "T1")
+    again = status_entry(2, Outcome("Synced", "JobSynced", "ok", "5", "e", "h"), entry_of(first), "T2")
     assert again == first
 
 
 def test_transition_time_moves_only_when_status_flips():
-    ok = status_entry("n", 1, Outcome("Synced", "JobSynced", "ok", "5"), None, "T1")
-    failing = status_entry("n", 1, Outcome("Error", "NodeUnavailable", "down", "5"), entry_of(ok), "T2")
-    still = status_entry("n", 1, Outcome("Invalid", "NodeRejected", "bad", "5"), entry_of(failing), "T3")
+    ok = status_entry(1, Outcome("Synced", "JobSynced", "ok", "5"), None, "T1")
+    failing = status_entry(1, Outcome("Error", "NodeUnavailable", "down", "5"), entry_of(ok), "T2")
+    still = status_entry(1, Outcome("Invalid", "NodeRejected", "bad", "5"), entry_of(failing), "T3")
     assert failing["conditions"][0]["lastTransitionTime"] == "T2"
     assert still["conditions"][0]["lastTransitionTime"] == "T2"
     assert still["lastSyncTime"] == "T3"
 
 
 def test_suspended_counts_as_synced():
-    entry = status_entry("n", 1, Outcome("Suspended", "Suspended", "off"), None, "T")
+    entry = status_entry(1, Outcome("Suspended", "Suspended", "off"), None, "T")
     assert entry["conditions"][0]["status"] == "True"
     assert "jobID" not in entry

@@ -6,8 +6,12 @@ from __future__ import annotations
 import threading
 
 from chainlink_agent.errors import Gone
-from chainlink_agent.informer import Informer
+from chainlink_agent.informer import Informer, resources
+from chainlink_agent.resource import status_digest
 from chainlink_agent.metrics import Metrics
+
+
+JOBS = resources("chainlinkjobs")
 
 
 def obj(name, rv, generation=1, status=None):
@@ -26,12 +30,12 @@ class CannedKube:
         self.stop, self.lists, self.watches = stop, list(lists), list(watches)
         self.watched_from: list[str] = []
 
-    def list_objects(self, plural, transform):
+    def list_objects(self, plural, transform, label_selector=None):
         assert plural == "chainlinkjobs"
         items, version = self.lists.pop(0)
         return [transform(o) for o in items], version
 
-    def watch_objects(self, plural, resource_version, timeout_seconds):
+    def watch_objects(self, plural, resource_version, timeout_seconds, label_selector=None):
         assert plural == "chainlinkjobs"
         self.watched_from.append(resource_version)
         if not self.watches:
@@ -47,7 +51,7 @@ def run(lists, watches):
     stop = threading.Event()
     kube = CannedKube(stop, lists, watches)
     changed: list[str] = []
-    informer = Informer(kube, changed.append, Metrics(), stop)  # type: ignore[arg-type]
+    informer = Informer(kube, changed.append, Metrics(), stop, JOBS)  # type: ignore[arg-type]
     thread = threading.Thread(target=informer.run)
     thread.start()
     thread.join(10)
@@ -89,7 +93,7 @@ def test_status_only_change_queues_nothing_but_is_cached():
         [[{"type": "MODIFIED", "object": obj("a", 11, status={"nodes": [{"node": "mine"}]})}]],
     )
     assert changed == ["chainlinkjobs/ns/a"]
-    assert informer.get("chainlinkjobs/ns/a")["status"] == {"nodes": [{"node": "mine"}]}
+    assert informer.get("chainlinkjobs/ns/a")["statusDigest"] == status_digest({"nodes": [{"node": "mine"}]})
 
 
 def test_spec_change_and_delete_queue_the_key():
@@ -107,10 +111,12 @@ def test_spec_change_and_delete_queue_the_key():
 
 def test_older_event_never_overwrites_the_agents_own_newer_write():
     stop = threading.Event()
-    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop)  # type: ignore[arg-type]
+    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop, JOBS)  # type: ignore[arg-type]
     informer.store(obj("a", 30, status={"nodes": [{"node": "mine"}]}))
     informer.store(obj("a", 29))
-    assert (informer.get("chainlinkjobs/ns/a") or {})["status"] == {"nodes": [{"node": "mine"}]}
+    assert (informer.get("chainlinkjobs/ns/a") or {})["statusDigest"] == status_digest(
+        {"nodes": [{"node": "mine"}]}
+    )
 
 
 def test_connection_failure_reconnects_from_the_same_version():
@@ -120,20 +126,19 @@ def test_connection_failure_reconnects_from_the_same_version():
 
 def test_keys_carry_the_kind():
     stop = threading.Event()
-    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop, "chainlinkbridges")  # type: ignore[arg-type]
+    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop, resources("chainlinkbridges"))  # type: ignore[arg-type]
     informer.store(obj("a", 3))
     assert informer.cached_keys() == ["chainlinkbridges/ns/a"]
 
 
-def test_the_cache_keeps_what_this_nodes_reconcile_reads():
+def test_the_cache_keeps_what_the_reconcile_and_the_aggregator_read():
     stop = threading.Event()
-    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop)  # type: ignore[arg-type]
-    full = obj(
-        "a", 7, status={"nodes": [{"node": "other", "phase": "Synced"}, {"node": "mine", "phase": "Error"}]}
-    )
+    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop, JOBS)  # type: ignore[arg-type]
+    status = {"nodes": [{"node": "other", "phase": "Synced"}, {"node": "mine", "phase": "Error"}]}
+    full = obj("a", 7, status=status)
     full["metadata"].update(
         uid="u1",
-        finalizers=["chainlink-k8s.github.io/node-mine"],
+        finalizers=["argocd.argoproj.io/resources-finalizer"],
         managedFields=[{"manager": "chainlink-agent-other", "fieldsV1": {"f:status": {}}}],
         annotations={"kubectl.kubernetes.io/last-applied-configuration": "{...}"},
         labels={"team": "feeds"},
@@ -149,16 +154,15 @@ def test_the_cache_keeps_what_this_nodes_reconcile_reads():
             "uid": "u1",
             "generation": 1,
             "resourceVersion": "7",
-            "finalizers": ["chainlink-k8s.github.io/node-mine"],
         },
         "spec": {"toml": "type = 'webhook'", "targets": {"names": ["mine"]}},
-        "status": {"nodes": [{"node": "mine", "phase": "Error"}]},
+        "statusDigest": status_digest(status),
     }
 
 
 def test_values_are_only_the_objects_that_name_the_text():
     stop = threading.Event()
-    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop)  # type: ignore[arg-type]
+    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop, JOBS)  # type: ignore[arg-type]
     for name, toml in (("a", 'externalJobID = "0B9F2A8E-4D0C"'), ("b", "type = 'webhook'")):
         full = obj(name, 3)
         full["spec"] = {"toml": toml}

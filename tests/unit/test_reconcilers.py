@@ -6,7 +6,6 @@ import logging
 import pytest
 from chainlink_agent.errors import NodeUnavailable
 from chainlink_agent.nodetypes import KeyBundle, NodeBridge, NodeFacts, NodeJob
-from chainlink_agent.resource import finalizer_for
 
 from tests.unit.fakes import NODE, World
 
@@ -24,7 +23,8 @@ def test_a_new_job_is_made_once_and_an_unchanged_one_costs_no_call_and_no_write(
     key = w.add_job("feed", TOML)
     assert not w.reconcile(key)
     assert phase(w, key) == ("Synced", "JobSynced")
-    assert finalizer_for(NODE) in w.cache.objects[key]["metadata"]["finalizers"]
+    assert w.placements.objects[key]["metadata"]["name"] == f"job.feed.{NODE}"
+    assert w.summarized[-1] == key  # the aggregator is told
     assert (w.node.calls, w.kube.events) == (["create_job"], [("feed", "Normal", "JobCreated")])
     writes = w.kube.status_writes
     w.restart()  # a resync pass: a fresh snapshot, the same resource
@@ -35,10 +35,16 @@ def test_a_new_job_is_made_once_and_an_unchanged_one_costs_no_call_and_no_write(
 def test_an_agent_killed_between_the_create_and_the_status_leaves_exactly_one_job():
     w = World()
     key = w.add_job("feed", TOML)
-    w.kube.fail_status_writes = RuntimeError("killed")
+
+    def killed(call):
+        if call == "create_job":
+            w.kube.fail_status_writes = RuntimeError("killed")
+
+    w.node.after = killed
     with pytest.raises(RuntimeError):
         w.reconcile(key)
-    w.kube.fail_status_writes = None
+    assert w.entry(key)["phase"] == "Pending"  # the placement written ahead of the create
+    w.kube.fail_status_writes, w.node.after = None, lambda call: None
     w.restart()
     assert not w.reconcile(key)
     assert phase(w, key) == ("Synced", "JobSynced")
@@ -92,8 +98,8 @@ def test_the_older_of_two_resources_keeps_a_hand_set_external_job_id_and_the_oth
     assert not w.reconcile(older)
     assert phase(w, older) == ("Synced", "JobSynced")
     w.delete(older)
-    assert not w.reconcile(older)  # deletes its job, then drops its finalizer: gone
-    assert older not in w.cache.objects
+    assert not w.reconcile(older)  # deletes its job, then its placement
+    assert older not in w.placements.objects
     assert not w.node.jobs
     assert younger in w.queued
     assert not w.reconcile(younger)

@@ -1,4 +1,5 @@
-from chainlink_agent.resource import ChainlinkBridge, ChainlinkJob, SecretKeyRef, finalizer_for
+from chainlink_agent import placement
+from chainlink_agent.resource import ChainlinkBridge, ChainlinkJob, SecretKeyRef
 
 
 def make(targets, **spec):
@@ -6,7 +7,6 @@ def make(targets, **spec):
         {
             "metadata": {"name": "j", "namespace": "ns", "uid": "u", "generation": 3, "resourceVersion": "9"},
             "spec": {"toml": "x = 1", "targets": targets, **spec},
-            "status": {"nodes": [{"node": "node-a", "jobID": "4", "externalJobID": "e", "specHash": "h"}]},
         }
     )
 
@@ -55,16 +55,24 @@ def test_empty_selector_selects_every_node():
     assert make({"selector": {}}).targets("any", {})
 
 
-def test_status_entry_of_this_node_only():
+def test_a_placement_reads_back_as_this_nodes_record_and_names_its_resource():
     job = make({"names": ["node-a"]})
-    entry = job.status_for("node-a")
-    assert entry is not None
-    assert (entry.job_id, entry.external_job_id, entry.spec_hash) == ("4", "e", "h")
-    assert job.status_for("node-b") is None
+    entry = {"phase": "Synced", "jobID": "4", "externalJobID": "e", "specHash": "h"}
+    held = placement.body(job, "node-a", entry)
+    assert held["metadata"]["name"] == "job.j.node-a"
+    assert held["metadata"]["labels"] == {placement.NODE_LABEL: "node-a"}
+    assert held["spec"] == {"kind": "ChainlinkJob", "name": "j", "uid": "u", "node": "node-a"}
+    record = placement.entry(held)
+    assert (record.uid, record.job_id, record.external_job_id, record.spec_hash) == ("u", "4", "e", "h")
+    assert placement.resource_key(held) == job.key
 
 
-def test_finalizer_is_per_node():
-    assert finalizer_for("node-a") == "nodes.chainlink-k8s.github.io/node-a"
+def test_placement_names_stay_distinct_and_within_253_characters():
+    assert placement.name("ChainlinkBridge", "j", "node-a") == "bridge.j.node-a"
+    long_a, long_b = "a" * 250 + "x", "a" * 250 + "y"
+    names = {placement.name("ChainlinkJob", n, "node-a") for n in (long_a, long_b)}
+    assert len(names) == 2
+    assert all(len(n) <= 253 and n.endswith(".node-a") and n.startswith("job.") for n in names)
 
 
 def test_bridge_parsing_defaults_and_lowercases_the_name():
@@ -76,7 +84,6 @@ def test_bridge_parsing_defaults_and_lowercases_the_name():
                 "minimumContractPayment": "100",
                 "targets": {"names": ["node-a"]},
             },
-            "status": {"nodes": [{"node": "node-a", "owned": True, "bridgeName": "price-ea"}]},
         }
     )
     assert (bridge.bridge_name, bridge.url, bridge.url_from, bridge.confirmations) == (
@@ -86,6 +93,3 @@ def test_bridge_parsing_defaults_and_lowercases_the_name():
         0,
     )
     assert bridge.key == "chainlinkbridges/ns/Price-EA"
-    entry = bridge.status_for("node-a")
-    assert entry is not None
-    assert (entry.owned, entry.bridge_name) == (True, "price-ea")

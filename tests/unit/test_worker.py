@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import threading
+from types import SimpleNamespace
 from typing import Any, cast
 
 from chainlink_agent import redaction
@@ -32,6 +33,8 @@ def run_once(reconciler: Any) -> tuple[Agent, WorkQueue]:
     snapshot = NodeSnapshot(FakeNode())
     snapshot.refresh()
     queue = WorkQueue(base_delay=60)
+    synced = threading.Event()
+    synced.set()
     parts = Parts(
         settings=cast(Any, None),
         metrics=Metrics(),
@@ -41,8 +44,10 @@ def run_once(reconciler: Any) -> tuple[Agent, WorkQueue]:
         snapshot=snapshot,
         importer=cast(Any, None),
         informers={},
+        placements=cast(Any, SimpleNamespace(synced=synced, plural="chainlinkplacements")),
         reconcilers={"chainlinkjobs": reconciler},
         reporter=cast(Any, None),
+        aggregator=cast(Any, None),
     )
     agent = Agent(parts)
     queue.add(KEY)

@@ -1,0 +1,165 @@
+"""The status people read: one agent per namespace, elected by Lease, copies every node's placement of a
+resource into that resource's status.nodes (and the phases and jobIDs maps its printer columns show).
+
+Why one writer: each node's agent writing its own entry into the shared resource wakes every other agent's
+watch, so one resource on N nodes cost N² watch events carrying N entries each. The placements are each
+watched by their own node's agent only; this writer reads them all and writes each resource's status at most
+once per SETTLE_SECONDS, so a change on N nodes costs a few writes, each seen once by each agent."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from .informer import Informer, other_placements
+from .kube import AGGREGATOR, Kube
+from .lease import RENEW_SECONDS, Lease
+from .metrics import Metrics
+from .resource import KINDS, split_key, status_digest
+from .workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+SETTLE_SECONDS = 1.0  # a resource's status is written at most this often: N nodes' changes in one write
+
+
+class Aggregator:
+    def __init__(
+        self,
+        kube: Kube,
+        own: Informer,
+        resources: Mapping[str, Informer],
+        metrics: Metrics,
+        stop: threading.Event,
+    ) -> None:
+        self._kube = kube
+        self._node = kube.node
+        self._own = own
+        self._resources = resources
+        self._metrics = metrics
+        self._stop = stop
+        self._lease = Lease(kube, AGGREGATOR, kube.node)
+        self._queue = WorkQueue(base_delay=1.0, max_delay=60.0)
+        self._lock = threading.Lock()
+        self._others: Informer | None = None  # the other nodes' placements, while leading
+        self._others_stop = threading.Event()
+        self._nodes: dict[str, set[str]] = {}  # resource key -> the other nodes with a placement of it
+
+    def touch(self, key: str) -> None:
+        """A placement of the resource `key` changed; its status is written within SETTLE_SECONDS."""
+        if self._others is not None:
+            self._queue.add_after(key, SETTLE_SECONDS)
+
+    def run(self) -> None:
+        """The election loop: leads while it holds the Lease, and stops writing as soon as it does not."""
+        writer = threading.Thread(target=self._write_loop, name="aggregator-writer", daemon=True)
+        writer.start()
+        while not self._stop.is_set():
+            leading = self._lease.try_hold()
+            if leading and self._others is None:
+                self._lead()
+            elif not leading and self._others is not None:
+                self._step_down()
+            self._metrics.aggregator_leading.set(1 if leading else 0)
+            self._stop.wait(RENEW_SECONDS)
+        self._queue.shutdown()
+        self._others_stop.set()
+
+    def _lead(self) -> None:
+        log.info("leading: writing every resource's status from its placements", extra={"node": self._node})
+        self._others_stop = threading.Event()
+        stop = self._others_stop
+        others = Informer(
+            self._kube,
+            lambda key: self._other_changed(stop, key),
+            self._metrics,
+            stop,
+            other_placements(self._node),
+        )
+        with self._lock:
+            self._nodes = {}
+            self._others = others
+        threading.Thread(target=others.run, name="informer-other-placements", daemon=True).start()
+        # Whatever the last leader left unwritten is found by looking at everything once.
+        for informer in self._resources.values():
+            for key in informer.cached_keys():
+                self._queue.add_after(key, SETTLE_SECONDS)
+
+    def _step_down(self) -> None:
+        log.info("no longer leading", extra={"node": self._node})
+        self._others_stop.set()
+        with self._lock:
+            self._others = None
+            self._nodes = {}
+
+    def _other_changed(self, stop: threading.Event, key: str) -> None:
+        if stop.is_set():
+            return  # an informer of an earlier term, still winding down
+        resource, _, node = key.rpartition("@")
+        with self._lock:
+            if self._others is None:
+                return
+            nodes = self._nodes.setdefault(resource, set())
+            if self._others.get(key) is None:
+                nodes.discard(node)
+                if not nodes:
+                    del self._nodes[resource]
+            else:
+                nodes.add(node)
+        self.touch(resource)
+
+    def _write_loop(self) -> None:
+        while (key := self._queue.get()) is not None:
+            try:
+                self._write(key)
+            except ApiException as exc:
+                log.warning("could not write a resource's status", extra={"key": key, "status": exc.status})
+                self._queue.add_rate_limited(key)
+            else:
+                self._queue.forget(key)
+            finally:
+                self._queue.done(key)
+
+    def _write(self, key: str) -> None:
+        with self._lock:
+            others = self._others
+            nodes = sorted(self._nodes.get(key, ()))
+        if others is None:
+            return
+        if not others.synced.is_set():
+            self._queue.add_after(key, SETTLE_SECONDS)  # not every node's placements are known yet
+            return
+        plural = split_key(key)[0]
+        cache = self._resources[plural]
+        raw = cache.get(key)
+        if raw is None:
+            return  # deleted: no status to write
+        entries = [
+            {"node": node, **held["status"]}
+            for node, held in [(self._node, self._own.get(key))]
+            + [(n, others.get(f"{key}@{n}")) for n in nodes]
+            if held is not None
+        ]
+        status = summary(sorted(entries, key=lambda entry: str(entry["node"])))
+        if status_digest(status) == raw.get("statusDigest"):
+            return
+        try:
+            cache.store(self._kube.apply_summary(KINDS[plural].from_dict(raw), status))
+        except ApiException as exc:
+            if exc.status != 404:  # deleted meanwhile
+                raise
+
+
+def summary(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """A resource's status from its nodes' entries. Empty maps are left out: applying {} makes them null."""
+    status: dict[str, Any] = {"nodes": entries}
+    phases = {e["node"]: e["phase"] for e in entries if e.get("phase")}
+    job_ids = {e["node"]: e["jobID"] for e in entries if e.get("jobID")}
+    if phases:
+        status["phases"] = phases
+    if job_ids:
+        status["jobIDs"] = job_ids
+    return status

@@ -1,0 +1,82 @@
+"""Leader election on a coordination.k8s.io Lease, as client-go's leaderelection does it: the holder renews
+every RENEW_SECONDS; another candidate takes the Lease over only after it has seen the same record unchanged
+for its whole leaseDurationSeconds (by its own clock, so clock skew between pods does not matter); writes
+carry the resourceVersion read, so two candidates cannot both win. The holder counts as leading only until
+RENEW_DEADLINE_SECONDS after its last successful renewal, which ends before anyone else can take over."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from kubernetes.client.exceptions import ApiException
+
+log = logging.getLogger(__name__)
+DURATION_SECONDS = 15
+RENEW_SECONDS = 5.0
+RENEW_DEADLINE_SECONDS = 10.0
+
+
+class LeaseStore(Protocol):
+    """kube.Kube's Lease calls."""
+
+    def lease(self, name: str) -> dict[str, Any] | None: ...
+    def write_lease(
+        self, name: str, spec: dict[str, Any], resource_version: str | None
+    ) -> dict[str, Any]: ...
+
+
+class Lease:
+    def __init__(self, store: LeaseStore, name: str, identity: str) -> None:
+        self._store = store
+        self._name = name
+        self._identity = identity
+        self._renewed = float("-inf")  # monotonic time of this candidate's last successful write
+        self._seen: tuple[Any, float] | None = None  # (the other holder's record, when first seen)
+
+    @property
+    def leading(self) -> bool:
+        return time.monotonic() - self._renewed < RENEW_DEADLINE_SECONDS
+
+    def try_hold(self) -> bool:
+        """Takes the Lease or renews it if it may; returns whether this candidate leads now."""
+        try:
+            current = self._store.lease(self._name)
+            spec = (current or {}).get("spec") or {}
+            holder = spec.get("holderIdentity") or ""
+            if current is not None and holder and holder != self._identity and not self._expired(spec):
+                return self.leading
+            transitions = int(spec.get("leaseTransitions") or 0) + (holder != self._identity)
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            acquired = spec.get("acquireTime") if holder == self._identity else stamp
+            self._store.write_lease(
+                self._name,
+                {
+                    "holderIdentity": self._identity,
+                    "leaseDurationSeconds": DURATION_SECONDS,
+                    "acquireTime": acquired or stamp,
+                    "renewTime": stamp,
+                    "leaseTransitions": transitions,
+                },
+                None if current is None else str(current["metadata"]["resourceVersion"]),
+            )
+        except ApiException as exc:
+            if exc.status != 409:  # 409: another candidate wrote first, which is the election working
+                log.warning(
+                    "could not take or renew the lease", extra={"lease": self._name, "status": exc.status}
+                )
+            return self.leading
+        self._renewed = time.monotonic()
+        self._seen = None
+        return True
+
+    def _expired(self, spec: dict[str, Any]) -> bool:
+        """Whether another holder's record has stood unchanged for its whole duration, by this clock."""
+        record = (spec.get("holderIdentity"), spec.get("renewTime"))
+        now = time.monotonic()
+        if self._seen is None or self._seen[0] != record:
+            self._seen = (record, now)
+            return False
+        return now - self._seen[1] > float(spec.get("leaseDurationSeconds") or DURATION_SECONDS)

@@ -1,0 +1,84 @@
+"""ChainlinkPlacements: one per (resource, node), this node's record of what it made for a ChainlinkJob or
+ChainlinkBridge and where that stands. Naming, the object the agent applies, and reading one back. Pure.
+
+Each agent writes and watches only its own node's placements (label NODE_LABEL), so one node's progress
+wakes no other agent; the elected aggregator (aggregator.py) copies them into the resources' status."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from .resource import API_VERSION, GROUP, KINDS, Resource, StatusEntry, queue_key
+
+PLURAL = "chainlinkplacements"
+KIND = "ChainlinkPlacement"
+NODE_LABEL = f"{GROUP}/node"
+_PREFIX = {"ChainlinkJob": "job", "ChainlinkBridge": "bridge"}
+_PLURAL_OF = {kind.KIND: plural for plural, kind in KINDS.items()}
+_MAX_NAME = 253
+
+
+def name(kind: str, resource: str, node: str) -> str:
+    """<job|bridge>.<resource>.<node>: node names are DNS labels (no dots), so the name reads back. A
+    resource name too long for that is cut and suffixed with a hash of it, keeping names distinct."""
+    prefix = _PREFIX[kind]
+    full = f"{prefix}.{resource}.{node}"
+    if len(full) <= _MAX_NAME:
+        return full
+    digest = hashlib.sha256(resource.encode()).hexdigest()[:10]
+    room = _MAX_NAME - len(prefix) - len(node) - len(digest) - 3
+    return f"{prefix}.{resource[:room].rstrip('.-')}-{digest}.{node}"
+
+
+def body(obj: Resource, node: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The whole placement, as one server-side apply sends it."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": {
+            "name": name(obj.KIND, obj.name, node),
+            "namespace": obj.namespace,
+            "labels": {NODE_LABEL: node},
+        },
+        "spec": {"kind": obj.KIND, "name": obj.name, "uid": obj.uid, "node": node},
+        "status": dict(entry),
+    }
+
+
+def resource_key(obj: Mapping[str, Any]) -> str:
+    """The queue key of the resource a placement is for."""
+    spec = obj.get("spec") or {}
+    return queue_key(_PLURAL_OF[spec["kind"]], obj["metadata"].get("namespace", ""), spec["name"])
+
+
+def node_of(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("spec") or {}).get("node", ""))
+
+
+def slim(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """What the agent reads of a placement: its identity, spec and status (no managedFields)."""
+    meta = obj.get("metadata") or {}
+    return {
+        "metadata": {k: meta[k] for k in ("name", "namespace", "resourceVersion") if k in meta},
+        "spec": obj.get("spec") or {},
+        "status": obj.get("status") or {},
+    }
+
+
+def entry(obj: Mapping[str, Any]) -> StatusEntry:
+    """The placement as the reconcile reads its record (an empty status: made, nothing recorded yet)."""
+    status = obj.get("status") or {}
+    return StatusEntry(
+        node=node_of(obj),
+        uid=str((obj.get("spec") or {}).get("uid", "")),
+        phase=status.get("phase"),
+        job_id=status.get("jobID"),
+        external_job_id=status.get("externalJobID"),
+        spec_hash=status.get("specHash"),
+        conditions=tuple(status.get("conditions") or ()),
+        owned=bool(status.get("owned", False)),
+        bridge_name=status.get("bridgeName"),
+        raw=status,
+    )
