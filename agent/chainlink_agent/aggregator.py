@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ from .workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 1.0  # a resource's status is written at most this often: N nodes' changes in one write
+MAX_REMEMBERED = 1000  # write times kept before the settled ones are dropped
 
 
 class Aggregator:
@@ -47,11 +49,20 @@ class Aggregator:
         self._others: Informer | None = None  # the other nodes' placements, while leading
         self._others_stop = threading.Event()
         self._nodes: dict[str, set[str]] = {}  # resource key -> the other nodes with a placement of it
+        self._written: dict[str, float] = {}  # resource key -> when its status was last written
 
     def touch(self, key: str) -> None:
-        """A placement of the resource `key` changed; its status is written within SETTLE_SECONDS."""
-        if self._others is not None:
-            self._queue.add_after(key, SETTLE_SECONDS)
+        """A placement of the resource `key` changed. Its status is written at once if it was not written in
+        the last SETTLE_SECONDS, else when they have passed: a lone change shows in kubectl without delay,
+        and the changes of N nodes at once share a write."""
+        if self._others is None:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if len(self._written) > MAX_REMEMBERED:
+                self._written = {k: t for k, t in self._written.items() if now - t < SETTLE_SECONDS}
+            last = self._written.get(key)
+        self._queue.add_after(key, 0.0 if last is None else last + SETTLE_SECONDS - now)
 
     def run(self) -> None:
         """The election loop: leads while it holds the Lease, and stops writing as soon as it does not."""
@@ -146,6 +157,8 @@ class Aggregator:
         status = summary(sorted(entries, key=lambda entry: str(entry["node"])))
         if status_digest(status) == raw.get("statusDigest"):
             return
+        with self._lock:
+            self._written[key] = time.monotonic()
         try:
             cache.store(self._kube.apply_summary(KINDS[plural].from_dict(raw), status))
         except ApiException as exc:

@@ -122,7 +122,7 @@ class Kube:
     def apply_placement(self, obj: Resource, entry: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply of this node's placement for obj, made if missing: one request either way."""
         body = placement.body(obj, self.node, entry)
-        return self._custom.patch_namespaced_custom_object(  # type: ignore[no-any-return]
+        response = self._custom.patch_namespaced_custom_object(
             GROUP,
             VERSION,
             obj.namespace,
@@ -132,7 +132,11 @@ class Kube:
             field_manager=self.field_manager,
             force=True,
             _content_type="application/apply-patch+yaml",
+            # The generated client decodes only a 200's body, and an apply that makes the object is a 201.
+            _preload_content=False,
         )
+        made: dict[str, Any] = json.loads(response.data)
+        return made
 
     def delete_placement(self, kind: str, name: str) -> None:
         """Deletes this node's placement for the resource `name` of `kind`; gone already is fine."""

@@ -48,7 +48,7 @@ class Lease:
             holder = spec.get("holderIdentity") or ""
             if current is not None and holder and holder != self._identity and not self._expired(spec):
                 return self.leading
-            transitions = int(spec.get("leaseTransitions") or 0) + (holder != self._identity)
+            transitions = int(spec.get("leaseTransitions") or 0) + (bool(holder) and holder != self._identity)
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             acquired = spec.get("acquireTime") if holder == self._identity else stamp
             self._store.write_lease(

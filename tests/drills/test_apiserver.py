@@ -63,7 +63,7 @@ def test_apiserver_restart_mid_watch(cluster, jobs, start_node, start_agent):
     jobs.delete("before")
     # The agent's watch backs off (jittered, at most 30 s) before it reconnects.
     after = synced(jobs, "after", NODE)
-    eventually(lambda: jobs.get("before") is None, 60, "'before' to be cleaned up")
+    eventually(lambda: jobs.cleaned("before"), 60, "'before' to be cleaned up")
     assert set(on_node(person) or {}) == {after["externalJobID"]}
     restarts = [
         line for line in agent.metrics().splitlines() if line.startswith("chainlink_agent_watch_restarts")

@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import pytest
-from chainlink_agent.resource import finalizer_for
 from kubernetes.client.exceptions import ApiException
 
 from tests.integration.harness import allow, eventually, synced, toml
@@ -84,10 +83,9 @@ def test_bad_inputs_are_refused_or_reported(jobs, start_node, start_agent):
     )
     synced(jobs, "from-cm", NODE)
     time.sleep(3)  # a resync (2 s here) has passed over "nobody"
-    nobody = jobs.get("nobody")
     assert jobs.entry("nobody", NODE) is None
-    assert finalizer_for(NODE) not in (nobody["metadata"].get("finalizers") or [])
-    table.append(("selector-matches-nothing", "admitted; no entry, no finalizer", "no job"))
+    assert jobs.placement("nobody", NODE) is None
+    table.append(("selector-matches-nothing", "admitted; no entry, no placement", "no job"))
 
     synced(jobs, "good", NODE)
     names = sorted(job.name or "" for job in (on_node(person) or {}).values())
@@ -121,7 +119,7 @@ def test_duplicate_external_job_id_older_wins(jobs, start_node, start_agent):
     assert jobs.entry("zz-older", NODE)["phase"] == "Synced"
 
     jobs.delete("zz-older")
-    eventually(lambda: jobs.get("zz-older") is None, 30, "zz-older to go")
+    eventually(lambda: jobs.cleaned("zz-older"), 30, "zz-older to go")
 
     def handed_over():
         on = on_node(person) or {}
@@ -139,7 +137,7 @@ def test_handover_keeps_the_new_owners_job(jobs, start_node, start_agent):
     older_job = _older_holds_the_id(jobs, node, person)
     jobs.delete("zz-older")
     younger = synced(jobs, "aa-younger", NODE)
-    eventually(lambda: jobs.get("zz-older") is None, 30, "zz-older to go")
+    eventually(lambda: jobs.cleaned("zz-older"), 30, "zz-older to go")
     time.sleep(2)
     deleted = [e.message for e in jobs.events("zz-older") if e.reason == "JobDeleted"]
     on = on_node(person) or {}

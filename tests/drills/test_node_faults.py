@@ -79,8 +79,9 @@ def test_session_expires_mid_reconcile(jobs, start_node, start_agent):
 
 
 def test_node_down_then_back(jobs, start_node, start_agent):
-    """The node answers 503 to everything for a while; resources deleted meanwhile wait (their finalizer
-    holds them) and are cleaned up when it returns, and one created meanwhile is made then."""
+    """The node answers 503 to everything for a while; resources deleted meanwhile are gone at once, their
+    placements keep the record, and their jobs are removed when it returns; one created meanwhile is made
+    then."""
     down = scale(15.0, 120.0)
     node = start_node()
     person = node.client()
@@ -95,8 +96,8 @@ def test_node_down_then_back(jobs, start_node, start_agent):
     jobs.delete("drop-2")
     uids["late"] = jobs.create("late", toml("late"), targets={"names": [NODE]})["metadata"]["uid"]
     time.sleep(down)
-    assert jobs.get("drop-1") is not None  # Terminating, held by the node's finalizer
-    assert jobs.get("drop-1")["metadata"].get("deletionTimestamp")
+    assert jobs.get("drop-1") is None
+    assert jobs.placement("drop-1", NODE)["status"]["phase"] == "Error"  # the record of a job to remove
     late = jobs.entry("late", NODE)
     assert late is not None
     assert late["phase"] == "Error"
@@ -106,7 +107,7 @@ def test_node_down_then_back(jobs, start_node, start_agent):
     def recovered():
         on = on_node(person)
         want = {derived_external_job_id(uids[n], NODE) for n in ("keep", "late")}
-        gone = jobs.get("drop-1") is None and jobs.get("drop-2") is None
+        gone = jobs.cleaned("drop-1") and jobs.cleaned("drop-2")
         return on is not None and set(on) == want and gone
 
     # Each key waits out its own backoff (0.5 s doubling, at most 300 s): recovery takes up to the

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 import yaml
+from chainlink_agent import placement
 from chainlink_agent.access import ALLOWED_NODES
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient
@@ -313,6 +314,26 @@ class Jobs:
     def entry(self, name: str, node: str) -> dict[str, Any] | None:
         obj = self.get(name) or {}
         return next((e for e in (obj.get("status") or {}).get("nodes") or [] if e["node"] == node), None)
+
+    def placement(self, name: str, node: str) -> dict[str, Any] | None:
+        """`node`'s ChainlinkPlacement of the resource `name`: that agent's own record of it."""
+        try:
+            return self.api.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, placement.PLURAL, placement.name(self.kind, name, node)
+            )
+        except client.exceptions.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def cleaned(self, name: str) -> bool:
+        """The resource is gone and so is every node's placement of it: each agent removed what it made."""
+        if self.get(name) is not None:
+            return False
+        listed = self.api.list_namespaced_custom_object(GROUP, VERSION, self.namespace, placement.PLURAL)
+        return not any(
+            p["spec"]["kind"] == self.kind and p["spec"]["name"] == name for p in listed.get("items") or ()
+        )
 
     def events(self, name: str) -> list[Any]:
         listed = self.core.list_namespaced_event(self.namespace, field_selector=f"involvedObject.name={name}")

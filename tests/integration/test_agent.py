@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from chainlink_agent.resource import derived_external_job_id, finalizer_for
+from chainlink_agent.resource import derived_external_job_id
 
 from .harness import allow, eventually, synced, toml
 
@@ -28,7 +28,8 @@ def test_apply_edit_delete(jobs, start_node, start_agent):
     assert entry["externalJobID"] == ext
     on_node = node_jobs_by_ext(node)
     assert on_node[ext].id == entry["jobID"]
-    assert finalizer_for("node-a") in jobs.get("feed")["metadata"]["finalizers"]
+    assert jobs.placement("feed", "node-a")["status"]["jobID"] == entry["jobID"]
+    assert not jobs.get("feed")["metadata"].get("finalizers")  # a delete never waits on an agent
     assert eventually(lambda: [e for e in jobs.events("feed") if e.reason == "JobCreated"], 10, "JobCreated")
 
     # The node's PUT /v2/jobs/:ID deletes and re-adds the job under the same ID.
@@ -44,7 +45,7 @@ def test_apply_edit_delete(jobs, start_node, start_agent):
     )
 
     jobs.delete("feed")
-    eventually(lambda: jobs.get("feed") is None, 30, "the resource to be gone")
+    eventually(lambda: jobs.cleaned("feed"), 30, "the resource to be gone")
     assert node_jobs_by_ext(node) == {}
 
 
@@ -64,7 +65,7 @@ def test_drift_is_restored_and_hand_made_jobs_are_untouched(jobs, start_node, st
     )
 
     jobs.delete("feed")
-    eventually(lambda: jobs.get("feed") is None, 30, "the resource to be gone")
+    eventually(lambda: jobs.cleaned("feed"), 30, "the resource to be gone")
     remaining = node_jobs_by_ext(node)
     assert restored["externalJobID"] not in remaining
     assert remaining[hand_made.external_job_id].id == hand_made.id
@@ -91,7 +92,7 @@ def test_one_resource_selecting_two_nodes(jobs, start_node, start_agent):
     assert jobs.get("both")["status"]["phases"] == {"node-b": "Synced"}
     assert node_jobs_by_ext(nodes["node-a"]) == {}
     assert len(node_jobs_by_ext(nodes["node-b"])) == 1
-    assert finalizer_for("node-a") not in jobs.get("both")["metadata"]["finalizers"]
+    assert jobs.placement("both", "node-a") is None
 
 
 def test_sigkill_between_create_and_status_leaves_exactly_one_job(jobs, start_node, start_agent):

@@ -89,7 +89,7 @@ def test_job_waits_for_its_bridge_then_goes_live_and_the_url_stays_secret(
     bridges.delete("price")
     entry_where(bridges, "price", "node-a", "Deleting", "BridgeInUse")
     jobs.delete("feed")
-    eventually(lambda: bridges.get("price") is None, 60, "the bridge resource to go")
+    eventually(lambda: bridges.cleaned("price"), 60, "the bridge resource to go")
     assert node.client().find_bridge("price") is None
 
     secret_host = "s3cr3t-adapter-token"
@@ -113,7 +113,7 @@ def test_a_job_created_before_its_bridge_goes_live_once_the_bridge_is_made(
     assert [job.id for job in node.client().list_jobs()] == [entry["jobID"]]
     jobs.delete("feed")
     bridges.delete("price")
-    eventually(lambda: bridges.get("price") is None, 60, "the bridge resource to go after its job")
+    eventually(lambda: bridges.cleaned("price"), 60, "the bridge resource to go after its job")
     assert node.client().find_bridge("price") is None
     assert node.client().list_jobs() == []
 
@@ -130,7 +130,7 @@ def test_a_bridge_made_by_hand_is_never_touched(bridges, start_node, start_agent
     )
     assert not refused.get("owned")
     bridges.delete("manual")
-    eventually(lambda: bridges.get("manual") is None, 30, "the resource to go")
+    eventually(lambda: bridges.cleaned("manual"), 30, "the resource to go")
     assert person.find_bridge("manual").url == "https://by-hand.example"
     assert node.stats().get("PATCH /v2/bridge_types/:BridgeName", 0) == 0
     assert node.stats().get("DELETE /v2/bridge_types/:BridgeName", 0) == 0

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION, finalizer_for
+from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
 from tests.gitops.argocd import NODE_HEALTH_LUA, health
@@ -111,7 +111,7 @@ def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, br
             lambda: (jobs.entry("from-cm", "node-a") or {}).get("phase") == "Suspended", 30, "Suspended"
         )
         jobs.delete("from-cm")
-        eventually(lambda: jobs.get("from-cm") is None, 30, "deletion through the finalizer")
+        eventually(lambda: jobs.cleaned("from-cm"), 30, "the job and its placement to go")
         assert entry["jobID"]
 
         # A bridge whose URL is in a Secret, and a job whose spec reads a Secret and waits for the bridge.
@@ -128,15 +128,15 @@ def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, br
         assert node.client().list_jobs()[0].name == "templated"
         node_status(cluster, namespace, node, secrets=[node.password, EA_TOKEN])
         jobs.delete("templated")
-        eventually(lambda: jobs.get("templated") is None, 30, "the job to go")
+        eventually(lambda: jobs.cleaned("templated"), 30, "the job to go")
         bridges.delete("price")
-        eventually(lambda: bridges.get("price") is None, 30, "the bridge to go through its finalizer")
+        eventually(lambda: bridges.cleaned("price"), 30, "the bridge and its placement to go")
         assert "Forbidden" not in agent.log_path.read_text()
     finally:
         agent.stop()
 
 
-def test_release_node_stops_the_node_then_frees_every_resource(
+def test_release_node_stops_the_node_then_deletes_its_placements(
     full_cluster, namespace, jobs, bridges, start_node, tmp_path
 ):
     apply_chart_templates(full_cluster, namespace, "release-hook.yaml")
@@ -184,11 +184,9 @@ def test_release_node_stops_the_node_then_frees_every_resource(
         sts = apps.read_namespaced_stateful_set(STATEFULSET, namespace)
         assert sts.spec.replicas == 0
         assert not sts.status.replicas
-        left = jobs.get("feed")
-        assert finalizer_for("node-a") not in (left["metadata"].get("finalizers") or [])
-        assert "node-a" not in (left.get("status") or {}).get("phases", {})
+        assert jobs.placement("feed", "node-a") is None
+        assert bridges.placement("price", "node-a") is None
         jobs.delete("feed")
-        eventually(lambda: jobs.get("feed") is None, 30, "the resource to go without waiting for node-a")
-        assert finalizer_for("node-a") not in (bridges.get("price")["metadata"].get("finalizers") or [])
+        eventually(lambda: jobs.cleaned("feed"), 30, "the resource to go without node-a")
         bridges.delete("price")
-        eventually(lambda: bridges.get("price") is None, 30, "the bridge resource to go likewise")
+        eventually(lambda: bridges.cleaned("price"), 30, "the bridge resource to go likewise")

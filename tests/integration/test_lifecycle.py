@@ -1,6 +1,6 @@
 """Day-2 lifecycle of a release on the full bench (helm against a real apiserver, kwok pods): credentials that
 unlock persistent data survive uninstall, reinstall and GitOps renders; an upgrade cannot rename the node; an
-agent turned off, or a release deleted by Argo CD, leaves no finalizer behind."""
+agent turned off, or a release deleted by Argo CD, leaves no placement of its node behind."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-from chainlink_agent.resource import finalizer_for
 from kubernetes import client
 
 from .harness import CHART, AgentProcess, apply_chart_templates, eventually, node_statefulset, synced, toml
@@ -130,7 +129,7 @@ def resource_versions(kubectl: list[str], path, env) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("mode", ["agent-disabled", "argo-post-delete"])
-def test_release_node_frees_finalizers_without_the_agent(
+def test_release_node_deletes_the_nodes_placements_without_the_agent(
     mode, full_cluster, kube_api, namespace, jobs, bridges, start_node, tmp_path
 ):
     """After an upgrade with agent.enabled=false, the post-upgrade hook waits for the StatefulSet to roll out
@@ -169,12 +168,10 @@ def test_release_node_frees_finalizers_without_the_agent(
         check=False,
     )
     assert release.returncode == 0, release.stderr
-    left = jobs.get("feed")
-    assert finalizer_for("node-a") not in (left["metadata"].get("finalizers") or [])
-    assert "node-a" not in (left.get("status") or {}).get("phases", {})
+    assert jobs.placement("feed", "node-a") is None
     if mode == "agent-disabled":
         sts = apps.read_namespaced_stateful_set(STATEFULSET, namespace)
         assert sts.spec.replicas == 1  # still running
         assert sts.status.current_revision == sts.status.update_revision  # released after the rollout
     jobs.delete("feed")
-    eventually(lambda: jobs.get("feed") is None, 30, "the resource to go without waiting for node-a")
+    eventually(lambda: jobs.cleaned("feed"), 30, "the resource to go without waiting for node-a")

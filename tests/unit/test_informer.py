@@ -7,9 +7,8 @@ import threading
 
 from chainlink_agent.errors import Gone
 from chainlink_agent.informer import Informer, resources
-from chainlink_agent.resource import status_digest
 from chainlink_agent.metrics import Metrics
-
+from chainlink_agent.resource import status_digest
 
 JOBS = resources("chainlinkjobs")
 
@@ -126,7 +125,9 @@ def test_connection_failure_reconnects_from_the_same_version():
 
 def test_keys_carry_the_kind():
     stop = threading.Event()
-    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop, resources("chainlinkbridges"))  # type: ignore[arg-type]
+    informer = Informer(
+        CannedKube(stop, [], []), lambda key: None, Metrics(), stop, resources("chainlinkbridges")
+    )  # type: ignore[arg-type]
     informer.store(obj("a", 3))
     assert informer.cached_keys() == ["chainlinkbridges/ns/a"]
 

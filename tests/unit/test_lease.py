@@ -1,0 +1,64 @@
+"""Leader election on a Lease against an in-memory store that checks resourceVersions as the apiserver
+does: one holder at a time, renewal, takeover only after the record stood still for its whole duration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from chainlink_agent import lease
+from chainlink_agent.lease import Lease
+from kubernetes.client.exceptions import ApiException
+
+
+class Store:
+    def __init__(self) -> None:
+        self.obj: dict[str, Any] | None = None
+        self.version = 0
+
+    def lease(self, name: str) -> dict[str, Any] | None:
+        return None if self.obj is None else {**self.obj, "metadata": {"resourceVersion": str(self.version)}}
+
+    def write_lease(self, name: str, spec: dict[str, Any], resource_version: str | None) -> dict[str, Any]:
+        if (resource_version is None) != (self.obj is None) or (
+            resource_version is not None and resource_version != str(self.version)
+        ):
+            raise ApiException(status=409)
+        self.version += 1
+        self.obj = {"spec": spec}
+        return self.obj
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [1000.0]
+    monkeypatch.setattr(lease.time, "monotonic", lambda: now[0])
+    return now
+
+
+def test_one_candidate_leads_and_the_other_takes_over_only_after_the_holder_stops_renewing(clock):
+    store = Store()
+    a, b = Lease(store, "l", "node-a"), Lease(store, "l", "node-b")
+    assert a.try_hold()
+    assert not b.try_hold()
+    clock[0] += lease.RENEW_SECONDS
+    assert a.try_hold()  # renewed: b sees a new record and starts its wait again
+    assert not b.try_hold()
+    clock[0] += lease.DURATION_SECONDS - 1
+    assert not b.try_hold()  # the record has not stood still for a whole duration yet
+    assert not a.leading  # a stopped renewing: past its renew deadline it no longer leads
+    clock[0] += 2
+    assert b.try_hold()
+    assert store.obj is not None
+    assert store.obj["spec"]["holderIdentity"] == "node-b"
+    assert store.obj["spec"]["leaseTransitions"] == 1
+
+
+def test_a_lost_race_is_not_leading(clock):
+    store = Store()
+    a = Lease(store, "l", "node-a")
+    store.write_lease("l", {"holderIdentity": "", "renewTime": "x"}, None)  # an empty, released lease
+    store.version += 1  # someone writes between a's read and its write: a's write is refused
+    original = store.lease
+    store.lease = lambda name: {**original(name), "metadata": {"resourceVersion": "0"}}  # type: ignore[method-assign]
+    assert not a.try_hold()
