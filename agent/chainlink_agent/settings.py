@@ -48,8 +48,8 @@ class Settings(BaseSettings):
     # names as the Role's resourceNames. Empty: none.
     allowed_secrets: frozenset[str] = frozenset()
     allowed_config_maps: frozenset[str] = frozenset()
-    # release-node only: the node's StatefulSet, stopped before the release so its sidecar cannot put
-    # the finalizers back, and how long to wait for that.
+    # release-node only: the node's StatefulSet, stopped before the release so its sidecar cannot write
+    # its placements back, and how long to wait for that.
     statefulset: str | None = None
     release_wait_seconds: float = Field(default=120.0, ge=0)
     # release-node after an upgrade that turned the agent off: wait for the StatefulSet to roll out a pod

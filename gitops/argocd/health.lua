@@ -1,7 +1,8 @@
 -- Argo CD health of a ChainlinkJob or a ChainlinkBridge: the same script serves both keys of argocd-cm,
 -- resource.customizations.health.chainlink-k8s.github.io_ChainlinkJob and ..._ChainlinkBridge.
--- Each targeted node's agent writes its own entry in status.nodes; the resource is as healthy as its
--- least healthy entry. An entry older than the spec (observedGeneration) is still on its way.
+-- status.nodes holds one entry per targeted node, copied by the elected agent from that node's
+-- ChainlinkPlacement; the resource is as healthy as its least healthy entry. An entry older than the spec
+-- (observedGeneration) is still on its way.
 local hs = {status = "Progressing", message = "no node has reported on this resource yet"}
 if obj.status == nil or obj.status.nodes == nil or #obj.status.nodes == 0 then
   return hs

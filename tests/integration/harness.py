@@ -17,9 +17,19 @@ import httpx
 import yaml
 from chainlink_agent import placement
 from chainlink_agent.access import ALLOWED_NODES
+from chainlink_agent.kube import Kube
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient
-from chainlink_agent.resource import API_VERSION, BRIDGE_KIND, BRIDGE_PLURAL, GROUP, KIND, PLURAL, VERSION
+from chainlink_agent.resource import (
+    API_VERSION,
+    BRIDGE_KIND,
+    BRIDGE_PLURAL,
+    GROUP,
+    KIND,
+    PLURAL,
+    VERSION,
+    ChainlinkJob,
+)
 from chainlink_agent.settings import Credentials
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -192,39 +202,23 @@ def apply_chart_templates(
 
 
 def wait_for_policy(cluster, kubeconfig, namespace: str) -> None:
-    """Until the admission policy refuses a spec change by the agent: a policy reaches the apiserver's
-    admission plugin a moment after it is created."""
-    probe = {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "ChainlinkJob",
-        "metadata": {"name": "policy-probe"},
-        "spec": {"toml": 'type = "webhook"', "targets": {"names": ["nobody"]}},
-    }
-    as_agent = client.CustomObjectsApi(config.new_client_from_config(str(kubeconfig)))
+    """Until the admission policy refuses the agent a placement of another node: a policy reaches the
+    apiserver's admission plugin a moment after it is created."""
+    as_agent = Kube(config.new_client_from_config(str(kubeconfig)), namespace, "nobody")
+    probe = ChainlinkJob.from_dict({"metadata": {"name": "policy-probe", "namespace": namespace}, "spec": {}})
     attempts = iter(range(1000))
 
     def refused() -> bool:
-        # A different value each time: a patch that changes nothing never reaches admission.
-        ops = [{"op": "replace", "path": "/spec/suspend", "value": next(attempts) % 2 == 0}]
+        # A different message each time: an apply that changes nothing never reaches admission.
         try:
-            as_agent.patch_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                namespace,
-                "chainlinkjobs",
-                "policy-probe",
-                ops,
-                _content_type="application/json-patch+json",
-            )
+            as_agent.apply_placement(probe, {"phase": "Pending", "message": str(next(attempts))})
         except ApiException as exc:
-            return exc.status == 403 and "may not change a spec" in exc.body
+            return exc.status == 403 and "only its own node's placements" in exc.body
         return False
 
+    eventually(refused, 30, "the admission policy to refuse another node's placement")
     with cluster.api_client() as admin:
-        custom = client.CustomObjectsApi(admin)
-        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "chainlinkjobs", probe)
-        eventually(refused, 30, "the admission policy to refuse a spec change")
-        custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "chainlinkjobs", "policy-probe")
+        Kube(admin, namespace, "nobody").delete_placement(KIND, "policy-probe")
 
 
 def node_statefulset(apps: client.AppsV1Api, namespace: str, name: str) -> None:

@@ -1,7 +1,7 @@
 """The agent as a trust boundary, on the bench, run as the chart's ServiceAccount under the chart's Role and
 ValidatingAdmissionPolicy: a job author cannot make it read a Secret that was not handed to this node, no
-value it reads reaches status, Events, its log or /metrics, and it can touch nothing of a resource but its
-own finalizer and status entry."""
+value it reads reaches status, Events, its log or /metrics, it writes no resource but its status, and no
+node's placements but its own."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import subprocess
 import pytest
 from chainlink_agent.access import ALLOWED_NODES
 from chainlink_agent.kube import Kube
-from chainlink_agent.resource import GROUP, VERSION, ChainlinkJob, finalizer_for
+from chainlink_agent.resource import GROUP, KIND, VERSION, ChainlinkJob
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
@@ -214,36 +214,31 @@ def test_the_agents_role_names_exactly_the_secrets_it_was_handed(cluster, namesp
     assert not can_i(cluster, namespace, "get", "configmaps/specs")  # none listed: no rule at all
 
 
-def test_an_agent_may_touch_only_its_own_finalizer_and_status_entry(
+def test_an_agent_may_write_only_its_own_nodes_placements_and_no_resource_but_its_status(
     charts_agent, jobs, cluster, namespace, tmp_path
 ):
     agent, _ = charts_agent
     agent.kill()  # the test acts as the sidecar itself
-    mine, theirs = finalizer_for("node-a"), finalizer_for("node-b")
     body = {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "ChainlinkJob",
-        "metadata": {"name": "shared", "finalizers": [theirs, mine]},
+        "metadata": {"name": "shared"},
         "spec": {"toml": toml("shared"), "targets": {"names": ["node-a", "node-b"]}},
     }
     jobs.api.create_namespaced_custom_object(GROUP, VERSION, namespace, "chainlinkjobs", body)
+    shared = ChainlinkJob.from_dict(jobs.get("shared"))
     with cluster.api_client() as admin:
-        node_b = Kube(admin, namespace, "node-b")  # node-b's agent, with its own identity
-        node_b.apply_status(ChainlinkJob.from_dict(jobs.get("shared")), _entry("node-b"))
+        Kube(admin, namespace, "node-b").apply_placement(shared, _entry("Synced"))  # node-b's own record
     kubeconfig = cluster.service_account_kubeconfig(namespace, SA, tmp_path / "sa-direct")
-
     as_agent = config.new_client_from_config(str(kubeconfig))
     custom = client.CustomObjectsApi(as_agent)
-    node_a = Kube(as_agent, namespace, "node-a")
+    node_a, node_b_as_a = Kube(as_agent, namespace, "node-a"), Kube(as_agent, namespace, "node-b")
 
     def refused(call) -> str:
         with pytest.raises(ApiException) as caught:
             call()
         assert caught.value.status in (403, 422), caught.value
         return json.loads(caught.value.body)["message"]
-
-    def obj() -> ChainlinkJob:
-        return ChainlinkJob.from_dict(jobs.get("shared"))
 
     def patch(ops):
         return custom.patch_namespaced_custom_object(
@@ -256,33 +251,27 @@ def test_an_agent_may_touch_only_its_own_finalizer_and_status_entry(
             _content_type="application/json-patch+json",
         )
 
-    assert "may not change a spec" in refused(
-        lambda: patch([{"op": "replace", "path": "/spec/suspend", "value": True}])
+    # No write to a resource itself: its spec, labels and finalizers are its author's.
+    assert "forbidden" in refused(lambda: patch([{"op": "replace", "path": "/spec/suspend", "value": True}]))
+    assert "forbidden" in refused(
+        lambda: patch([{"op": "add", "path": "/metadata/finalizers", "value": ["x/y"]}])
     )
-    assert "only its own finalizer" in refused(lambda: node_a.remove_finalizer(obj(), theirs))
-    assert "labels or annotations" in refused(
-        lambda: patch([{"op": "add", "path": "/metadata/labels", "value": {"x": "y"}}])
-    )
-    node_b_as_a = Kube(as_agent, namespace, "node-b")
-    assert "own entry of status.nodes" in refused(lambda: node_b_as_a.apply_status(obj(), None))
-    assert "own entry of status.nodes" in refused(
-        lambda: node_b_as_a.apply_status(obj(), _entry("node-b", "Error"))
-    )
+    # Another node's placement is that node's record of what it made: neither written nor deleted.
+    own = "may write only its own node's placements"
+    assert own in refused(lambda: node_b_as_a.apply_placement(shared, _entry("Error")))
+    assert "only its own node's placements" in refused(lambda: node_b_as_a.delete_placement(KIND, "shared"))
+    assert jobs.placement("shared", "node-b")["status"]["phase"] == "Synced"
 
-    # What the agent does is still allowed.
-    node_a.apply_status(obj(), _entry("node-a"))
-    node_a.remove_finalizer(obj(), mine)
-    node_a.add_finalizer(obj(), mine)
-    node_a.apply_status(obj(), None)
-    left = jobs.get("shared")
-    assert left["metadata"]["finalizers"] == [theirs, mine]
-    assert [e["node"] for e in left["status"]["nodes"]] == ["node-b"]
-    assert left["status"]["phases"] == {"node-b": "Synced"}
+    # What the agent does is still allowed: its own placement, and the status summary when it is elected.
+    node_a.apply_placement(shared, _entry("Synced"))
+    node_a.apply_summary(shared, {"nodes": [{"node": "node-a", **_entry("Synced")}]})
+    node_a.delete_placement(KIND, "shared")
+    assert jobs.placement("shared", "node-a") is None
+    assert jobs.get("shared")["status"]["phases"] == {"node-a": "Synced"}
 
 
-def _entry(node: str, phase: str = "Synced") -> dict:
+def _entry(phase: str) -> dict:
     return {
-        "node": node,
         "phase": phase,
         "message": "m",
         "observedGeneration": 1,

@@ -4,6 +4,7 @@ resourceVersion, status-only changes queue nothing, failures reconnect."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from chainlink_agent.errors import Gone
 from chainlink_agent.informer import Informer, resources
@@ -125,9 +126,8 @@ def test_connection_failure_reconnects_from_the_same_version():
 
 def test_keys_carry_the_kind():
     stop = threading.Event()
-    informer = Informer(
-        CannedKube(stop, [], []), lambda key: None, Metrics(), stop, resources("chainlinkbridges")
-    )  # type: ignore[arg-type]
+    kube: Any = CannedKube(stop, [], [])
+    informer = Informer(kube, lambda key: None, Metrics(), stop, resources("chainlinkbridges"))
     informer.store(obj("a", 3))
     assert informer.cached_keys() == ["chainlinkbridges/ns/a"]
 

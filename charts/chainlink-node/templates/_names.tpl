@@ -54,7 +54,7 @@ app.kubernetes.io/part-of: chainlink-k8s
 {{- end }}
 
 {{/*
-The node's identity for ChainlinkJob targets; the agent's finalizer is nodes.chainlink-k8s.github.io/<nodeName>.
+The node's identity for ChainlinkJob targets; its placements carry it in the label chainlink-k8s.github.io/node.
 Release names may hold dots, node names may not.
 */}}
 {{- define "chainlink-node.nodeName" -}}

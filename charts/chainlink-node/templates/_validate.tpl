@@ -21,13 +21,13 @@ bundles only through the node's API, which the agent calls.
 {{- end }}
 {{- end }}
 
-{{/* An upgrade must not rename the node: its finalizer, status entries and derived job IDs carry the name. */}}
+{{/* An upgrade must not rename the node: its placements, status entries and derived job IDs carry the name. */}}
 {{- define "chainlink-node.validate.nodeNameUnchanged" -}}
 {{- with lookup "apps/v1" "StatefulSet" .Release.Namespace (include "chainlink-node.fullname" .) }}
 {{- $was := index (.spec.template.metadata.labels | default dict) "chainlink-k8s.github.io/node-name" | default "" }}
 {{- $now := include "chainlink-node.nodeName" $ }}
 {{- if and $was (ne $was $now) }}
-{{- fail (printf "nodeName cannot change from %q to %q on an installed release: it names this node's finalizer and status entries on every ChainlinkJob and ChainlinkBridge, and the external IDs of its jobs. Keep nodeName %q (nodeLabels may change freely), or run the new name as a new release" $was $now $was) }}
+{{- fail (printf "nodeName cannot change from %q to %q on an installed release: it names this node's ChainlinkPlacements and status entries on every ChainlinkJob and ChainlinkBridge, and the external IDs of its jobs. Keep nodeName %q (nodeLabels may change freely), or run the new name as a new release" $was $now $was) }}
 {{- end }}
 {{- end }}
 {{- end }}
