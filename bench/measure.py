@@ -1,5 +1,5 @@
 """What the benchmark reads: a process's CPU and memory (/proc), Prometheus text (the agent's /metrics and
-the apiserver's), and a bare watch that timestamps what happens to every ChainlinkJob.
+the apiserver's), and bare watches that timestamp what happens to every ChainlinkJob and ChainlinkPlacement.
 
 All timestamps are wall-clock time.time() seconds, so they compare with the node double's job
 createdAt (datetime.now in the double's process, same machine clock)."""
@@ -19,7 +19,8 @@ from typing import Any
 
 import httpx
 from chainlink_agent.kube import Kube
-from chainlink_agent.resource import PLURAL, finalizer_for
+from chainlink_agent.placement import PLURAL as PLACEMENTS
+from chainlink_agent.resource import PLURAL
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cluster.controlplane import ControlPlane
@@ -93,8 +94,21 @@ def apiserver_metrics(cluster: ControlPlane) -> str:
     return response.text
 
 
-# What the agent's Role lets it touch; anything else (leases, the apiserver's own) is not the agent's.
-AGENT_RESOURCES = ("chainlinkjobs", "events", "configmaps")
+# What the agent's Role lets it touch (agent/chainlink_agent/kube.py); anything else is not the agent's.
+# apiserver_request_total has no namespace label, so "leases" also counts the control plane's own: the
+# kube-apiserver renews its identity Lease in kube-system every 10 s (a PUT each time), besides the agents'
+# (every agent reads the aggregator's Lease every 5 s, the leader writes it as often). The bench's own
+# requests on these (its creates and deletes, its Recorder's lists and watches) are counted too.
+AGENT_RESOURCES = (
+    "chainlinkjobs",
+    "chainlinkbridges",
+    "chainlinkplacements",
+    "chainlinknodes",
+    "leases",
+    "events",
+    "configmaps",
+    "secrets",
+)
 
 
 def apiserver_requests(text: str) -> Counter[tuple[str, ...]]:
@@ -145,28 +159,51 @@ def parse_time(text: str) -> float:
 
 @dataclass
 class Seen:
-    """When the bare watch first saw each thing happen to one resource."""
+    """When the bare watches first saw each thing happen to one resource (its ChainlinkJob, and its
+    ChainlinkPlacements: one per node, named job.<resource>.<node>)."""
 
     added: float | None = None
-    finalized: dict[str, float] = field(default_factory=dict)  # node -> its finalizer appeared
+    placed: dict[str, float] = field(default_factory=dict)  # node -> its placement first appeared
+    placement_synced: dict[str, float] = field(default_factory=dict)  # node -> its placement first Synced
+    placement_errored: dict[str, float] = field(default_factory=dict)  # node -> its placement last in Error
+    placements: set[str] = field(default_factory=set)  # nodes whose placement exists now
+    unplaced: dict[str, float] = field(default_factory=dict)  # node -> its placement was last deleted
     synced: dict[str, float] = field(default_factory=dict)  # node -> its status entry first Synced
     errored: dict[str, float] = field(default_factory=dict)  # node -> its entry last showed Error
     deleted: float | None = None
 
+    def gone(self) -> float | None:
+        """When the resource and every placement of it were gone (the agent deletes a placement once the
+        node's job is deleted), or None while one remains."""
+        if self.deleted is None or self.placements:
+            return None
+        return max([self.deleted, *self.unplaced.values()])
+
 
 class Recorder:
-    """A watch of its own (not the agent's) on the namespace: the reference for watch delivery."""
+    """Watches of its own (not the agent's) on the namespace, of every ChainlinkJob and every
+    ChainlinkPlacement (all nodes'): the reference for watch delivery."""
 
     def __init__(self, api: Any, namespace: str) -> None:
         self._kube = Kube(api, namespace, "bench-recorder")
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.seen: dict[str, Seen] = {}
-        self.events = 0
+        self.events: Counter[str] = Counter()  # ADDED/MODIFIED/DELETED received, by plural
         self.errors = 0
-        _, self._version = self._kube.list_objects(PLURAL, lambda _obj: None)
-        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
-        self._thread.start()
+        self._version: dict[str, str] = {}
+        self._threads: list[threading.Thread] = []
+        for plural in (PLURAL, PLACEMENTS):
+            listed = time.time()
+            items, self._version[plural] = self._kube.list_objects(plural, lambda obj: obj)
+            for obj in items:  # a fresh namespace has none; any there are present from the start
+                self._record(plural, listed, {"type": "ADDED", "object": obj}, count=False)
+            thread = threading.Thread(
+                target=self._run, args=(plural,), name=f"recorder-{plural}", daemon=True
+            )
+            self._threads.append(thread)
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -181,47 +218,82 @@ class Recorder:
             return [name for name, s in self.seen.items() if s.added is not None and s.deleted is None]
 
     def synced(self, name: str, node: str) -> float | None:
+        """When the resource's status (what `kubectl get chainlinkjobs` shows) first had `node` Synced."""
         with self._lock:
             s = self.seen.get(name)
             return s.synced.get(node) if s else None
 
-    def _run(self) -> None:
+    def event_count(self) -> int:
+        """Watch events (ADDED, MODIFIED, DELETED) received so far, of both kinds."""
+        with self._lock:
+            return sum(self.events.values())
+
+    def gone(self, name: str) -> float | None:
+        with self._lock:
+            s = self.seen.get(name)
+            return s.gone() if s else None
+
+    def _run(self, plural: str) -> None:
         while not self._stop.is_set():
             try:
-                for event in self._kube.watch_objects(PLURAL, self._version, 3600):
-                    self._record(time.time(), event)
+                for event in self._kube.watch_objects(plural, self._version[plural], 3600):
+                    self._record(plural, time.time(), event)
                     if self._stop.is_set():
                         return
             except Exception:
                 self.errors += 1  # a read timeout between bookmarks: watch again from the last version
                 time.sleep(0.1)
 
-    def _record(self, now: float, event: dict[str, Any]) -> None:
+    def _record(self, plural: str, now: float, event: dict[str, Any], count: bool = True) -> None:
         obj = event.get("object") or {}
         meta = obj.get("metadata") or {}
-        self._version = meta.get("resourceVersion") or self._version
+        self._version[plural] = meta.get("resourceVersion") or self._version[plural]
         kind = event.get("type")
         if kind not in ("ADDED", "MODIFIED", "DELETED"):
             return
-        self.events += 1
         with self._lock:
+            if count:
+                self.events[plural] += 1
+            if plural == PLACEMENTS:
+                self._placement(now, kind, obj)
+                return
             s = self.seen.setdefault(meta["name"], Seen())
             if kind == "ADDED" and s.added is None:
                 s.added = now
             if kind == "DELETED":
                 s.deleted = now
-            for fin in meta.get("finalizers") or ():
-                node = fin.rsplit("/", 1)[-1]
-                if fin == finalizer_for(node):
-                    s.finalized.setdefault(node, now)
             for entry in (obj.get("status") or {}).get("nodes") or ():
                 if entry.get("phase") == "Synced":
                     s.synced.setdefault(entry["node"], now)
                 elif entry.get("phase") == "Error":
                     s.errored[entry["node"]] = now
 
+    def _placement(self, now: float, kind: str, obj: dict[str, Any]) -> None:
+        spec = obj.get("spec") or {}
+        if spec.get("kind") != "ChainlinkJob":
+            return
+        s, node = self.seen.setdefault(spec["name"], Seen()), spec["node"]
+        if kind == "DELETED":
+            s.placements.discard(node)
+            s.unplaced[node] = now
+            return
+        s.placements.add(node)
+        s.placed.setdefault(node, now)
+        phase = (obj.get("status") or {}).get("phase")
+        if phase == "Synced":
+            s.placement_synced.setdefault(node, now)
+        elif phase == "Error":
+            s.placement_errored[node] = now
+
     def ever_error(self, since: float) -> int:
         """Resources whose status showed Error for some node at or after `since`: what a person watching
         `kubectl get chainlinkjobs` would have seen failing."""
         with self._lock:
             return sum(1 for s in self.seen.values() if any(t >= since for t in s.errored.values()))
+
+    def ever_error_placements(self, since: float) -> int:
+        """Resources with a placement in Error at or after `since`: what the agents recorded, including what
+        the aggregator's debounced status never showed and what the agent met after the resource was gone
+        (deleting the node's job)."""
+        with self._lock:
+            return sum(1 for s in self.seen.values() if any(t >= since for t in s.placement_errored.values()))

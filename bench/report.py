@@ -72,13 +72,15 @@ ROWS: list[Row | str] = [
     ),
     ("429 answers / seconds waiting for the node's rate limit window", lambda s: _throttled(s["burst"])),
     ("resources that ever showed Error [target 0]", lambda s: s["burst"].get("ever_error", "-")),
+    ("  placements that ever showed Error [target 0]", lambda s: _get(s, "burst", "ever_error_placements")),
     "Apply -> live, paced probes: one create at a time, N resources present",
     ("apply->live p50/p95/p99 (ms)", _q("probes", "apply_to_live_ms")),
     ("  watch delivery p50/p95/p99 (ms)", _q("probes", "watch_delivery_ms")),
     ("  node API (POST) p50/p95/p99 (ms)", _q("probes", "node_api_ms")),
     ("  agent overhead p50/p95/p99 (ms) [target p99<=5]", _q("probes", "agent_overhead_ms")),
-    ("  event->finalizer seen (1 kube write + 1 delivery)", _q("probes", "event_to_finalizer_seen_ms")),
+    ("  event->placement seen (1 kube write + 1 delivery)", _q("probes", "event_to_placement_seen_ms")),
     ("apply->status Synced p50/p95/p99 (ms)", _q("probes", "apply_to_synced_status_ms")),
+    ("  placement Synced->status Synced (aggregator)", _q("probes", "placement_to_status_synced_ms")),
     "Cold start: agent restarted, N resources and N jobs present",
     ("time to /readyz (s)", lambda s: s["cold_start"]["ready_s"]),
     ("time to queue drained (s)", lambda s: s["cold_start"]["drained_s"]),
@@ -110,13 +112,14 @@ ROWS: list[Row | str] = [
     ("node calls", lambda s: _calls(_get(s, "resync", "node_calls") or {})),
     "Delete burst: every resource deleted at once",
     ("deletes issued in (s)", lambda s: _get(s, "delete", "deleted_in_s")),
-    ("first delete -> last resource gone (s)", lambda s: _get(s, "delete", "all_gone_s")),
+    ("first delete -> last resource gone (s)", lambda s: _get(s, "delete", "resources_gone_s")),
+    ("first delete -> jobs and placements all gone (s)", lambda s: _get(s, "delete", "all_gone_s")),
     (
         "jobs left on node / node DELETEs (expect 0 / N)",
         lambda s: f"{_get(s, 'delete', 'jobs_left_on_node')} / {_get(s, 'delete', 'node_deletes')}",
     ),
     ("429 answers / seconds waiting for the window", lambda s: _throttled(s.get("delete") or {})),
-    ("resources that ever showed Error [target 0]", lambda s: _get(s, "delete", "ever_error")),
+    ("placements that ever showed Error [target 0]", lambda s: _get(s, "delete", "ever_error")),
     "Naive baseline (bench/naive.py: re-list + DELETE/POST every job every pass), ratio naive/agent",
     (
         "sync time on an empty node (s)",
@@ -156,6 +159,8 @@ def _fan(workload: str | None, *metrics: str) -> Callable[[dict[str, Any]], str]
         figure = phase.get(metric, "-")
         if metric == "apiserver_requests":
             return str(_writes(figure))
+        if isinstance(figure, dict) and metric.endswith("_by_resource"):  # {plural: figure}
+            return " / ".join(_num(figure.get(p, "-")) for p in ("chainlinkjobs", "chainlinkplacements"))
         if isinstance(figure, dict):  # a latency summary
             return "/".join(_num(figure[q]) for q in ("p50", "p99"))
         return _num(figure)
@@ -179,7 +184,11 @@ FAN_ROWS: list[Row] = [
         for row in (
             (f"{title}: create -> all Synced (s)", _fan(workload, "all_synced_s")),
             ("  per (resource, node) Synced p50/p99 (ms)", _fan(workload, "per_pair_synced_ms")),
-            ("  watch events / MiB sent", _fan(workload, "watch_events", "watch_mib")),
+            ("  watch events / MiB sent (jobs + placements)", _fan(workload, "watch_events", "watch_mib")),
+            (
+                "  events: jobs / placements / bench's own",
+                _fan(workload, "watch_events_by_resource", "watch_events_bench"),
+            ),
             (
                 "  agent CPU s: all agents / the busiest",
                 _fan(workload, "agent_cpu_s_total", "agent_cpu_s_max"),
@@ -223,7 +232,7 @@ def table(results: dict[str, Any]) -> str:
     if fans:
         lines.append(
             "-- Fan-out: N agents (each with a node double) on one namespace; the apiserver's watch events"
-            " and bytes for ChainlinkJobs (every watcher's copy), every agent's CPU"
+            " and bytes for ChainlinkJobs and ChainlinkPlacements (every watcher's copy), every agent's CPU"
         )
         lines.append(f"{'':<{width}}" + "".join(f"{'nodes=' + str(f['nodes']):>28}" for f in fans))
         lines += [f"{label:<{width}}" + "".join(f"{get(f):>28}" for f in fans) for label, get in FAN_ROWS]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from chainlink_agent.placement import PLURAL as PLACEMENTS
 from chainlink_agent.resource import PLURAL, derived_external_job_id
 from kubernetes import client
 
@@ -321,6 +322,7 @@ def _burst(
         "node_posts": stats.get("POST /v2/jobs", 0),
         "reconcile_errors": value(after, RECONCILES, result="error"),
         "ever_error": recorder.ever_error(first),
+        "ever_error_placements": recorder.ever_error_placements(first),
         **throttling,
         "raw_apply_to_live_s": [round(x, 4) for x in live],
     }
@@ -347,7 +349,7 @@ def _probes(
             made[name] = (t0, uid, after[0] - before[0])
             time.sleep(0.05)
     on_node = node_jobs(node)
-    live, watch, node_api, agent_own, to_finalizer, status = [], [], [], [], [], []
+    live, watch, node_api, agent_own, to_placement, status, aggregated = [], [], [], [], [], [], []
     for name, (t0, uid, post) in made.items():
         created = on_node[derived_external_job_id(uid, NODE)]["created"]
         seen = recorder.get(name)
@@ -357,15 +359,17 @@ def _probes(
         watch.append(seen.added - t0)
         node_api.append(post)
         agent_own.append(created - seen.added - post)
-        to_finalizer.append(seen.finalized[NODE] - seen.added)
+        to_placement.append(seen.placed[NODE] - seen.added)
         status.append(seen.synced[NODE] - t0)
+        aggregated.append(seen.synced[NODE] - seen.placement_synced[NODE])
     return {
         "apply_to_live_ms": summary_ms(live),
         "watch_delivery_ms": summary_ms(watch),
         "node_api_ms": summary_ms(node_api),
         "agent_overhead_ms": summary_ms(agent_own),
-        "event_to_finalizer_seen_ms": summary_ms(to_finalizer),
+        "event_to_placement_seen_ms": summary_ms(to_placement),
         "apply_to_synced_status_ms": summary_ms(status),
+        "placement_to_status_synced_ms": summary_ms(aggregated),
         "raw_apply_to_live_s": [round(x, 4) for x in live],
         "raw_agent_overhead_s": [round(x, 4) for x in agent_own],
     }
@@ -468,29 +472,40 @@ def _resync_pass(
 def _delete_burst(
     cfg: Config, agent: AgentProcess, node: NodeDoubleProcess, recorder: Recorder, ns: str
 ) -> dict[str, Any]:
-    """Deletes every resource at once from CREATORS threads; the agent deletes each job on the node, then
-    drops its finalizer, and the resource is gone."""
+    """Deletes every resource at once from CREATORS threads. Each resource is gone at once (no finalizer);
+    the agent then deletes its job on the node and, that done, its placement. All gone: the node's jobs
+    are gone and no placement of these resources remains."""
     names = recorder.present()
     cfg.log(f"  delete: {len(names)} resources")
     before, calls_before = agent_metrics(agent), node.stats()
     first = time.time()
     _in_threads(cfg.cluster, ns, names, lambda jobs, name: jobs.delete(name))
     deleted_in = time.time() - first
+    timeout = max(120.0, len(names) * 0.5)
     eventually(
-        lambda: all(recorder.get(name).deleted for name in names),
-        max(120.0, len(names) * 0.5),
-        f"{len(names)} resources gone",
+        lambda: all(recorder.gone(name) for name in names),
+        timeout,
+        f"{len(names)} resources and their placements gone",
     )
+    placements_gone = max(recorder.gone(name) or 0 for name in names)
+    jobs_left = len(node_jobs(node))
+    jobs_gone = placements_gone
+    if jobs_left:  # the placements went before the jobs (they should not): time the jobs' going too
+        eventually(lambda: not node_jobs(node), timeout, "the node's jobs gone")
+        jobs_gone = time.time()
     after = agent_metrics(agent)
     calls = diff(_counter(node.stats()), _counter(calls_before))
     return {
         "n": len(names),
         "deleted_in_s": round(deleted_in, 2),
-        "all_gone_s": round(max(recorder.get(name).deleted or 0 for name in names) - first, 2),
-        "jobs_left_on_node": len(node_jobs(node)),
+        "resources_gone_s": round(max(recorder.get(name).deleted or 0 for name in names) - first, 2),
+        "all_gone_s": round(max(placements_gone, jobs_gone) - first, 2),
+        "placements_gone_s": round(placements_gone - first, 2),
+        "jobs_left_on_node": jobs_left,  # when the last placement went [expect 0]
         "node_deletes": calls.get("DELETE /v2/jobs/:ID", 0),
         "node_calls": calls,
-        "ever_error": recorder.ever_error(first),
+        # The resources are gone at once: an Error met deleting a job shows only in its placement.
+        "ever_error": recorder.ever_error_placements(first),
         **_throttling(before, after),
     }
 
@@ -618,8 +633,9 @@ FANOUT_LABEL = "bench.chainlink-k8s.github.io/fanout"
 
 def fan_out(cfg: Config, nodes: int, spread: int) -> dict[str, Any]:
     """`nodes` agents (each with its node double) on one namespace, two workloads: one resource selecting
-    every node, then `spread` resources each naming one node. Every status write, one per node, is a
-    watch event for every agent, so this shows how the cost grows with the nodes."""
+    every node, then `spread` resources each naming one node. Each node writes its own placements, each a
+    watch event for that node's agent and for the elected aggregator; the aggregator's status writes are a
+    watch event for every agent. This shows how the cost grows with the nodes."""
     cfg.log(f"fan-out: {nodes} nodes")
     result: dict[str, Any] = {"nodes": nodes, "load_start": load()}
     doubles: list[NodeDoubleProcess] = []
@@ -672,11 +688,13 @@ def _fan_phase(
     resources: dict[str, dict[str, Any]],
     expected: set[tuple[str, str]],
 ) -> dict[str, Any]:
-    """Creates `resources` (name -> targets) and waits until every (resource, node) pair is Synced and every
-    agent is idle; the watch events and bytes the apiserver sent for ChainlinkJobs, every agent's CPU."""
+    """Creates `resources` (name -> targets) and waits until every (resource, node) pair is Synced in the
+    resource's status and every agent is idle; the watch events and bytes the apiserver sent for
+    ChainlinkJobs and ChainlinkPlacements, every agent's CPU."""
     cfg.log(f"  {len(resources)} resources, {len(expected)} (resource, node) pairs")
     before_text, cpu_before = apiserver_metrics(cfg.cluster), [sample(_pid(a)).cpu_seconds for a in agents]
     reconciles_before = sum(value(agent_metrics(a), RECONCILES) for a in agents)
+    bench_events_before = recorder.event_count()
     t0 = time.time()
     _in_threads(
         cfg.cluster,
@@ -692,26 +710,39 @@ def _fan_phase(
     synced = [recorder.synced(name, node) or math.nan for name, node in expected]
     texts = _quiet(agents)
     after_text = apiserver_metrics(cfg.cluster)
+    bench_events = recorder.event_count() - bench_events_before
     cpu = [sample(_pid(a)).cpu_seconds - b for a, b in zip(agents, cpu_before, strict=True)]
-    events = value(after_text, "apiserver_watch_events_total", resource=PLURAL) - value(
-        before_text, "apiserver_watch_events_total", resource=PLURAL
-    )
-    size = "apiserver_watch_events_sizes_sum"
-    sent = value(after_text, size, resource=PLURAL) - value(before_text, size, resource=PLURAL)
+    events, sent = {}, {}
+    for plural in WATCHED:
+        events[plural] = round(_grew(before_text, after_text, "apiserver_watch_events_total", plural))
+        sent[plural] = _grew(before_text, after_text, "apiserver_watch_events_sizes_sum", plural) / MIB
     return {
         "resources": len(resources),
         "pairs": len(expected),
         "all_synced_s": round(max(synced) - t0, 2),
         "per_pair_synced_ms": summary_ms([t - t0 for t in synced]),
-        # The bench's own recorder is one more watcher, counted here too.
-        "watch_events": round(events),
-        "watch_mib": round(sent / MIB, 2),
+        # Every watcher's copy, the bench's own Recorder's included: it watches every ChainlinkJob (as each
+        # agent does) and every node's placements (each agent watches its own node's, the aggregator the
+        # others'), so it gets a copy of every placement write: watch_events_bench.
+        "watch_events": sum(events.values()),
+        "watch_mib": round(sum(sent.values()), 2),
+        "watch_events_by_resource": events,
+        "watch_mib_by_resource": {plural: round(mib, 2) for plural, mib in sent.items()},
+        "watch_events_bench": bench_events,
         "agent_cpu_s_total": round(sum(cpu), 2),
         "agent_cpu_s_max": round(max(cpu), 3),
         "reconciles": sum(value(t, RECONCILES) for t in texts) - reconciles_before,
         "reconcile_errors": sum(value(t, RECONCILES, result="error") for t in texts),
         "apiserver_requests": diff(apiserver_requests(after_text), apiserver_requests(before_text)),
     }
+
+
+WATCHED = (PLURAL, PLACEMENTS)
+
+
+def _grew(before: str, after: str, metric: str, resource: str) -> float:
+    """How much the apiserver's `metric` for `resource` grew between two /metrics reads."""
+    return value(after, metric, resource=resource) - value(before, metric, resource=resource)
 
 
 def _quiet(agents: list[AgentProcess], timeout: float = 600.0, at_least: float = 0.0) -> list[str]:

@@ -24,7 +24,7 @@ from .resource import KINDS, split_key, status_digest
 from .workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
-SETTLE_SECONDS = 1.0  # a resource's status is written at most this often: N nodes' changes in one write
+SETTLE_SECONDS = 0.25  # a resource's status is written at most this often: N nodes' changes share a write
 MAX_REMEMBERED = 1000  # write times kept before the settled ones are dropped
 
 

@@ -91,7 +91,7 @@ def test_random_sigkill_during_churn(jobs, start_node, start_agent):
         if jobs_now is None:
             return None
         names = {ext: job.name for ext, job in jobs_now.items()}
-        gone = all(jobs.get(name) is None for name in churn.deleted)
+        gone = all(jobs.cleaned(name) for name in churn.deleted)
         return names == wanted and gone and names
 
     try:
