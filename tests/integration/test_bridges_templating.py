@@ -40,9 +40,14 @@ chainID = 11155111
 """
 
 
-def entry_where(resources, name, node, phase, reason=None, timeout=30.0):
+def entry_where(resources, name, node, phase, reason=None, timeout=30.0, placed=False):
+    """The node's entry once it shows phase (and reason): in the resource's status, or with placed=True in
+    the node's placement (a deleted resource's cleanup is reported there only)."""
+
     def check():
-        entry = resources.entry(name, node)
+        entry = (
+            (resources.placement(name, node) or {}).get("status") if placed else resources.entry(name, node)
+        )
         if entry and entry["phase"] == phase and reason in (None, entry["conditions"][0]["reason"]):
             return entry
         return None
@@ -85,9 +90,10 @@ def test_job_waits_for_its_bridge_then_goes_live_and_the_url_stays_secret(
     bridges.patch_spec("price", {"confirmations": 5})
     eventually(lambda: node.client().find_bridge("price").confirmations == 5, 30, "the bridge updated")
 
-    # The node refuses to delete a bridge a job uses: the bridge waits, reported, until the job is gone.
+    # The node refuses to delete a bridge a job uses: the bridge waits, reported in its placement (the
+    # resource itself is gone at once), until the job is gone.
     bridges.delete("price")
-    entry_where(bridges, "price", "node-a", "Deleting", "BridgeInUse")
+    entry_where(bridges, "price", "node-a", "Deleting", "BridgeInUse", placed=True)
     jobs.delete("feed")
     eventually(lambda: bridges.cleaned("price"), 60, "the bridge resource to go")
     assert node.client().find_bridge("price") is None

@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 from chainlink_agent.access import ALLOWED_NODES
+from chainlink_agent.aggregator import summary
 from chainlink_agent.kube import Kube
 from chainlink_agent.resource import GROUP, KIND, VERSION, ChainlinkJob
 from kubernetes import client, config
@@ -264,7 +265,7 @@ def test_an_agent_may_write_only_its_own_nodes_placements_and_no_resource_but_it
 
     # What the agent does is still allowed: its own placement, and the status summary when it is elected.
     node_a.apply_placement(shared, _entry("Synced"))
-    node_a.apply_summary(shared, {"nodes": [{"node": "node-a", **_entry("Synced")}]})
+    node_a.apply_summary(shared, summary([{"node": "node-a", **_entry("Synced")}]))
     node_a.delete_placement(KIND, "shared")
     assert jobs.placement("shared", "node-a") is None
     assert jobs.get("shared")["status"]["phases"] == {"node-a": "Synced"}
