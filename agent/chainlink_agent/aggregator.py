@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +24,6 @@ from .workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 0.25  # a resource's status is written at most this often: N nodes' changes share a write
-MAX_REMEMBERED = 1000  # write times kept before the settled ones are dropped
 
 
 class Aggregator:
@@ -49,20 +47,19 @@ class Aggregator:
         self._others: Informer | None = None  # the other nodes' placements, while leading
         self._others_stop = threading.Event()
         self._nodes: dict[str, set[str]] = {}  # resource key -> the other nodes with a placement of it
-        self._written: dict[str, float] = {}  # resource key -> when its status was last written
+        self._scheduled: set[str] = set()  # resource keys whose write is due within SETTLE_SECONDS
 
     def touch(self, key: str) -> None:
-        """A placement of the resource `key` changed. Its status is written at once if it was not written in
-        the last SETTLE_SECONDS, else when they have passed: a lone change shows in kubectl without delay,
-        and the changes of N nodes at once share a write."""
+        """A placement of the resource `key` changed: its status is written SETTLE_SECONDS later, with
+        whatever else changed by then (a placement written ahead of a create and the one after it; N
+        nodes reporting at once)."""
         if self._others is None:
             return
-        now = time.monotonic()
         with self._lock:
-            if len(self._written) > MAX_REMEMBERED:
-                self._written = {k: t for k, t in self._written.items() if now - t < SETTLE_SECONDS}
-            last = self._written.get(key)
-        self._queue.add_after(key, 0.0 if last is None else last + SETTLE_SECONDS - now)
+            if key in self._scheduled:
+                return  # the write already scheduled will read this change too
+            self._scheduled.add(key)
+        self._queue.add_after(key, SETTLE_SECONDS)
 
     def run(self) -> None:
         """The election loop: leads while it holds the Lease, and stops writing as soon as it does not."""
@@ -97,7 +94,7 @@ class Aggregator:
         # Whatever the last leader left unwritten is found by looking at everything once.
         for informer in self._resources.values():
             for key in informer.cached_keys():
-                self._queue.add_after(key, SETTLE_SECONDS)
+                self.touch(key)
 
     def _step_down(self) -> None:
         log.info("no longer leading", extra={"node": self._node})
@@ -105,6 +102,7 @@ class Aggregator:
         with self._lock:
             self._others = None
             self._nodes = {}
+            self._scheduled = set()
 
     def _other_changed(self, stop: threading.Event, key: str) -> None:
         if stop.is_set():
@@ -136,12 +134,13 @@ class Aggregator:
 
     def _write(self, key: str) -> None:
         with self._lock:
+            self._scheduled.discard(key)  # a change from here on schedules the next write
             others = self._others
             nodes = sorted(self._nodes.get(key, ()))
         if others is None:
             return
         if not others.synced.is_set():
-            self._queue.add_after(key, SETTLE_SECONDS)  # not every node's placements are known yet
+            self.touch(key)  # not every node's placements are known yet
             return
         plural = split_key(key)[0]
         cache = self._resources[plural]
@@ -157,8 +156,6 @@ class Aggregator:
         status = summary(sorted(entries, key=lambda entry: str(entry["node"])))
         if status_digest(status) == raw.get("statusDigest"):
             return
-        with self._lock:
-            self._written[key] = time.monotonic()
         try:
             cache.store(self._kube.apply_summary(KINDS[plural].from_dict(raw), status))
         except ApiException as exc:

@@ -1,6 +1,12 @@
-"""The status the aggregator writes from the nodes' entries."""
+"""The status the aggregator writes from the nodes' entries, and how often it writes it."""
 
-from chainlink_agent.aggregator import summary
+import threading
+import time
+from typing import Any
+
+from chainlink_agent.aggregator import SETTLE_SECONDS, Aggregator, summary
+from chainlink_agent.metrics import Metrics
+from chainlink_agent.resource import slim
 
 
 def test_the_summary_maps_each_node_to_its_phase_and_job_id_and_leaves_empty_maps_out():
@@ -14,3 +20,61 @@ def test_the_summary_maps_each_node_to_its_phase_and_job_id_and_leaves_empty_map
         "jobIDs": {"node-a": "7"},
     }
     assert summary([]) == {"nodes": []}
+
+
+class Cache:
+    def __init__(self, objects):
+        self.objects = objects
+        self.synced = threading.Event()
+        self.synced.set()
+
+    def get(self, key):
+        return self.objects.get(key)
+
+    def store(self, obj):
+        self.objects[KEY] = slim(obj)
+
+    def cached_keys(self):
+        return list(self.objects)
+
+
+class Kube:
+    node = "node-a"
+
+    def __init__(self):
+        self.writes = []
+
+    def apply_summary(self, obj, status):
+        self.writes.append(status)
+        return {"metadata": {"name": obj.name, "namespace": obj.namespace}, "spec": {}, "status": status}
+
+
+KEY = "chainlinkjobs/ns/feed"
+
+
+def test_changes_within_the_settle_time_share_one_write_and_an_unchanged_status_is_not_written():
+    own = Cache({KEY: {"status": {"phase": "Pending"}}})
+    others = Cache({f"{KEY}@node-b": {"status": {"phase": "Synced"}}})
+    resource = {"metadata": {"name": "feed", "namespace": "ns"}, "spec": {}}
+    resources = Cache({KEY: slim(resource)})
+    kube = Kube()
+    fake_kube: Any = kube
+    aggregator = Aggregator(fake_kube, own, {"chainlinkjobs": resources}, Metrics(), threading.Event())  # type: ignore[arg-type, dict-item]
+    aggregator._others = others  # type: ignore[assignment]  # as if elected
+    aggregator._nodes = {KEY: {"node-b"}}
+    writer = threading.Thread(target=aggregator._write_loop)
+    writer.start()
+    for phase in ("Pending", "Synced"):  # the placement written ahead of the create, then after it
+        own.objects[KEY] = {"status": {"phase": phase}}
+        aggregator.touch(KEY)
+    time.sleep(SETTLE_SECONDS * 3)
+    aggregator.touch(KEY)  # nothing changed since: read, compared, not written
+    time.sleep(SETTLE_SECONDS * 3)
+    aggregator._queue.shutdown()
+    writer.join(5)
+    assert kube.writes == [
+        {
+            "nodes": [{"node": "node-a", "phase": "Synced"}, {"node": "node-b", "phase": "Synced"}],
+            "phases": {"node-a": "Synced", "node-b": "Synced"},
+        }
+    ]
