@@ -1,0 +1,91 @@
+"""The agent's two caches at N objects, measured with tracemalloc: an informer of ChainlinkJobs and one of
+this node's ChainlinkPlacements, each filled by a list of objects shaped as the bench's.
+
+    python -m bench.cache_memory [N]
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import tracemalloc
+import uuid
+from typing import Any
+
+from chainlink_agent import placement
+from chainlink_agent.conditions import Outcome, now, status_entry
+from chainlink_agent.informer import Informer, View, own_placements, resources
+from chainlink_agent.metrics import Metrics
+from chainlink_agent.resource import PLURAL, ChainlinkJob
+
+from tests.integration.harness import toml
+
+NODE = "node-a"
+
+
+class Listed:
+    """A Kube that answers one list with the given objects."""
+
+    node = NODE
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        self.items = items
+
+    def list_objects(
+        self, plural: str, convert: Any, label_selector: str | None = None
+    ) -> tuple[list[Any], str]:
+        return [convert(obj) for obj in self.items], "1"
+
+
+def job(i: int) -> dict[str, Any]:
+    name = f"bench-{i:05d}"
+    return {
+        "apiVersion": "chainlink-k8s.github.io/v1alpha1",
+        "kind": "ChainlinkJob",
+        "metadata": {
+            "name": name,
+            "namespace": "bench",
+            "uid": str(uuid.uuid4()),
+            "generation": 1,
+            "resourceVersion": str(1000 + i),
+            "creationTimestamp": "2026-12-01T18:00:00Z",
+        },
+        "spec": {"toml": toml(name), "targets": {"names": [NODE]}},
+        "status": {"nodes": [{"node": NODE, "phase": "Synced"}], "phases": {NODE: "Synced"}},
+    }
+
+
+def placed(obj: dict[str, Any], i: int) -> dict[str, Any]:
+    name = obj["metadata"]["name"]
+    outcome = Outcome(
+        "Synced", "JobSynced", f"job {i} runs generation 1's spec", str(i), str(uuid.uuid4()), "a" * 64
+    )
+    body = placement.body(ChainlinkJob.from_dict(obj), NODE, status_entry(1, outcome, None, now()))
+    body["metadata"]["resourceVersion"] = str(20000 + i)
+    body["metadata"]["name"] = placement.name("ChainlinkJob", name, NODE)
+    return body
+
+
+def cache_bytes(view: View, items: list[dict[str, Any]]) -> int:
+    informer = Informer(Listed(items), lambda _key: None, Metrics(), threading.Event(), view)  # type: ignore[arg-type]
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    informer._relist()
+    grown = sum(stat.size_diff for stat in tracemalloc.take_snapshot().compare_to(before, "filename"))
+    tracemalloc.stop()
+    return grown
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    jobs = [job(i) for i in range(n)]
+    for what, view, items in (
+        ("ChainlinkJobs", resources(PLURAL), jobs),
+        ("this node's ChainlinkPlacements", own_placements(NODE), [placed(o, i) for i, o in enumerate(jobs)]),
+    ):
+        grown = cache_bytes(view, items)
+        print(f"{what}: {grown / 2**20:.2f} MiB for {n}, {grown / n:.0f} B each")
+
+
+if __name__ == "__main__":
+    main()
