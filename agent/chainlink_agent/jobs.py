@@ -134,14 +134,13 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         this node, so the oldest wins at a cold start too. A resource holds it while it wants it (inline
         TOML setting it) or while its placement records a job under it."""
         # Either way its JSON names the ID (a UUID: nothing in it is escaped), so only those are read.
-        holders = {placement.resource_key(raw) for raw in self._placements.cached_containing(external_id)}
         for found in self._cache.cached_containing(external_id):
             other = ChainlinkJob.from_dict(found)
             if other.key != job.key and self._wants_inline(other, external_id):
                 self._claims.seed(external_id, other.key, other.creation_timestamp)
-        for key in holders - {job.key}:
-            recorded = self.recorded(key)
-            if recorded is None or recorded.external_job_id != external_id:
+        for held in self._placements.cached_containing(external_id):
+            key = placement.resource_key(held)
+            if key == job.key or placement.entry(held).external_job_id != external_id:
                 continue
             raw = self._cache.get(key)
             # A resource already gone still holds the job until its cleanup is done: it comes first.
