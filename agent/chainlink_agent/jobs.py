@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from . import pipeline, placement, redaction, template
-from .conditions import Outcome
+from .conditions import SYNCED, Outcome
 from .errors import InvalidSpec, NodeError, NodeRejected, Waiting
 from .phases import Phase, Reason
 from .plan import Action, Create, Replace, plan
@@ -17,6 +17,23 @@ from .spec import RenderedSpec, render, rendered_before
 
 # The node's answer when a job names a bridge it does not have (job ORM.AssertBridgesExist, a 500).
 NODE_BRIDGES_MISSING = "not all bridges exist"
+# Invalid for what the job's text says. Only a node's facts or a Secret could be substituted into it, so on
+# an unchanged node, with no Secret read, parsing the same text gives the same error.
+TEXT_INVALID: frozenset[Reason] = frozenset(
+    {"EmptySpec", "InvalidTOML", "InvalidExternalJobID", "InvalidReference"}
+)
+
+
+def settled_invalid(job: ChainlinkJob, recorded: StatusEntry | None) -> bool:
+    """Whether the placement records job's current generation as Invalid for its own inline text: a new
+    generation arrives through the watch, so a resync of an unchanged node need not parse it again. A TOML
+    from a ConfigMap, which no watch follows, is never settled."""
+    if recorded is None or recorded.uid != job.uid or recorded.phase != "Invalid":
+        return False
+    if job.toml_from is not None:
+        return False
+    synced = next((c for c in recorded.conditions if c.get("type") == SYNCED), {})
+    return recorded.raw.get("observedGeneration") == job.generation and synced.get("reason") in TEXT_INVALID
 
 
 class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
@@ -31,8 +48,15 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
     def needs_resync(self, key: str) -> bool:
         """A Synced or Suspended job stays so until its resource changes (a watch event), the node changes
         (snapshot.changed: another's job edit, a key rotation) or an object its spec reads changes: only
-        the last needs the resync. So an unchanged pass costs a set lookup per job, not a reconcile."""
-        return self.phases.get(key) not in ("Synced", "Suspended") or key in self._reads_objects
+        the last needs the resync. So an unchanged pass costs a set lookup per job, not a reconcile. An
+        Invalid job is passed over too while its own text is what is wrong (settled_invalid)."""
+        if key in self._reads_objects:
+            return True
+        phase = self.phases.get(key)
+        if phase == "Invalid":
+            raw = self._cache.get(key)
+            return raw is None or not settled_invalid(ChainlinkJob.from_dict(raw), self.recorded(key))
+        return phase not in ("Synced", "Suspended")
 
     def bridge_ready(self, name: str) -> None:
         with self._waiting_lock:

@@ -17,18 +17,25 @@ verbatim: quote them in the TOML as the value needs.
 
 Parsing (`references`) and substitution (`substitute`) are separate so that the caller reads only the
 Secrets and ConfigMaps the spec names, and passes their values in.
+
+A job author controls the text, so finding references is one linear pass (`_scan`), and a spec holds at
+most MAX_REFERENCES references of at most MAX_REFERENCE_LENGTH characters each: any TOML, however
+malformed, costs the agent time in proportion to its length. (Inline TOML is at most 65536 characters, the
+CRD's maxLength; a tomlFrom ConfigMap at most 1 MiB, the apiserver's.)
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from .errors import InvalidSpec, Unresolved
 from .nodetypes import NodeFacts
 
-_REFERENCE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+# A real spec holds a few dozen references of a few dozen characters; these leave room and bound the work.
+MAX_REFERENCES = 256
+MAX_REFERENCE_LENGTH = 1024  # between the braces
 _TOKEN = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z][A-Za-z0-9.]*))')
 # function -> number of arguments
 FUNCTIONS = {
@@ -50,10 +57,32 @@ class Reference:
 
 def references(text: str) -> list[Reference]:
     """Every reference in text, in order; a malformed one is an InvalidSpec naming it."""
-    return [_parse(match.group(0), match.group(1)) for match in _REFERENCE.finditer(text)]
+    return [ref for _start, _end, ref in _scan(text)]
+
+
+def _scan(text: str) -> Iterator[tuple[int, int, Reference]]:
+    """Each reference with its span, in order: from a "{{" to the first "}}" after it (so `{{ "{{" }}` is
+    one reference), parsed as it is reached. Linear: the lazy regex it replaces tried every "{{" against the
+    rest of the text, 22 s for 64 KB of "{{" with no "}}"."""
+    count = 0
+    start = text.find("{{")
+    while start != -1:
+        end = text.find("}}", start + 2)
+        if end == -1:
+            return  # no "}}" after this "{{": none after a later one either
+        count += 1
+        if count > MAX_REFERENCES:
+            message = f"more than {MAX_REFERENCES} {{{{ }}}} references: the most one spec may hold"
+            raise InvalidSpec("InvalidReference", message)
+        yield start, end + 2, _parse(text[start : end + 2], text[start + 2 : end])
+        start = text.find("{{", end + 2)
 
 
 def _parse(whole: str, inner: str) -> Reference:
+    if len(inner) > MAX_REFERENCE_LENGTH:
+        # Named by its head only: the status and the Event carry the message.
+        message = f"{whole[:40]}...: a reference holds at most {MAX_REFERENCE_LENGTH} characters"
+        raise InvalidSpec("InvalidReference", message)
     tokens: list[tuple[str | None, str | None]] = []
     position = 0
     body = inner.rstrip()
@@ -91,11 +120,13 @@ def substitute(text: str, facts: NodeFacts, values: Mapping[tuple[str, str, str]
     """text with every reference replaced. values holds what the caller read for each secret/configMap
     reference, keyed by (function, name, key); None means missing. Raises Unresolved for the first
     reference without a value."""
-
-    def replace(match: re.Match[str]) -> str:
-        return resolve(_parse(match.group(0), match.group(1)), facts, values)
-
-    return _REFERENCE.sub(replace, text)
+    parts: list[str] = []
+    done = 0
+    for start, end, ref in _scan(text):
+        parts += (text[done:start], resolve(ref, facts, values))
+        done = end
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def resolve(ref: Reference, facts: NodeFacts, values: Mapping[tuple[str, str, str], str | None]) -> str:

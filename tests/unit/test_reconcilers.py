@@ -4,8 +4,12 @@ The same scenarios against a real apiserver and a real node are in tests/integra
 import logging
 
 import pytest
+from chainlink_agent import placement
+from chainlink_agent.conditions import Outcome, now, status_entry
 from chainlink_agent.errors import NodeUnavailable
+from chainlink_agent.jobs import settled_invalid
 from chainlink_agent.nodetypes import KeyBundle, NodeBridge, NodeFacts, NodeJob
+from chainlink_agent.resource import ChainlinkJob
 
 from tests.unit.fakes import NODE, World
 
@@ -183,6 +187,47 @@ def test_a_resync_of_an_unchanged_node_passes_over_settled_jobs_but_not_those_re
     w.node.jobs.clear()  # a person deletes the jobs on the node: the next list says so
     w.snapshot.refresh()
     assert w.snapshot.changed
+
+
+def test_a_resync_of_an_unchanged_node_passes_over_a_job_invalid_for_its_own_text_until_it_is_edited():
+    w = World(config_maps=("specs",))
+    w.kube.config_maps["specs"] = {"t": "{{ node.peerID }}"}
+    inline = w.add_job("inline", "{{ node.peerID }}")
+    from_cm = w.add_job("from-cm", tomlFrom={"configMapKeyRef": {"name": "specs", "key": "t"}})
+    for key in (inline, from_cm):
+        assert not w.reconcile(key)  # not retried either
+        assert phase(w, key) == ("Invalid", "InvalidReference")
+    w.snapshot.refresh()
+    # An edit of the ConfigMap comes through no watch: only a resync finds it.
+    assert [w.jobs.needs_resync(k) for k in (inline, from_cm)] == [False, True]
+    edited = w.cache.objects[inline]
+    edited["spec"]["toml"], edited["metadata"]["generation"] = TOML, 2
+    assert w.jobs.needs_resync(inline)
+    assert not w.reconcile(inline)
+    assert phase(w, inline) == ("Synced", "JobSynced")
+
+
+@pytest.mark.parametrize(
+    ("reason", "generation", "spec", "settled"),
+    [
+        ("InvalidReference", 1, {"toml": "{{ }}"}, True),
+        ("InvalidTOML", 1, {"toml": "x ="}, True),
+        ("InvalidReference", 2, {"toml": "{{ }}"}, False),  # edited since: the watch queued it
+        ("InvalidReference", 1, {"tomlFrom": {"configMapKeyRef": {"name": "specs", "key": "t"}}}, False),
+        ("SecretNotAllowed", 1, {"toml": "x"}, False),  # the Secret's owner may consent
+        ("DuplicateExternalJobID", 1, {"toml": "x"}, False),
+        ("NodeRejected", 1, {"toml": "x"}, False),
+    ],
+)
+def test_only_an_invalid_of_the_jobs_own_text_at_its_current_generation_is_settled(
+    reason, generation, spec, settled
+):
+    metadata = {"name": "feed", "uid": "u", "generation": generation}
+    job = ChainlinkJob.from_dict({"metadata": metadata, "spec": spec})
+    status = status_entry(1, Outcome("Invalid", reason, "why"), None, now())
+    recorded = placement.entry({"spec": {"uid": "u"}, "status": status})
+    assert settled_invalid(job, recorded) is settled
+    assert not settled_invalid(job, placement.entry({"spec": {"uid": "another"}, "status": status}))
 
 
 def test_a_deleted_resource_asks_the_node_before_letting_go_of_a_job_the_snapshot_lost():

@@ -4,7 +4,7 @@ unresolved reference."""
 import pytest
 from chainlink_agent.errors import InvalidSpec, Unresolved
 from chainlink_agent.nodetypes import EthKey, KeyBundle, NodeFacts, P2PKey
-from chainlink_agent.template import lookups, references, substitute
+from chainlink_agent.template import MAX_REFERENCE_LENGTH, MAX_REFERENCES, lookups, references, substitute
 
 FACTS = NodeFacts(
     p2p_keys=(P2PKey("p2p_12D3KooWA"),),
@@ -85,3 +85,37 @@ def test_malformed_references_are_invalid_specs(text):
         references(text)
     assert raised.value.reason == "InvalidReference"
     assert raised.value.message.startswith(text)
+
+
+def test_first_closing_braces_end_a_reference_and_stray_braces_are_text():
+    assert substitute('{{ "a}" }}}{ {{"b"}}}}', FACTS, {}) == "a}}{ b}}"
+    with pytest.raises(InvalidSpec, match="cannot parse"):
+        references('{{ "}}" }}')
+
+
+def test_64_kb_of_opening_braces_hold_no_reference_and_are_scanned_once():
+    # The lazy regex this replaced tried each "{{" against the rest: 22 s here. Timed in bench.template_scan.
+    text = "{{" * 32768
+    assert references(text) == []
+    assert substitute(text, FACTS, {}) == text
+    closed_once = text + "{{ node.p2pPeerID }}"  # still one reference: from the first "{{" to the "}}"
+    with pytest.raises(InvalidSpec, match="a reference holds at most"):
+        references(closed_once)
+
+
+def test_a_spec_holds_at_most_max_references():
+    assert len(references("{{ node.p2pPeerID }}" * MAX_REFERENCES)) == MAX_REFERENCES
+    with pytest.raises(InvalidSpec) as raised:
+        references("{{ node.p2pPeerID }}" * (MAX_REFERENCES + 1))
+    assert raised.value.reason == "InvalidReference"
+    assert raised.value.message == "more than 256 {{ }} references: the most one spec may hold"
+
+
+def test_a_reference_holds_at_most_max_reference_length_characters_and_is_named_by_its_head():
+    longest = '{{ configMap "' + "n" * (MAX_REFERENCE_LENGTH - 18) + '" "k" }}'
+    assert references(longest)[0].args[1] == "k"
+    with pytest.raises(InvalidSpec) as raised:
+        substitute(longest.replace('"n', '"nn'), FACTS, {})
+    assert raised.value.reason == "InvalidReference"
+    head = '{{ configMap "' + "n" * 26
+    assert raised.value.message == f"{head}...: a reference holds at most 1024 characters"
