@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
+from . import pipeline
 from .conditions import Outcome
 from .errors import InvalidSpec, NodeRejected, NodeUnavailable, Waiting
 from .nodetypes import DesiredBridge
@@ -23,7 +23,6 @@ from .reconcile import Collaborators, Reconciler, Result
 from .resource import ChainlinkBridge, StatusEntry
 
 log = logging.getLogger(__name__)
-BRIDGE_NAME = re.compile(r"[a-z0-9_-]+")  # bridges.ParseBridgeName's characters, lowercased
 
 
 class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
@@ -38,11 +37,7 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
         return _held(recorded, phase, reason, message)
 
     def _desired(self, bridge: ChainlinkBridge, recorded: StatusEntry | None) -> DesiredBridge:
-        if not BRIDGE_NAME.fullmatch(bridge.bridge_name):
-            raise InvalidSpec(
-                "InvalidBridgeName",
-                f"bridge name {bridge.bridge_name!r} may hold only letters, digits, '_' and '-'",
-            )
+        pipeline.check_bridge_name(bridge.bridge_name)
         url = bridge.url
         if bridge.url_from is not None:
             ref = bridge.url_from

@@ -3,6 +3,7 @@ node under an external job ID the resource owns (derived from its UID, or set in
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -20,7 +21,14 @@ NODE_BRIDGES_MISSING = "not all bridges exist"
 # Invalid for what the job's text says. Only a node's facts or a Secret could be substituted into it, so on
 # an unchanged node, with no Secret read, parsing the same text gives the same error.
 TEXT_INVALID: frozenset[Reason] = frozenset(
-    {"EmptySpec", "InvalidTOML", "InvalidExternalJobID", "InvalidReference"}
+    {
+        "EmptySpec",
+        "InvalidTOML",
+        "InvalidExternalJobID",
+        "InvalidReference",
+        "InvalidBridgeName",
+        "TooManyBridges",
+    }
 )
 
 
@@ -194,8 +202,13 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         return template.substitute(toml, self._snapshot.facts(), values), bool(values)
 
     def _await_bridges(self, job: ChainlinkJob, names: list[str]) -> None:
-        known = self._snapshot.bridges(names)
-        missing = [n for n in names if n not in known and self._ask_bridge(n) is None]
+        missing = self._missing_bridges(names)
+        if missing:
+            # Made by hand since the last list? One list answers for every name and every waiting job (the
+            # snapshot bounds how often); a failed one leaves them missing, and the retry asks again.
+            with contextlib.suppress(NodeError):
+                self._snapshot.relist_bridges()
+            missing = self._missing_bridges(missing)
         with self._waiting_lock:
             for waiters in self._waiting.values():
                 waiters.discard(job.key)
@@ -205,11 +218,9 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
             plural = "bridge" if len(missing) == 1 else "bridges"
             raise Waiting("BridgeMissing", f"waiting for {plural} {', '.join(missing)}")
 
-    def _ask_bridge(self, name: str) -> object | None:
-        try:
-            return self._snapshot.recheck_bridge(name)
-        except NodeError:
-            return None
+    def _missing_bridges(self, names: list[str]) -> list[str]:
+        known = self._snapshot.bridges(names)
+        return [name for name in names if name not in known]
 
     def _execute(self, job: ChainlinkJob, action: Action) -> None:
         if isinstance(action, Create):

@@ -6,12 +6,12 @@ bridge_types_controller.go and the keys controllers (tests/nodedouble cites the 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
@@ -56,20 +56,19 @@ class NodeClient:
         return self._pages("/v2/bridge_types", _bridge)
 
     def find_bridge(self, name: str) -> NodeBridge | None:
-        found = self._find(f"/v2/bridge_types/{name}", "/v2/bridge_types/:BridgeName")
-        return None if found is None else _bridge(found)
+        return self._find(f"/v2/bridge_types/{_segment(name)}", "/v2/bridge_types/:BridgeName", _bridge)
 
     def create_bridge(self, bridge: DesiredBridge) -> NodeBridge:
-        body = self._json("POST", "/v2/bridge_types", "/v2/bridge_types", json_body=_bridge_body(bridge))
-        return _bridge(body["data"])
+        body = _bridge_body(bridge)
+        return self._json("POST", "/v2/bridge_types", "/v2/bridge_types", _item(_bridge), json_body=body)
 
     def update_bridge(self, bridge: DesiredBridge) -> NodeBridge:
-        path, route = f"/v2/bridge_types/{bridge.name}", "/v2/bridge_types/:BridgeName"
-        return _bridge(self._json("PATCH", path, route, json_body=_bridge_body(bridge))["data"])
+        path, route = f"/v2/bridge_types/{_segment(bridge.name)}", "/v2/bridge_types/:BridgeName"
+        return self._json("PATCH", path, route, _item(_bridge), json_body=_bridge_body(bridge))
 
     def delete_bridge(self, name: str) -> None:
         """A 409 (a job uses the bridge) is raised."""
-        self._delete(f"/v2/bridge_types/{name}", "/v2/bridge_types/:BridgeName")
+        self._delete(f"/v2/bridge_types/{_segment(name)}", "/v2/bridge_types/:BridgeName")
 
     def facts(self) -> NodeFacts:
         """The node's keys, public parts only (presenters/p2p_key.go, ocr_keys.go, ocr2_keys.go,
@@ -82,12 +81,12 @@ class NodeClient:
             P2PKey(str(a.get("peerId", "")), str(a.get("publicKey", "")))
             for a in self._attributes("/v2/keys/p2p")
         ]
-        ocr = [
-            _bundle(item, "onChainSigningAddress", "offChainPublicKey") for item in self._data("/v2/keys/ocr")
-        ]
-        ocr2 = [
-            _bundle(item, "onchainPublicKey", "offchainPublicKey") for item in self._data("/v2/keys/ocr2")
-        ]
+        ocr = self._list(
+            "/v2/keys/ocr", lambda item: _bundle(item, "onChainSigningAddress", "offChainPublicKey")
+        )
+        ocr2 = self._list(
+            "/v2/keys/ocr2", lambda item: _bundle(item, "onchainPublicKey", "offchainPublicKey")
+        )
         return NodeFacts(tuple(p2p), tuple(ocr), tuple(ocr2), tuple(eth))
 
     def csa_public_keys(self) -> list[str]:
@@ -97,27 +96,43 @@ class NodeClient:
     def build_info(self) -> tuple[str, str]:
         """(version, commit): GET /v2/build_info answers plain JSON, not JSON:API
         (core/web/build_info_controller.go Show)."""
-        body = self._json("GET", "/v2/build_info", "/v2/build_info")
-        return str(body.get("version", "")), str(body.get("commitSHA", ""))
+        return self._json(
+            "GET",
+            "/v2/build_info",
+            "/v2/build_info",
+            lambda body: (str(body.get("version", "")), str(body.get("commitSHA", ""))),
+        )
 
     def health(self) -> dict[str, str]:
         """Check name -> "passing"/"failing": GET /health answers 200 when all pass, 207 otherwise, with
         every check either way (core/web/health_controller.go Health)."""
         return {str(a.get("name", "")): str(a.get("status", "")) for a in self._attributes("/health")}
 
+    def serving(self) -> bool:
+        """Whether the node's web server answers at all, whatever it says: the node starts it only once it
+        holds the database lease (core/cmd/shell_local.go opens the database, lease first, before it builds
+        the application). Unauthenticated, but paced like every call: /health is in the router's rate-limited
+        group (core/web/router.go)."""
+        try:
+            self._send("GET", "/health", "/health")
+        except NodeUnavailable:
+            return False
+        return True
+
     def import_key_bundle(self, key_type: str, keystore_json: bytes, password: SecretStr) -> None:
         """POST /v2/keys/ocr|ocr2/import: the exported keystore JSON as the body, its password as the
         `oldpassword` query parameter (ocr2_keys_controller.go Import). httpx's request log, which would
         show the URL, is kept off (logs.py), and errors name the route, never the URL."""
-        path = f"/v2/keys/{key_type}/import"
+        path = f"/v2/keys/{_segment(key_type)}/import"
         params = {"oldpassword": password.get_secret_value()}
-        self._json("POST", path, path, params=params, content=keystore_json)
+        self._json("POST", path, path, lambda body: None, params=params, content=keystore_json)
 
-    def _data(self, path: str) -> list[dict[str, Any]]:
-        return list(self._json("GET", path, path).get("data") or [])
+    def _list(self, path: str, convert: Callable[[dict[str, Any]], T]) -> list[T]:
+        """An unpaginated list (the keys, /health), each item converted."""
+        return self._json("GET", path, path, _items(convert))
 
     def _attributes(self, path: str) -> list[dict[str, Any]]:
-        return [item.get("attributes") or {} for item in self._data(path)]
+        return self._list(path, _attributes_of)
 
     def _pages(self, path: str, convert: Callable[[dict[str, Any]], T]) -> list[T]:
         """Every item of a paginated list (core/web/api.go page/size, meta.count), each page converted
@@ -126,38 +141,35 @@ class NodeClient:
         items: list[T] = []
         page = 1
         while True:
-            body = self._json("GET", path, path, params={"page": page, "size": PAGE_SIZE})
-            data = body.get("data") or []
-            items.extend(map(convert, data))
-            total = int((body.get("meta") or {}).get("count", len(items)))
-            if not data or len(items) >= total:
+            params = {"page": page, "size": PAGE_SIZE}
+            read, total = self._json("GET", path, path, _page(convert), params=params)
+            items.extend(read)
+            if not read or total is None or len(items) >= total:
                 return items
             page += 1
 
     def create_job(self, toml: str) -> NodeJob:
-        return _job(self._json("POST", "/v2/jobs", "/v2/jobs", json_body={"toml": toml})["data"])
+        return self._json("POST", "/v2/jobs", "/v2/jobs", _item(_job), json_body={"toml": toml})
 
     def replace_job(self, job_id: str, toml: str) -> NodeJob:
-        body = self._json("PUT", f"/v2/jobs/{job_id}", "/v2/jobs/:ID", json_body={"toml": toml})
-        return _job(body["data"])
+        path = f"/v2/jobs/{_segment(job_id)}"
+        return self._json("PUT", path, "/v2/jobs/:ID", _item(_job), json_body={"toml": toml})
 
     def find_job(self, external_job_id: str) -> NodeJob | None:
         """GET /v2/jobs/:ID takes an external job ID too (jobs_controller.go Show tries a UUID first)."""
-        found = self._find(f"/v2/jobs/{external_job_id}", "/v2/jobs/:ID")
-        return None if found is None else _job(found)
+        return self._find(f"/v2/jobs/{_segment(external_job_id)}", "/v2/jobs/:ID", _job)
 
     def delete_job(self, job_id: str) -> None:
-        self._delete(f"/v2/jobs/{job_id}", "/v2/jobs/:ID")
+        self._delete(f"/v2/jobs/{_segment(job_id)}", "/v2/jobs/:ID")
 
-    def _find(self, path: str, route: str) -> dict[str, Any] | None:
-        """The resource's JSON:API data, None when the node answers 404."""
+    def _find(self, path: str, route: str, convert: Callable[[dict[str, Any]], T]) -> T | None:
+        """The resource, converted; None when the node answers 404."""
         try:
-            data: dict[str, Any] = self._json("GET", path, route)["data"]
+            return self._json("GET", path, route, _item(convert))
         except NodeRejected as exc:
             if exc.status == 404:
                 return None
             raise
-        return data
 
     def _delete(self, path: str, route: str) -> None:
         """Deleting what is already gone counts as done."""
@@ -172,20 +184,28 @@ class NodeClient:
         method: str,
         path: str,
         route: str,
+        read: Callable[[dict[str, Any]], T],
         params: dict[str, Any] | None = None,
         json_body: dict[str, Any] | None = None,
         content: bytes | None = None,
-    ) -> dict[str, Any]:
+    ) -> T:
+        """The node's JSON answer, read into what the agent keeps of it. The one place where an answer not of
+        the node's shape (not JSON, not an object, no `data`, a list where an object belongs or the reverse,
+        an item without its ID) becomes NodeUnavailable: a proxy's error page or another API version is
+        worth a retry and a status, never a crash of the reconcile that asked."""
         response = self._call(method, path, route, params=params, json_body=json_body, content=content)
         try:
             body = response.json()
-        except json.JSONDecodeError as exc:
+            if not isinstance(body, dict):
+                raise TypeError(f"a JSON {type(body).__name__}, not an object")
+            return read(body)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            # ValueError: not JSON (JSONDecodeError, UnicodeDecodeError) or a number that is not one; the
+            # rest: a key, an object or a list missing where the node's answer has one.
+            why = f"{type(exc).__name__}: {exc}"[:200]
             raise NodeUnavailable(
-                f"{method} {route}: the node answered {response.status_code} with no JSON"
+                f"{method} {route}: the node answered {response.status_code} with an unexpected body ({why})"
             ) from exc
-        if not isinstance(body, dict):
-            raise NodeUnavailable(f"{method} {route}: unexpected body")
-        return body
 
     def _call(
         self,
@@ -284,13 +304,59 @@ def _error_details(response: httpx.Response) -> str:
     """The node's errors ({"errors":[{"detail":...}]}, core/web/jsonapi_errors) joined; "" if none."""
     try:
         errors = response.json().get("errors") or []
-    except (json.JSONDecodeError, AttributeError):
+        return "; ".join(str(e["detail"]) for e in errors if isinstance(e, dict) and e.get("detail"))
+    except (ValueError, TypeError, AttributeError):  # not JSON, not an object, errors not a list
         return ""
-    return "; ".join(str(e["detail"]) for e in errors if isinstance(e, dict) and e.get("detail"))
+
+
+def _segment(value: str) -> str:
+    """A name or ID as exactly one path segment: percent-quoted, "/" included, so `../../v2/keys/eth` cannot
+    reach another route. A segment of dots alone is resolved away even quoted (RFC 3986 remove_dot_segments,
+    which httpx applies), so its dots are spelt %2E."""
+    if not value:
+        raise ValueError("an empty name or ID is no path segment")
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
+
+
+def _item(convert: Callable[[dict[str, Any]], T]) -> Callable[[dict[str, Any]], T]:
+    """A reader of a JSON:API document holding one resource."""
+    return lambda body: convert(_data(body, dict))
+
+
+def _items(convert: Callable[[dict[str, Any]], T]) -> Callable[[dict[str, Any]], list[T]]:
+    """A reader of a JSON:API document holding a list of resources."""
+    return lambda body: [convert(item) for item in _data(body, list)]
+
+
+def _page(convert: Callable[[dict[str, Any]], T]) -> Callable[[dict[str, Any]], tuple[list[T], int | None]]:
+    """A reader of one page of a paginated list: its items, and the whole list's length (meta.count)."""
+
+    def read(body: dict[str, Any]) -> tuple[list[T], int | None]:
+        count = (body.get("meta") or {}).get("count")
+        return _items(convert)(body), None if count is None else int(count)
+
+    return read
+
+
+def _data(body: dict[str, Any], kind: type[Any]) -> Any:
+    """The document's `data`, which must be of `kind`: iterating an object where a list belongs would read
+    its keys as items without an error."""
+    data = body["data"]
+    if not isinstance(data, kind):
+        raise TypeError(f"data is a JSON {type(data).__name__}")
+    return data
+
+
+def _attributes_of(item: dict[str, Any]) -> dict[str, Any]:
+    attributes = item.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise TypeError(f"attributes are a JSON {type(attributes).__name__}")
+    return attributes
 
 
 def _job(item: dict[str, Any]) -> NodeJob:
-    attributes = item.get("attributes") or {}
+    attributes = _attributes_of(item)
     return NodeJob(
         id=str(item["id"]),
         external_job_id=str(attributes.get("externalJobID", "")),
@@ -301,7 +367,7 @@ def _job(item: dict[str, Any]) -> NodeJob:
 def _bundle(item: dict[str, Any], onchain: str, offchain: str) -> KeyBundle:
     """An OCR or OCR2 bundle: the two spell their public parts differently, and only OCR2 has a chainType
     (presenters/ocr_keys.go)."""
-    attributes = item.get("attributes") or {}
+    attributes = _attributes_of(item)
     return KeyBundle(
         str(item["id"]),
         chain_type=str(attributes.get("chainType", "")),
@@ -312,7 +378,7 @@ def _bundle(item: dict[str, Any], onchain: str, offchain: str) -> KeyBundle:
 
 
 def _bridge(item: dict[str, Any]) -> NodeBridge:
-    attributes = item.get("attributes") or {}
+    attributes = _attributes_of(item)
     payment = attributes.get("minimumContractPayment")
     return NodeBridge(
         name=str(attributes.get("name") or item["id"]),

@@ -33,6 +33,7 @@ Reason = Literal[
     "InvalidExternalJobID",
     "InvalidReference",
     "InvalidBridgeName",
+    "TooManyBridges",
     "EmptySpec",
     "EmptyURL",
     "SecretNotAllowed",

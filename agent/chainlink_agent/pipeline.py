@@ -4,6 +4,9 @@ The node's pipeline is DOT (observationSource); a task is `name [type=bridge nam
 attribute value quoted or bare (gonum's DOT parser, core/services/pipeline/graph.go). The node lowercases
 task types (pipeline.TaskType.Normalize) and bridge names (bridges.ParseBridgeName, called by
 job ORM.AssertBridgesExist before it stores a job), so both are compared lowercased here.
+
+A bridge name goes into node API paths (GET /v2/bridge_types/:name), so one the node would refuse, or more
+names than MAX_BRIDGES, make the job Invalid before any node call.
 """
 
 from __future__ import annotations
@@ -11,13 +14,33 @@ from __future__ import annotations
 import re
 import tomllib
 
+from .errors import InvalidSpec
+
+# Distinct bridges one job may call. A pipeline calls a handful (a median over a few adapters); the cap
+# bounds what one resource has the agent track, wait for and report.
+MAX_BRIDGES = 32
+# bridges.ParseBridgeName's rule (core/bridges/bridge_type.go bridgeNameRegex ^[a-zA-Z0-9-_]*$), not empty
+# and no longer than a ChainlinkBridge's bridgeName may be (crds/chainlinkbridges.yaml): the same for both.
+BRIDGE_NAME = re.compile(r"[a-zA-Z0-9_-]{1,255}")
 # A DOT token: a quoted string (escapes kept), a bracket, "=", or a run of anything else.
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]=,;]|[^\s\[\]=,;"]+')
 
 
+def check_bridge_name(name: str) -> None:
+    """Raises InvalidSpec unless the node takes `name` as a bridge name: nothing else is ever put into a
+    node API path."""
+    if not BRIDGE_NAME.fullmatch(name):
+        shown = name if len(name) <= 64 else name[:64] + "..."  # a status message, not the whole text
+        raise InvalidSpec(
+            "InvalidBridgeName",
+            f"bridge name {shown!r} may hold only letters, digits, '_' and '-', at most 255 of them",
+        )
+
+
 def bridge_names(toml_text: str) -> list[str]:
     """Bridge names the pipeline uses, lowercased, in order, without repeats. A TOML that does not parse
-    has none here: the caller has already refused it.
+    has none here: the caller has already refused it. Raises InvalidSpec for a name the node would refuse
+    (checked before lowercasing, as the node does) and for more than MAX_BRIDGES names.
 
     A TOML without the word is not parsed (most jobs call no bridge, and a resync reads every job). Only a
     TOML escape inside the word (`type=\\u0062ridge`) slips past; the node then refuses the job as naming a
@@ -33,9 +56,14 @@ def bridge_names(toml_text: str) -> list[str]:
     names: list[str] = []
     for attributes in _attribute_lists(source):
         if attributes.get("type", "").lower() == "bridge" and attributes.get("name"):
+            check_bridge_name(attributes["name"])
             name = attributes["name"].lower()
             if name not in names:
                 names.append(name)
+            if len(names) > MAX_BRIDGES:
+                raise InvalidSpec(
+                    "TooManyBridges", f"a job may call at most {MAX_BRIDGES} bridges; its pipeline calls more"
+                )
     return names
 
 

@@ -101,6 +101,7 @@ class FakeNode:
         self.bridges: dict[str, NodeBridge] = {}
         self.key_facts = NodeFacts()
         self.calls: list[str] = []
+        self.bridge_lists = 0  # a resync's too: kept out of `calls`, which every restart would fill
         # Called with the call's name before the node acts (raise: it did nothing) or after (raise: it
         # did it, and the answer was lost).
         self.before: Callable[[str], None] = lambda call: None
@@ -174,6 +175,7 @@ class FakeNode:
         return list(self.jobs.values())
 
     def list_bridges(self) -> list[NodeBridge]:
+        self.bridge_lists += 1
         return list(self.bridges.values())
 
     def facts(self) -> NodeFacts:
@@ -187,7 +189,8 @@ class FakeNode:
         return found
 
     def find_bridge(self, name: str) -> NodeBridge | None:
-        return self.bridges.get(name)
+        found: NodeBridge | None = self._do("find_bridge", lambda: self.bridges.get(name))
+        return found
 
 
 class World:

@@ -119,3 +119,49 @@ def test_version_health_and_csa_key(node, node_double):
     assert node.build_info() == ("2.23.0", "0" * 40)
     assert set(node.health().values()) == {"passing"}
     assert node.csa_public_keys() == ["csa_" + node_double.state.csa_keys[0]]
+
+
+def test_a_name_or_id_is_one_quoted_path_segment_whatever_it_holds(node, node_double, httpserver):
+    assert node.find_bridge("../../v2/keys/eth") is None  # no route: a 404
+    assert node.find_job("../../v2/keys/eth") is None
+    with pytest.raises(NodeRejected) as info:
+        node.find_bridge("..")  # not resolved away: the node reads the name and refuses it
+    assert info.value.status == 422
+    assert [request.environ["RAW_URI"] for request, _ in httpserver.log if request.method == "GET"] == [
+        "/v2/bridge_types/..%2F..%2Fv2%2Fkeys%2Feth",
+        "/v2/jobs/..%2F..%2Fv2%2Fkeys%2Feth",
+        "/v2/bridge_types/%2E%2E",
+    ]
+    assert "GET /v2/keys/eth" not in node_double.stats()
+
+
+@pytest.mark.parametrize(
+    ("call", "uri", "body"),
+    [
+        pytest.param(
+            lambda n: n.find_bridge("p"), "/v2/bridge_types/p", ["price"], id="a list, not an object"
+        ),
+        pytest.param(lambda n: n.find_bridge("p"), "/v2/bridge_types/p", {"errors": []}, id="no data"),
+        pytest.param(lambda n: n.find_bridge("p"), "/v2/bridge_types/p", {"data": [{}]}, id="data a list"),
+        pytest.param(lambda n: n.find_job("x"), "/v2/jobs/x", {"data": {"attributes": {}}}, id="no ID"),
+        pytest.param(
+            lambda n: n.list_bridges(), "/v2/bridge_types", {"data": {"id": "p"}}, id="data an object"
+        ),
+        pytest.param(lambda n: n.list_jobs(), "/v2/jobs", {"data": ["1"]}, id="an item not an object"),
+        pytest.param(
+            lambda n: n.list_jobs(), "/v2/jobs", {"data": [], "meta": {"count": "many"}}, id="count"
+        ),
+        pytest.param(lambda n: n.facts(), "/v2/keys/eth", {"data": [{"attributes": "0x"}]}, id="attributes"),
+    ],
+)
+def test_an_answer_not_of_the_nodes_shape_is_the_node_unavailable(node, httpserver, call, uri, body):
+    httpserver.expect_oneshot_request(uri).respond_with_json(body)  # before the double's own handler
+    with pytest.raises(NodeUnavailable, match="unexpected body"):
+        call(node)
+
+
+def test_an_error_answer_not_of_the_nodes_shape_keeps_its_status(node, httpserver):
+    httpserver.expect_oneshot_request("/v2/jobs").respond_with_json({"errors": 5}, status=400)
+    with pytest.raises(NodeRejected) as info:
+        node.list_jobs()
+    assert info.value.status == 400

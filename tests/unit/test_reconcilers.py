@@ -4,11 +4,12 @@ The same scenarios against a real apiserver and a real node are in tests/integra
 import logging
 
 import pytest
-from chainlink_agent import placement
+from chainlink_agent import placement, snapshot
 from chainlink_agent.conditions import Outcome, now, status_entry
 from chainlink_agent.errors import NodeUnavailable
 from chainlink_agent.jobs import settled_invalid
 from chainlink_agent.nodetypes import KeyBundle, NodeBridge, NodeFacts, NodeJob
+from chainlink_agent.pipeline import MAX_BRIDGES
 from chainlink_agent.resource import ChainlinkJob
 
 from tests.unit.fakes import NODE, World
@@ -170,6 +171,48 @@ def test_a_job_waits_for_its_bridge_and_is_woken_when_the_agent_makes_it():
     assert job in w.queued
     assert not w.reconcile(job)
     assert phase(w, job) == ("Synced", "JobSynced")
+
+
+def calling(*names):
+    """TOML whose pipeline calls these bridges."""
+    tasks = " ".join(f"t{i} [type=bridge name={name}]" for i, name in enumerate(names))
+    return TOML.replace('fetch [type=memo value="1"]', tasks)
+
+
+def test_a_pipeline_bridge_name_that_climbs_out_of_its_path_is_invalid_and_never_reaches_the_node():
+    w = World()
+    job = w.add_job("climbs", calling('"../../v2/keys/eth"'))
+    lists = w.node.bridge_lists
+    assert not w.reconcile(job)  # only an edit fixes it
+    assert phase(w, job) == ("Invalid", "InvalidBridgeName")
+    assert "'../../v2/keys/eth'" in w.entry(job)["conditions"][0]["message"]
+    assert (w.node.calls, w.node.bridge_lists) == ([], lists)
+
+
+def test_a_job_calling_more_bridges_than_a_job_may_is_invalid_without_a_node_call():
+    w = World()
+    job = w.add_job("greedy", calling(*(f"b{i}" for i in range(200))))
+    lists = w.node.bridge_lists
+    assert not w.reconcile(job)
+    assert phase(w, job) == ("Invalid", "TooManyBridges")
+    assert (w.node.calls, w.node.bridge_lists) == ([], lists)
+
+
+def test_a_job_waiting_for_many_bridges_costs_one_list_per_reconcile_not_a_call_per_name(monkeypatch):
+    monkeypatch.setattr(snapshot, "BRIDGE_RELIST_SECONDS", 0.0)  # every retry may list them again
+    w = World()
+    names = [f"b{i}" for i in range(MAX_BRIDGES)]
+    job = w.add_job("waits", calling(*names))
+    lists = w.node.bridge_lists
+    for _ in range(3):
+        assert w.reconcile(job)
+    assert phase(w, job) == ("Pending", "BridgeMissing")
+    assert (w.node.calls, w.node.bridge_lists - lists) == ([], 3)
+    for name in names:  # made by hand: the next retry's one list finds them all
+        w.node.bridges[name] = NodeBridge(name, "http://by-hand")
+    assert not w.reconcile(job)
+    assert phase(w, job) == ("Synced", "JobSynced")
+    assert (w.node.calls, w.node.bridge_lists - lists) == (["create_job"], 4)
 
 
 def test_a_resync_of_an_unchanged_node_passes_over_settled_jobs_but_not_those_reading_objects():

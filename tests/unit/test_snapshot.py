@@ -1,6 +1,7 @@
 """The node snapshot: a list under way never undoes what the agent wrote meanwhile."""
 
 import pytest
+from chainlink_agent import snapshot as snapshots
 from chainlink_agent.nodetypes import NodeBridge, NodeFacts, NodeJob, P2PKey
 from chainlink_agent.snapshot import NodeSnapshot
 
@@ -13,6 +14,7 @@ class ListingNode:
         self.jobs, self.bridges = list(jobs), list(bridges)
         self.keys = NodeFacts()
         self.during = lambda: None
+        self.during_bridges = lambda: None
 
     def list_jobs(self):
         listed = list(self.jobs)
@@ -20,7 +22,9 @@ class ListingNode:
         return listed
 
     def list_bridges(self):
-        return list(self.bridges)
+        listed = list(self.bridges)
+        self.during_bridges()
+        return listed
 
     def facts(self):
         return self.keys
@@ -102,3 +106,32 @@ def test_a_job_the_paged_list_skipped_is_asked_for_not_dropped():
     snapshot.refresh()
     assert set(snapshot.subset(["ext-1", "ext-2"])) == {"ext-1", "ext-2"}
     assert not snapshot.changed
+
+
+def test_relists_of_the_bridges_share_one_list_per_interval(monkeypatch):
+    node = ListingNode([])
+    snapshot = NodeSnapshot(node)
+    snapshot.refresh()
+    node.bridges.append(NodeBridge("price", "http://by-hand"))
+    snapshot.relist_bridges()  # the resync listed them a moment ago
+    assert not snapshot.bridges(["price"])
+    monkeypatch.setattr(snapshots, "BRIDGE_RELIST_SECONDS", 0.0)
+    snapshot.relist_bridges()
+    assert set(snapshot.bridges(["price"])) == {"price"}
+
+
+def test_a_relist_during_a_resync_keeps_a_write_made_while_both_read(monkeypatch):
+    monkeypatch.setattr(snapshots, "BRIDGE_RELIST_SECONDS", 0.0)
+    node = ListingNode([])
+    snapshot = NodeSnapshot(node)
+    snapshot.refresh()
+    writes = [lambda: snapshot.put_bridge(NodeBridge("price", "http://adapter"))]
+
+    def once():  # the agent makes a bridge after the pages were read: neither list shows it
+        if writes:
+            writes.pop()()
+
+    node.during_bridges = once
+    node.during = snapshot.relist_bridges  # a waiting job's, while the resync lists the jobs
+    snapshot.refresh()
+    assert set(snapshot.bridges(["price"])) == {"price"}
