@@ -34,6 +34,7 @@ class Aggregator:
         resources: Mapping[str, Informer],
         metrics: Metrics,
         stop: threading.Event,
+        identity: str,  # per pod: a node's two pods (the chart's standby) are two candidates
     ) -> None:
         self._kube = kube
         self._node = kube.node
@@ -41,7 +42,7 @@ class Aggregator:
         self._resources = resources
         self._metrics = metrics
         self._stop = stop
-        self._lease = Lease(kube, AGGREGATOR, kube.node)
+        self._lease = Lease(kube, AGGREGATOR, identity)
         self._queue = WorkQueue(base_delay=1.0, max_delay=60.0)
         self._lock = threading.Lock()
         self._others: Informer | None = None  # the other nodes' placements, while leading

@@ -42,6 +42,9 @@ class Agent:
         self.aggregator = parts.aggregator
         self.import_error: str | None = None
         self.reporter = parts.reporter
+        self.role = parts.role
+        self.role.on_change = self._role_changed
+        self._wake = threading.Event()  # ends the resync loop's wait early
         self._threads: list[threading.Thread] = []
 
     def healthy(self) -> str | None:
@@ -54,6 +57,8 @@ class Agent:
                 return f"the {informer.plural} watch has not synced yet"
         if self.import_error:
             return self.import_error
+        if not self.role.active.is_set():
+            return None  # standing by is this pod's job while the other pod's node holds the lease
         if not self.snapshot.listed.is_set() or not self.node.last_call_ok:
             return "the Chainlink node is not answering"
         return None
@@ -64,6 +69,8 @@ class Agent:
         )
         for informer in self._watches():
             self._start(f"informer-{informer.plural}", informer.run)
+        if self.role.standby:
+            self._start("role", lambda: self.role.run(self.stop))
         self._start("resync", self._resync_loop)
         self._start("aggregator", self.aggregator.run)
         self._start("report", lambda: self.reporter.run(self.stop, self.ready))
@@ -79,6 +86,7 @@ class Agent:
         )
         self.stop.wait()
         log.info("stopping")
+        self._wake.set()
         self.queue.shutdown()
         deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
         for thread in self._threads:
@@ -95,6 +103,27 @@ class Agent:
         self._threads.append(thread)
         thread.start()
 
+    def _role_changed(self, active: bool) -> None:
+        """With a standby: the node became this pod's (list it at once, a full pass) or the other's (stop
+        reconciling until it is this pod's again: workers wait for a new list)."""
+        if active:
+            self._wake.set()
+        else:
+            self.snapshot.forget()
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
+
+    def _may_work(self) -> bool:
+        """Whether workers may reconcile: this pod's node is the node, listed since it became so, and every
+        watch synced (a key reconciled before its placement is known would look like one never made)."""
+        return (
+            self.role.active.is_set()
+            and self.snapshot.listed.is_set()
+            and all(i.synced.is_set() for i in self._watches())
+        )
+
     def _resync_loop(self) -> None:
         """Imports the key bundles the node lacks, lists its jobs, bridges and keys (once per period), then
         reconciles the resources against that snapshot, which is what repairs drift made on the node and
@@ -105,6 +134,9 @@ class Agent:
         the imported one arrived."""
         failures = 0
         while not self.stop.is_set():
+            if not self.role.active.is_set():  # standing by: no call to the node
+                self._sleep(self.settings.resync_seconds)
+                continue
             try:
                 count = self.snapshot.refresh(*self._import_keys())
             except (NodeError, ImportFailed) as exc:
@@ -114,7 +146,7 @@ class Agent:
                     "importing keys into or listing the node failed",
                     extra={"error": str(exc), "retry_seconds": wait},
                 )
-                self.stop.wait(wait)
+                self._sleep(wait)
                 continue
             failures = 0
             self.reporter.resynced.set()
@@ -125,7 +157,7 @@ class Agent:
             log.info("resync", extra={"node_jobs": count, "resources": len(keys), "full": full})
             for key in keys:
                 self.queue.add_background(key)
-            self.stop.wait(self.settings.resync_seconds)
+            self._sleep(self.settings.resync_seconds)
 
     def _import_keys(self) -> tuple[frozenset[str], NodeFacts | None]:
         try:
@@ -137,38 +169,46 @@ class Agent:
         return imported
 
     def _work(self) -> None:
-        # A key reconciled before its placement is known would look like a resource never made here.
-        while not (self.snapshot.listed.is_set() and all(i.synced.is_set() for i in self._watches())):
-            if self.stop.wait(0.5):
+        while True:
+            while not self._may_work():
+                if self.stop.wait(0.5):
+                    return
+            if (key := self.queue.get()) is None:
                 return
-        while (key := self.queue.get()) is not None:
-            plural = split_key(key)[0]
-            kind = KINDS[plural].KIND
-            started = time.perf_counter()
-            # The Secret values this reconcile reads are redacted from all it reports, its failure included.
-            with redaction.scope():
-                try:
-                    result = self.reconcilers[plural].reconcile(key)
-                except Exception as exc:
-                    self.metrics.reconciles.labels(kind, "error").inc()
-                    self.metrics.reconcile_errors.labels(kind, type(exc).__name__).inc()
-                    delay = self.queue.add_rate_limited(key)
-                    log.warning(
-                        "reconcile failed",
-                        extra={"key": key, "error": _describe(exc), "retry_seconds": delay},
-                        # An API or node error is described in full above; anything else is a bug, and
-                        # its traceback (redacted like the rest of the line) is what finds it.
-                        exc_info=not isinstance(exc, ApiException | AgentError),
-                    )
+            if not self._may_work():  # the node became the other pod's while this worker waited
+                self.queue.add(key)  # marked dirty while processing: done() puts it back
+                self.queue.done(key)
+                continue
+            self._reconcile(key)
+
+    def _reconcile(self, key: str) -> None:
+        plural = split_key(key)[0]
+        kind = KINDS[plural].KIND
+        started = time.perf_counter()
+        # The Secret values this reconcile reads are redacted from all it reports, its failure included.
+        with redaction.scope():
+            try:
+                result = self.reconcilers[plural].reconcile(key)
+            except Exception as exc:
+                self.metrics.reconciles.labels(kind, "error").inc()
+                self.metrics.reconcile_errors.labels(kind, type(exc).__name__).inc()
+                delay = self.queue.add_rate_limited(key)
+                log.warning(
+                    "reconcile failed",
+                    extra={"key": key, "error": _describe(exc), "retry_seconds": delay},
+                    # An API or node error is described in full above; anything else is a bug, and
+                    # its traceback (redacted like the rest of the line) is what finds it.
+                    exc_info=not isinstance(exc, ApiException | AgentError),
+                )
+            else:
+                self.metrics.reconciles.labels(kind, "retry" if result.retry else "success").inc()
+                if result.retry:
+                    self.queue.add_rate_limited(key)
                 else:
-                    self.metrics.reconciles.labels(kind, "retry" if result.retry else "success").inc()
-                    if result.retry:
-                        self.queue.add_rate_limited(key)
-                    else:
-                        self.queue.forget(key)
-                finally:
-                    self.metrics.reconcile_seconds.labels(kind).observe(time.perf_counter() - started)
-                    self.queue.done(key)
+                    self.queue.forget(key)
+            finally:
+                self.metrics.reconcile_seconds.labels(kind).observe(time.perf_counter() - started)
+                self.queue.done(key)
 
 
 def _describe(exc: Exception) -> str:

@@ -5,7 +5,8 @@ the elected aggregator); chainlinkplacements: list, watch, create and patch (ser
 its own node's only (the chart's admission policy); leases: create, and get and update of the aggregator's
 (resourceNames); its own chainlinknode (resourceNames): get, and its /status: patch; configmaps: get
 (tomlFrom, {{ configMap }}) and secrets: get (urlFrom, {{ secret }}), both limited to the names the chart
-lists (resourceNames); events: create.
+lists (resourceNames); events: create; with a standby, its release's two pods (resourceNames): get, and
+patch of their role label (role.py).
 release-node (the uninstall hook): chainlinkplacements: list, delete; statefulsets: get;
 statefulsets/scale: patch.
 """
@@ -186,14 +187,24 @@ class Kube:
             *_LEASES[:2], self.namespace, _LEASES[2], name, body
         )
 
-    def node_generation(self) -> int | None:
-        """This node's ChainlinkNode's metadata.generation; None while it does not exist."""
-        found = _unless_missing(
+    def chainlink_node(self) -> dict[str, Any] | None:
+        """This node's ChainlinkNode; None while it does not exist."""
+        return _unless_missing(
             lambda: self._custom.get_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, NODE_PLURAL, self.node
             )
         )
-        return None if found is None else int(found["metadata"].get("generation") or 0)
+
+    def pod(self, name: str) -> dict[str, Any] | None:
+        """A pod of this node's release as plain JSON (no V1Pod model is loaded); None when missing."""
+        response = _unless_missing(
+            lambda: self._core.read_namespaced_pod(name, self.namespace, _preload_content=False)
+        )
+        return None if response is None else json.loads(response.data)
+
+    def label_pod(self, name: str, key: str, value: str) -> None:
+        body = {"metadata": {"labels": {key: value}}}
+        self._core.patch_namespaced_pod(name, self.namespace, body, _preload_content=False)
 
     def apply_node_status(self, status: dict[str, Any]) -> None:
         """Server-side apply of this node's ChainlinkNode status, the whole of it (this agent owns it)."""

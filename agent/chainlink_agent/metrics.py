@@ -67,6 +67,28 @@ class Metrics:
             "1 while the node's API answered the agent's last call, else 0.",
             registry=self.registry,
         )
+        self.node_active = Gauge(
+            "chainlink_agent_node_active",
+            "1 while this pod's node holds the database lease and does the node's work (always, without a"
+            " standby), 0 while it stands by.",
+            registry=self.registry,
+        )
+        self.standby_ready = Gauge(
+            "chainlink_agent_standby_ready",
+            "With a standby, from the active pod's agent only: 1 while the other pod is Ready to take over.",
+            ["standby_pod"],
+            registry=self.registry,
+        )
+        self.failovers = Gauge(
+            "chainlink_agent_node_failovers",
+            "With a standby: times another pod of this node took over (ChainlinkNode status.failovers).",
+            registry=self.registry,
+        )
+        self.last_failover = Gauge(
+            "chainlink_agent_node_last_failover_timestamp_seconds",
+            "With a standby: Unix time of the last failover (the ChainlinkNode's status.lastFailoverTime).",
+            registry=self.registry,
+        )
         self.resources = Gauge(
             "chainlink_agent_resources",
             "Resources targeting this node, by kind and their phase on it.",

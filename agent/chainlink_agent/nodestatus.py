@@ -24,6 +24,7 @@ from .metrics import Metrics
 from .nodetypes import KeyBundle, NodeFacts
 from .phases import PHASES
 from .resource import KINDS
+from .role import ROLE_LABEL, Role
 
 log = logging.getLogger(__name__)
 MAX_FAILING_CHECKS = 50
@@ -31,8 +32,9 @@ READY = "Ready"
 
 
 class NodeStatusWriter(Protocol):
-    def node_generation(self) -> int | None: ...
+    def chainlink_node(self) -> dict[str, Any] | None: ...
     def apply_node_status(self, status: dict[str, Any]) -> None: ...
+    def pod(self, name: str) -> dict[str, Any] | None: ...
 
 
 class NodeInfo(Protocol):
@@ -60,6 +62,43 @@ class Observed:
     csa: tuple[str, ...] = ()
     phases: Mapping[str, Iterable[str]] = field(default_factory=dict)  # plural -> each resource's phase
     last_resync: float | None = None  # unix time
+    pods: Pods | None = None  # with a standby only
+
+
+@dataclass(frozen=True)
+class Pods:
+    """The node's two pods (the chart's standby), as the active one's agent sees them."""
+
+    active: str
+    standby: str
+    standby_ready: bool  # Running and Ready, and not labelled active
+    failovers: int = 0
+    last_failover: str | None = None  # RFC 3339
+
+
+def peer(pod: str) -> str:
+    """The other pod of a two-pod StatefulSet: <name>-0 <-> <name>-1."""
+    base, _, ordinal = pod.rpartition("-")
+    return f"{base}-{1 if ordinal == '0' else 0}"
+
+
+def standby_ready(pod: Mapping[str, Any] | None) -> bool:
+    """Whether a pod stands by: Ready (the chart's probes pass for a node waiting for the lease), not being
+    deleted, and not labelled active. Pure."""
+    if pod is None or pod.get("metadata", {}).get("deletionTimestamp"):
+        return False
+    if (pod["metadata"].get("labels") or {}).get(ROLE_LABEL) == "active":
+        return False
+    conditions = (pod.get("status") or {}).get("conditions") or ()
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def failovers(previous: Mapping[str, Any], pod: str, timestamp: str) -> tuple[int, str | None]:
+    """(failovers, lastFailoverTime) once `pod` is active: one more when the status last named another pod
+    active, which is the only record of it that outlives both pods. Pure."""
+    count, last = int(previous.get("failovers") or 0), previous.get("lastFailoverTime")
+    before = previous.get("activePod")
+    return (count + 1, timestamp) if before and before != pod else (count, last)
 
 
 def status(observed: Observed, previous: Mapping[str, Any] | None, timestamp: str) -> dict[str, Any]:
@@ -100,6 +139,13 @@ def status(observed: Observed, previous: Mapping[str, Any] | None, timestamp: st
     if observed.last_resync is not None:
         stamp = datetime.fromtimestamp(observed.last_resync, UTC)
         body["lastResyncTime"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if observed.pods is not None:
+        pods = observed.pods
+        body["activePod"] = pods.active
+        body["standby"] = {"pod": pods.standby, "ready": pods.standby_ready}
+        body["failovers"] = pods.failovers
+        if pods.last_failover:
+            body["lastFailoverTime"] = pods.last_failover
     return body
 
 
@@ -143,8 +189,12 @@ class NodeReporter:
         phases: Mapping[str, Mapping[str, str]],  # plural -> {key: phase}, kept by the reconcilers
         metrics: Metrics,
         interval: float,
+        role: Role | None = None,
+        pod_name: str | None = None,
     ) -> None:
         self._interval = interval
+        self._role = role or Role(None)
+        self._pod_name = pod_name
         self._kube = kube
         self._node = node
         self._facts = facts
@@ -168,22 +218,39 @@ class NodeReporter:
 
     def report(self, not_ready: str | None, read_build: bool = True) -> None:
         """One report: the gauges always, the ChainlinkNode's status when it changed and the object exists
-        (the chart makes it; an agent run without the chart has none and says so once)."""
+        (the chart makes it; an agent run without the chart has none and says so once). Beside a standby
+        node it only says so: the active pod's agent reports the node."""
+        self._metrics.node_active.set(1 if self._role.active.is_set() else 0)
+        if not self._role.active.is_set():
+            self._metrics.standby_ready.clear()
+            self._written = None  # the other pod's agent writes meanwhile
+            return
         observed = self._observe(not_ready, read_build)
-        self._gauge(observed)
         try:
-            generation = self._kube.node_generation()
-            if generation is None:
+            found = self._kube.chainlink_node()
+            if found is None:
+                self._gauge(observed)
                 if not self._missing_logged:
                     log.info("no ChainlinkNode of this node's name; its status is not written")
                     self._missing_logged = True
                 return
-            body = status(replace(observed, generation=generation), self._written, now())
+            generation = int(found["metadata"].get("generation") or 0)
+            timestamp = now()
+            observed = replace(observed, generation=generation, pods=self._pods(found, timestamp))
+            self._gauge(observed)
+            body = status(observed, self._written, timestamp)
             if body != self._written:
                 self._kube.apply_node_status(body)
                 self._written = body
         except ApiException as exc:
             log.warning("could not write the ChainlinkNode status", extra={"status": exc.status})
+
+    def _pods(self, found: Mapping[str, Any], timestamp: str) -> Pods | None:
+        if not self._role.standby or self._pod_name is None:
+            return None
+        other = peer(self._pod_name)
+        count, last = failovers(found.get("status") or {}, self._pod_name, timestamp)
+        return Pods(self._pod_name, other, standby_ready(self._kube.pod(other)), count, last)
 
     def _observe(self, not_ready: str | None, read_build: bool) -> Observed:
         health: dict[str, str] | None = None
@@ -219,6 +286,13 @@ class NodeReporter:
                 m.resources.labels(KINDS[plural].KIND, phase).set(counted[phase])
         if observed.last_resync is not None:
             m.last_resync.set(observed.last_resync)
+        if observed.pods is not None:
+            m.standby_ready.clear()
+            m.standby_ready.labels(observed.pods.standby).set(1 if observed.pods.standby_ready else 0)
+            m.failovers.set(observed.pods.failovers)
+            if observed.pods.last_failover:
+                stamp = datetime.strptime(observed.pods.last_failover, "%Y-%m-%dT%H:%M:%SZ")
+                m.last_failover.set(stamp.replace(tzinfo=UTC).timestamp())
         if observed.version:
             m.build_info.clear()
             m.build_info.labels(observed.agent_version, observed.version).set(1)

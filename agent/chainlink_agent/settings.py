@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     node_labels: dict[str, str] = Field(default_factory=dict)
     namespace: str
     node_url: str = "http://127.0.0.1:6688"
+    # The chart's standby: two pods of this node on one database, one active at a time (role.py). The pod's
+    # name (downward API) is then the agent's identity in the aggregator's election and the pod it labels.
+    standby: bool = False
+    pod_name: str | None = Field(default=None, max_length=253)
     # The node's own API credentials file (`node start --api`): email on line 1, password on line 2.
     credentials_file: Path
     resync_seconds: float = Field(default=300.0, gt=0)

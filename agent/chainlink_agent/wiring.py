@@ -24,6 +24,7 @@ from .ratelimit import RateLimit
 from .reconcile import Collaborators, Reconciler
 from .references import References
 from .resource import BRIDGE_PLURAL, PLURAL
+from .role import Role
 from .settings import Credentials, Settings
 from .snapshot import NodeSnapshot
 from .workqueue import WorkQueue
@@ -43,6 +44,7 @@ class Parts:
     reconcilers: dict[str, Reconciler[Any, Any]]  # by plural: queue keys carry the kind
     reporter: NodeReporter
     aggregator: Aggregator
+    role: Role
 
 
 def wire(
@@ -61,7 +63,10 @@ def wire(
         for plural in (PLURAL, BRIDGE_PLURAL)
     }
     placements = Informer(kube, queue.add, metrics, stop, own_placements(settings.node_name))
-    aggregator = Aggregator(kube, placements, informers, metrics, stop)
+    aggregator = Aggregator(
+        kube, placements, informers, metrics, stop, settings.pod_name or settings.node_name
+    )
+    role = Role(node if settings.standby else None, kube, settings.pod_name)
 
     def deps(plural: str) -> Collaborators:
         return Collaborators(
@@ -101,6 +106,9 @@ def wire(
             {plural: reconciler.phases for plural, reconciler in reconcilers.items()},
             metrics,
             settings.report_seconds,
+            role,
+            settings.pod_name,
         ),
         aggregator=aggregator,
+        role=role,
     )

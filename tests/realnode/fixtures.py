@@ -32,12 +32,23 @@ class RealNodes:
         first.stop()
 
     def start(self, name: str, extra_config: str = "") -> RealNode:
+        database, directory = self._database(name)
+        return self._start(database, directory, extra_config)
+
+    def pair(self, name: str, extra_config: str = "") -> tuple[RealNode, RealNode]:
+        """Two nodes on one database, as the chart's standby runs them: the first holds the lease and is
+        ready; the second is started and returned at once, waiting for the lease."""
+        database, directory = self._database(name)
+        first = self._start(database, f"{directory}-0", extra_config)
+        return first, self._start(database, f"{directory}-1", extra_config, wait=False)
+
+    def _database(self, name: str) -> tuple[str, str]:
         name = re.sub(r"[^a-z0-9]+", "-", name.lower())[:40].strip("-")
         database = f"node_{secrets.token_hex(4)}"
         self.postgres.create_database(database, template=TEMPLATE)
-        return self._start(database, f"{name}-{database}", extra_config)
+        return database, f"{name}-{database}"
 
-    def _start(self, database: str, directory: str, extra_config: str = "") -> RealNode:
+    def _start(self, database: str, directory: str, extra_config: str = "", wait: bool = True) -> RealNode:
         # The password in the URL is not checked (trust on loopback), but the node wants a strong one there.
         url = self.postgres.url(database, strong_password())
         return RealNode.start(
@@ -46,6 +57,7 @@ class RealNodes:
             self.keystore_password,
             self.api_password,
             extra_config=extra_config,
+            wait=wait,
         )
 
 

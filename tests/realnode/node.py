@@ -7,6 +7,7 @@ import secrets
 import string
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -84,6 +85,8 @@ class RealNode:
     def __init__(self, url: str, password: str, process: Component) -> None:
         self.url, self.email, self.password = url, EMAIL, password
         self.process = process
+        # The same node again, on its files, port and log (launch sets it).
+        self.relaunch: Callable[[bool], RealNode] = lambda _wait: self
 
     @classmethod
     def start(
@@ -95,6 +98,7 @@ class RealNode:
         *,
         extra_config: str = "",
         timeout: float = 180,
+        wait: bool = True,
     ) -> RealNode:
         """A node on database_url; the node makes its API user from the credentials file only when the
         database has none, and opens its keys only with the keystore password they were made with."""
@@ -108,7 +112,8 @@ class RealNode:
         )
         api = workdir / "api"
         api.write_text(f"{EMAIL}\n{api_password}\n")
-        return cls.launch(workdir, [config], [secrets_file], api, f"http://127.0.0.1:{port}", timeout)
+        url = f"http://127.0.0.1:{port}"
+        return cls.launch(workdir, [config], [secrets_file], api, url, timeout, wait)
 
     @classmethod
     def launch(
@@ -119,14 +124,31 @@ class RealNode:
         api: Path,
         url: str,
         timeout: float = 180,
+        wait: bool = True,
     ) -> RealNode:
-        """`chainlink node -config ... -secrets ... start -a API` with these files, as the chart runs it."""
+        """`chainlink node -config ... -secrets ... start -a API` with these files, as the chart runs it.
+        wait=False: return at once (a standby waits for the database lease, serving nothing)."""
         command = [str(binary()), "node", *_flags("-config", configs), *_flags("-secrets", secrets_files)]
         process = Component("chainlink-node", [*command, "start", "-a", str(api)], workdir / "node.log")
         process.start()
         node = cls(url, api.read_text().splitlines()[1], process)
-        node.wait_ready(timeout)
+        node.relaunch = lambda wait: cls.launch(workdir, configs, secrets_files, api, url, timeout, wait)
+        if wait:
+            node.wait_ready(timeout)
         return node
+
+    def serving(self) -> bool:
+        """Whether the web server answers at all (it starts once the node holds the database lease)."""
+        try:
+            httpx.get(f"{self.url}/health", timeout=2)
+        except httpx.HTTPError:
+            return False
+        return True
+
+    def signal(self, signum: int) -> None:
+        """kill -9 (SIGKILL), or a freeze (SIGSTOP) and a thaw (SIGCONT)."""
+        assert self.process.process is not None
+        self.process.process.send_signal(signum)
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

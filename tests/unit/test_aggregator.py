@@ -59,7 +59,7 @@ def test_changes_within_the_settle_time_share_one_write_and_an_unchanged_status_
     resources = Cache({KEY: slim(resource)})
     kube = Kube()
     fake_kube: Any = kube
-    aggregator = Aggregator(fake_kube, own, {"chainlinkjobs": resources}, Metrics(), threading.Event())  # type: ignore[arg-type, dict-item]
+    aggregator = Aggregator(fake_kube, own, {"chainlinkjobs": resources}, Metrics(), threading.Event(), "a-0")  # type: ignore[arg-type, dict-item]
     aggregator._others = others  # type: ignore[assignment]  # as if elected
     aggregator._nodes = {KEY: {"node-b"}}
     writer = threading.Thread(target=aggregator._write_loop)

@@ -8,8 +8,9 @@ from typing import Any
 
 from chainlink_agent.errors import NodeUnavailable
 from chainlink_agent.metrics import Metrics
-from chainlink_agent.nodestatus import NodeReporter, Observed, status
+from chainlink_agent.nodestatus import NodeReporter, Observed, failovers, peer, standby_ready, status
 from chainlink_agent.nodetypes import EthKey, KeyBundle, NodeFacts, P2PKey
+from chainlink_agent.role import ROLE_LABEL, Role
 
 FACTS = NodeFacts(
     p2p_keys=(P2PKey("p2p_12D3KooWA", "ab12"),),
@@ -60,8 +61,18 @@ class FakeKube:
         self.generation: int | None = 1
         self.written: list[dict[str, Any]] = []
 
-    def node_generation(self) -> int | None:
-        return self.generation
+        self.pods: dict[str, dict[str, Any]] = {}
+
+    def chainlink_node(self) -> dict[str, Any] | None:
+        if self.generation is None:
+            return None
+        return {
+            "metadata": {"generation": self.generation},
+            "status": self.written[-1] if self.written else {},
+        }
+
+    def pod(self, name: str) -> dict[str, Any] | None:
+        return self.pods.get(name)
 
     def apply_node_status(self, status: dict[str, Any]) -> None:
         self.written.append(status)
@@ -148,3 +159,73 @@ def test_a_node_not_ready_is_reconciling_for_kstatus() -> None:
     assert [(c["type"], c["lastTransitionTime"]) for c in ready["conditions"]] == [
         ("Ready", "2026-12-01T00:01:00Z")
     ]
+
+
+def standby_reporter(pod: str = "node-a-1") -> tuple[NodeReporter, FakeKube, FakeNode, Role, Metrics]:
+    kube, node, metrics = FakeKube(), FakeNode(), Metrics()
+    role = Role(node=_Answering(), pods=None, pod_name=pod)
+    phases: dict[str, dict[str, str]] = {"chainlinkjobs": {}, "chainlinkbridges": {}}
+    reporter = NodeReporter(kube, node, lambda: FACTS, lambda: 1.0, phases, metrics, 30.0, role, pod)
+    return reporter, kube, node, role, metrics
+
+
+class _Answering:
+    def serving(self) -> bool:
+        return True
+
+
+def ready_pod(labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "metadata": {"labels": labels or {}},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+    }
+
+
+def test_beside_a_standby_node_the_agent_writes_no_status_and_calls_no_node() -> None:
+    report, kube, node, _role, metrics = standby_reporter()
+    report.report(None)
+    assert kube.written == []
+    assert node.calls == []
+    assert metrics.registry.get_sample_value("chainlink_agent_node_active") == 0
+
+
+def test_the_active_pods_agent_reports_both_pods_and_counts_a_takeover_once() -> None:
+    report, kube, _node, role, metrics = standby_reporter("node-a-1")
+    kube.written.append({"activePod": "node-a-0", "failovers": 2})  # what the other pod's agent last wrote
+    kube.pods["node-a-0"] = ready_pod({ROLE_LABEL: "standby"})
+    role.poll()
+    report.report(None)
+    report.report(None)
+    latest = kube.written[-1]
+    assert (latest["activePod"], latest["standby"], latest["failovers"]) == (
+        "node-a-1",
+        {"pod": "node-a-0", "ready": True},
+        3,
+    )
+    assert latest["lastFailoverTime"] == kube.written[1]["lastFailoverTime"]
+    value = metrics.registry.get_sample_value
+    assert value("chainlink_agent_standby_ready", {"standby_pod": "node-a-0"}) == 1
+    assert (value("chainlink_agent_node_failovers"), value("chainlink_agent_node_active")) == (3, 1)
+
+
+def test_a_pod_stands_by_only_ready_not_deleted_and_not_labelled_active() -> None:
+    assert standby_ready(ready_pod())
+    assert not standby_ready(None)
+    assert not standby_ready(ready_pod({ROLE_LABEL: "active"}))
+    deleted = ready_pod()
+    deleted["metadata"]["deletionTimestamp"] = "2026-12-04T00:00:00Z"
+    assert not standby_ready(deleted)
+    assert not standby_ready(
+        {"metadata": {}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}}
+    )
+
+
+def test_the_first_active_pod_is_no_failover_and_the_peer_is_the_other_ordinal() -> None:
+    assert failovers({}, "node-a-0", "t1") == (0, None)
+    assert failovers(
+        {"activePod": "node-a-0", "failovers": 1, "lastFailoverTime": "t0"}, "node-a-0", "t1"
+    ) == (
+        1,
+        "t0",
+    )
+    assert (peer("node-a-0"), peer("node-a-1"), peer("my-node-1")) == ("node-a-1", "node-a-0", "my-node-0")

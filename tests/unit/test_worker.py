@@ -12,6 +12,7 @@ from chainlink_agent.app import Agent
 from chainlink_agent.logs import JsonFormatter
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.reconcile import Result
+from chainlink_agent.role import Role
 from chainlink_agent.snapshot import NodeSnapshot
 from chainlink_agent.wiring import Parts
 from chainlink_agent.workqueue import WorkQueue
@@ -29,7 +30,7 @@ class Failing:
         raise ValueError("cannot use s3cret-value")
 
 
-def run_once(reconciler: Any) -> tuple[Agent, WorkQueue]:
+def run_once(reconciler: Any, role: Role | None = None) -> tuple[Agent, WorkQueue]:
     snapshot = NodeSnapshot(FakeNode())
     snapshot.refresh()
     queue = WorkQueue(base_delay=60)
@@ -48,6 +49,7 @@ def run_once(reconciler: Any) -> tuple[Agent, WorkQueue]:
         reconcilers={"chainlinkjobs": reconciler},
         reporter=cast(Any, None),
         aggregator=cast(Any, None),
+        role=role or Role(None),
     )
     agent = Agent(parts)
     queue.add(KEY)
@@ -82,3 +84,58 @@ def test_an_unexpected_error_is_logged_with_its_traceback_redacted_and_the_key_b
     )
     assert errors == 1
     assert queue._failures == {KEY: 1}
+
+
+class Node:
+    answering = False
+
+    def serving(self) -> bool:
+        return self.answering
+
+
+class Recording:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def reconcile(self, key: str) -> Result:
+        self.keys.append(key)
+        return Result()
+
+
+def test_a_worker_beside_a_standby_node_reconciles_nothing_until_the_node_is_its_pods() -> None:
+    node, reconciler = Node(), Recording()
+    role = Role(node)
+    snapshot = NodeSnapshot(FakeNode())  # a standby's agent never lists the node
+    queue, synced = WorkQueue(), threading.Event()
+    synced.set()
+    parts = Parts(
+        settings=cast(Any, None),
+        metrics=Metrics(),
+        stop=threading.Event(),
+        queue=queue,
+        node=cast(Any, None),
+        snapshot=snapshot,
+        importer=cast(Any, None),
+        informers={},
+        placements=cast(Any, SimpleNamespace(synced=synced, plural="chainlinkplacements")),
+        reconcilers={"chainlinkjobs": cast(Any, reconciler)},
+        reporter=cast(Any, None),
+        aggregator=cast(Any, None),
+        role=role,
+    )
+    agent = Agent(parts)
+    queue.add(KEY)
+    worker = threading.Thread(target=agent._work, daemon=True)
+    worker.start()
+    threading.Event().wait(0.7)  # a worker polls its gate every 0.5 s
+    assert reconciler.keys == []
+    assert len(queue) == 1
+    node.answering = True
+    role.poll()  # the node took the lease; the resync lists it, and then workers reconcile
+    snapshot.refresh()
+    while not reconciler.keys:
+        threading.Event().wait(0.01)
+    parts.stop.set()
+    queue.shutdown()
+    worker.join(5)
+    assert reconciler.keys == [KEY]
