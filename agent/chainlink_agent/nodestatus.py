@@ -220,9 +220,14 @@ class NodeReporter:
         """One report: the gauges always, the ChainlinkNode's status when it changed and the object exists
         (the chart makes it; an agent run without the chart has none and says so once). Beside a standby
         node it only says so: the active pod's agent reports the node."""
-        self._metrics.node_active.set(1 if self._role.active.is_set() else 0)
+        m = self._metrics
+        m.node_active.set(1 if self._role.active.is_set() else 0)
         if not self._role.active.is_set():
-            self._metrics.standby_ready.clear()
+            # Standing by: ready, and nothing of the node's to say (the active pod's agent says it).
+            m.ready.set(1 if not_ready is None else 0)
+            m.node_up.set(0)
+            for gauge in (m.standby_ready, m.resources):
+                gauge.clear()
             self._written = None  # the other pod's agent writes meanwhile
             return
         observed = self._observe(not_ready, read_build)

@@ -186,7 +186,9 @@ def test_beside_a_standby_node_the_agent_writes_no_status_and_calls_no_node() ->
     report.report(None)
     assert kube.written == []
     assert node.calls == []
-    assert metrics.registry.get_sample_value("chainlink_agent_node_active") == 0
+    value = metrics.registry.get_sample_value
+    assert (value("chainlink_agent_node_active"), value("chainlink_agent_ready")) == (0, 1)
+    assert value("chainlink_agent_resources", {"kind": "ChainlinkJob", "phase": "Synced"}) is None
 
 
 def test_the_active_pods_agent_reports_both_pods_and_counts_a_takeover_once() -> None:

@@ -85,6 +85,15 @@ settings.py: CHAINLINK_AGENT_*).
   command: ["chainlink-agent"]
   env:
     {{- include "chainlink-node.agent.env" $ | nindent 4 }}
+    {{- if $.Values.standby.enabled }}
+    # standby: the agent labels this pod with its node's role (chainlink-k8s.github.io/role: active or standby).
+    - name: CHAINLINK_AGENT_STANDBY
+      value: "true"
+    - name: CHAINLINK_AGENT_POD_NAME
+      valueFrom:
+        fieldRef:
+          fieldPath: metadata.name
+    {{- end }}
     {{- $bundles := include "chainlink-node.importKeysSpec" (dict "context" $ "types" (list "ocr" "ocr2")) }}
     {{- if ne $bundles "[]" }}
     # OCR/OCR2 bundles: the node imports these only through its API, so the agent does (keyimport.py).

@@ -29,6 +29,12 @@ group fsGroup). */}}
 {{- with $n.evm }}
 {{- $_ := set $cfg "EVM" . }}
 {{- end }}
+{{- /* standby: both pods take turns on one database through the node's lease, which the chart alone sets
+(chainlink-node.validate.standby refuses [Database.Lock] in node.config). */}}
+{{- if .Values.standby.enabled }}
+{{- $lock := dict "LeaseDuration" .Values.standby.lease.duration "LeaseRefreshInterval" .Values.standby.lease.refreshInterval }}
+{{- $_ := set $cfg "Database" (dict "Lock" $lock) }}
+{{- end }}
 {{- $merged := mergeOverwrite $cfg (deepCopy $n.config) }}
 {{- $toml := regexReplaceAll "(?m)^(\\s*[A-Za-z0-9_\"'-]+ = -?[0-9]+)\\.0$" (toToml $merged) "${1}" }}
 {{- /* Blank lines would come out of nindent as lines of spaces. */}}

@@ -31,3 +31,46 @@ bundles only through the node's API, which the agent calls.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+standby: the agent labels the active pod, which the API and P2P Services select, so there is no standby without
+it; and the node panics unless its lease refresh interval is at most half the lease's duration
+(core/services/pg/lease_lock.go NewLeaseLock). Renders nothing when standby is off.
+*/}}
+{{- define "chainlink-node.validate.standby" -}}
+{{- if .Values.standby.enabled }}
+{{- if not .Values.agent.enabled }}
+{{- fail "standby.enabled needs agent.enabled: the agent labels the pod whose node holds the database lease (chainlink-k8s.github.io/role: active), and the API and P2P Services select that label" }}
+{{- end }}
+{{- $lease := .Values.standby.lease }}
+{{- $duration := include "chainlink-node.durationMs" (dict "key" "standby.lease.duration" "value" $lease.duration) | int64 }}
+{{- $refresh := include "chainlink-node.durationMs" (dict "key" "standby.lease.refreshInterval" "value" $lease.refreshInterval) | int64 }}
+{{- if or (le $refresh 0) (gt (mul 2 $refresh) $duration) }}
+{{- fail (printf "standby.lease.refreshInterval (%s) must be more than 0 and at most half of standby.lease.duration (%s): the node panics otherwise (core/services/pg/lease_lock.go)" $lease.refreshInterval $lease.duration) }}
+{{- end }}
+{{- if hasKey .Values.podLabels (include "chainlink-node.standby.roleLabel" .) }}
+{{- fail (printf "podLabels: %s is set by the agent on the pod whose node holds the database lease; the pod template must not set it" (include "chainlink-node.standby.roleLabel" .)) }}
+{{- end }}
+{{- if hasKey (dig "Database" dict .Values.node.config) "Lock" }}
+{{- fail "node.config: with standby.enabled, set the database lease through standby.lease ([Database.Lock] is the chart's: both pods must share one lease, on)" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Milliseconds of a duration written as whole ms, s, m or h ("10s", "1m30s", "500ms"); fails naming the value's key
+otherwise. Call with (dict "key" "standby.lease.duration" "value" "10s").
+*/}}
+{{- define "chainlink-node.durationMs" -}}
+{{- $value := toString .value }}
+{{- if not (regexMatch "^([0-9]+(ms|s|m|h))+$" $value) }}
+{{- fail (printf "%s: %q is not a duration of whole ms, s, m or h (10s, 1m30s)" .key $value) }}
+{{- end }}
+{{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 }}
+{{- $ms := 0 }}
+{{- range regexFindAll "[0-9]+(ms|s|m|h)" $value -1 }}
+{{- $number := regexFind "^[0-9]+" . }}
+{{- $ms = add $ms (mul (atoi $number) (get $units (trimPrefix $number .))) }}
+{{- end }}
+{{- $ms }}
+{{- end }}
