@@ -102,7 +102,10 @@ def test_the_standby_takes_over_a_killed_node_with_every_job_once(
     assert serving <= LEASE_SECONDS + 10
 
     person = node_client(standby.url, standby.email, standby.password)  # the node's jobs, by its own API
-    listed = eventually(lambda: on_node(person), 30, "the node's jobs")
+    try:
+        listed = eventually(lambda: on_node(person), 30, "the node's jobs")
+    finally:
+        person.close()
     names = sorted(str(job.name) for job in listed.values())
     assert names == sorted(before + during)  # each once: the standby's agent duplicated and dropped nothing
     assert {entries[name]["jobID"] for name in during} <= {job.id for job in listed.values()}
