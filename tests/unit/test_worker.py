@@ -30,10 +30,8 @@ class Failing:
         raise ValueError("cannot use s3cret-value")
 
 
-def run_once(reconciler: Any, role: Role | None = None) -> tuple[Agent, WorkQueue]:
-    snapshot = NodeSnapshot(FakeNode())
-    snapshot.refresh()
-    queue = WorkQueue(base_delay=60)
+def agent_with(reconciler: Any, snapshot: NodeSnapshot, queue: WorkQueue, role: Role) -> Agent:
+    """An Agent whose workers run: its watches synced, the rest of its parts absent."""
     synced = threading.Event()
     synced.set()
     parts = Parts(
@@ -49,9 +47,16 @@ def run_once(reconciler: Any, role: Role | None = None) -> tuple[Agent, WorkQueu
         reconcilers={"chainlinkjobs": reconciler},
         reporter=cast(Any, None),
         aggregator=cast(Any, None),
-        role=role or Role(None),
+        role=role,
     )
-    agent = Agent(parts)
+    return Agent(parts)
+
+
+def run_once(reconciler: Any) -> tuple[Agent, WorkQueue]:
+    snapshot = NodeSnapshot(FakeNode())
+    snapshot.refresh()
+    queue = WorkQueue(base_delay=60)
+    agent = agent_with(reconciler, snapshot, queue, Role(None))
     queue.add(KEY)
     worker = threading.Thread(target=agent._work)
     worker.start()
@@ -106,24 +111,8 @@ def test_a_worker_beside_a_standby_node_reconciles_nothing_until_the_node_is_its
     node, reconciler = Node(), Recording()
     role = Role(node)
     snapshot = NodeSnapshot(FakeNode())  # a standby's agent never lists the node
-    queue, synced = WorkQueue(), threading.Event()
-    synced.set()
-    parts = Parts(
-        settings=cast(Any, None),
-        metrics=Metrics(),
-        stop=threading.Event(),
-        queue=queue,
-        node=cast(Any, None),
-        snapshot=snapshot,
-        importer=cast(Any, None),
-        informers={},
-        placements=cast(Any, SimpleNamespace(synced=synced, plural="chainlinkplacements")),
-        reconcilers={"chainlinkjobs": cast(Any, reconciler)},
-        reporter=cast(Any, None),
-        aggregator=cast(Any, None),
-        role=role,
-    )
-    agent = Agent(parts)
+    queue = WorkQueue()
+    agent = agent_with(reconciler, snapshot, queue, role)
     queue.add(KEY)
     worker = threading.Thread(target=agent._work, daemon=True)
     worker.start()
@@ -135,7 +124,7 @@ def test_a_worker_beside_a_standby_node_reconciles_nothing_until_the_node_is_its
     snapshot.refresh()
     while not reconciler.keys:
         threading.Event().wait(0.01)
-    parts.stop.set()
+    agent.stop.set()
     queue.shutdown()
     worker.join(5)
     assert reconciler.keys == [KEY]
