@@ -43,6 +43,7 @@ class Agent:
         self.import_error: str | None = None
         self.reporter = parts.reporter
         self.role = parts.role
+        self.rollout = parts.rollout
         self.role.on_change = self._role_changed
         self._wake = threading.Event()  # ends the resync loop's wait early
         self._threads: list[threading.Thread] = []
@@ -71,6 +72,8 @@ class Agent:
             self._start(f"informer-{informer.plural}", informer.run)
         if self.role.standby:
             self._start("role", lambda: self.role.run(self.stop))
+        if (rollout := self.rollout) is not None:
+            self._start("rollout", lambda: rollout.run(self.stop))
         self._start("resync", self._resync_loop)
         self._start("aggregator", self.aggregator.run)
         self._start("report", lambda: self.reporter.run(self.stop, self.ready))

@@ -5,8 +5,8 @@ the elected aggregator); chainlinkplacements: list, watch, create and patch (ser
 its own node's only (the chart's admission policy); leases: create, and get and update of the aggregator's
 (resourceNames); its own chainlinknode (resourceNames): get, and its /status: patch; configmaps: get
 (tomlFrom, {{ configMap }}) and secrets: get (urlFrom, {{ secret }}), both limited to the names the chart
-lists (resourceNames); events: create; with a standby, its release's two pods (resourceNames): get, and
-patch of their role label (role.py).
+lists (resourceNames); events: create; with a standby, its release's two pods (resourceNames): get,
+patch of their role label (role.py) and delete (rollout.py), and its StatefulSet (resourceNames): get.
 release-node (the uninstall hook): chainlinkplacements: list, delete; statefulsets: get;
 statefulsets/scale: patch.
 """
@@ -205,6 +205,25 @@ class Kube:
     def label_pod(self, name: str, key: str, value: str) -> None:
         body = {"metadata": {"labels": {key: value}}}
         self._core.patch_namespaced_pod(name, self.namespace, body, _preload_content=False)
+
+    def delete_pod(self, name: str) -> None:
+        """A graceful delete: the pod's node releases the database lease as it stops."""
+        _unless_missing(
+            lambda: self._core.delete_namespaced_pod(name, self.namespace, _preload_content=False)
+        )
+
+    def statefulset_update_revision(self, name: str) -> str | None:
+        """The revision the StatefulSet's pods should be of; None until its controller has seen its spec."""
+        response = _unless_missing(
+            lambda: self._apps.read_namespaced_stateful_set(name, self.namespace, _preload_content=False)
+        )
+        if response is None:
+            return None
+        sts = json.loads(response.data)
+        status = sts.get("status") or {}
+        if int(status.get("observedGeneration") or 0) < int(sts["metadata"].get("generation") or 0):
+            return None
+        return status.get("updateRevision") or None
 
     def apply_node_status(self, status: dict[str, Any]) -> None:
         """Server-side apply of this node's ChainlinkNode status, the whole of it (this agent owns it)."""

@@ -23,8 +23,9 @@ from .errors import NodeError
 from .metrics import Metrics
 from .nodetypes import KeyBundle, NodeFacts
 from .phases import PHASES
+from .pods import PodView, peer
 from .resource import KINDS
-from .role import ROLE_LABEL, Role
+from .role import Role
 
 log = logging.getLogger(__name__)
 MAX_FAILING_CHECKS = 50
@@ -74,23 +75,6 @@ class Pods:
     standby_ready: bool  # Running and Ready, and not labelled active
     failovers: int = 0
     last_failover: str | None = None  # RFC 3339
-
-
-def peer(pod: str) -> str:
-    """The other pod of a two-pod StatefulSet: <name>-0 <-> <name>-1."""
-    base, _, ordinal = pod.rpartition("-")
-    return f"{base}-{1 if ordinal == '0' else 0}"
-
-
-def standby_ready(pod: Mapping[str, Any] | None) -> bool:
-    """Whether a pod stands by: Ready (the chart's probes pass for a node waiting for the lease), not being
-    deleted, and not labelled active. Pure."""
-    if pod is None or pod.get("metadata", {}).get("deletionTimestamp"):
-        return False
-    if (pod["metadata"].get("labels") or {}).get(ROLE_LABEL) == "active":
-        return False
-    conditions = (pod.get("status") or {}).get("conditions") or ()
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 def failovers(previous: Mapping[str, Any], pod: str, timestamp: str) -> tuple[int, str | None]:
@@ -255,7 +239,9 @@ class NodeReporter:
             return None
         other = peer(self._pod_name)
         count, last = failovers(found.get("status") or {}, self._pod_name, timestamp)
-        return Pods(self._pod_name, other, standby_ready(self._kube.pod(other)), count, last)
+        pod = self._kube.pod(other)
+        ready = pod is not None and PodView.of(pod).standing_by
+        return Pods(self._pod_name, other, ready, count, last)
 
     def _observe(self, not_ready: str | None, read_build: bool) -> Observed:
         health: dict[str, str] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Node names end placement names and key the status maps, so they follow the DNS label rules.
@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     # release-node after an upgrade that turned the agent off: wait for the StatefulSet to roll out a pod
     # without the sidecar instead of stopping the node.
     release_after_rollout: bool = False
+
+    @model_validator(mode="after")
+    def _standby_knows_its_pod(self) -> Settings:
+        if self.standby and not self.pod_name:
+            raise ValueError(
+                "CHAINLINK_AGENT_STANDBY needs CHAINLINK_AGENT_POD_NAME (the downward API's pod name)"
+            )
+        return self
 
     @field_validator("log_level")
     @classmethod

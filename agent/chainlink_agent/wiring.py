@@ -25,6 +25,7 @@ from .reconcile import Collaborators, Reconciler
 from .references import References
 from .resource import BRIDGE_PLURAL, PLURAL
 from .role import Role
+from .rollout import Rollout
 from .settings import Credentials, Settings
 from .snapshot import NodeSnapshot
 from .workqueue import WorkQueue
@@ -45,6 +46,7 @@ class Parts:
     reporter: NodeReporter
     aggregator: Aggregator
     role: Role
+    rollout: Rollout | None  # with a standby only
 
 
 def wire(
@@ -111,4 +113,5 @@ def wire(
         ),
         aggregator=aggregator,
         role=role,
+        rollout=Rollout(kube, role, settings.pod_name) if settings.standby and settings.pod_name else None,
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from chainlink_agent.errors import NodeUnavailable
 from chainlink_agent.metrics import Metrics
-from chainlink_agent.nodestatus import NodeReporter, Observed, failovers, peer, standby_ready, status
+from chainlink_agent.nodestatus import NodeReporter, Observed, failovers, status
 from chainlink_agent.nodetypes import EthKey, KeyBundle, NodeFacts, P2PKey
 from chainlink_agent.role import ROLE_LABEL, Role
 
@@ -210,19 +210,7 @@ def test_the_active_pods_agent_reports_both_pods_and_counts_a_takeover_once() ->
     assert (value("chainlink_agent_node_failovers"), value("chainlink_agent_node_active")) == (3, 1)
 
 
-def test_a_pod_stands_by_only_ready_not_deleted_and_not_labelled_active() -> None:
-    assert standby_ready(ready_pod())
-    assert not standby_ready(None)
-    assert not standby_ready(ready_pod({ROLE_LABEL: "active"}))
-    deleted = ready_pod()
-    deleted["metadata"]["deletionTimestamp"] = "2026-12-04T00:00:00Z"
-    assert not standby_ready(deleted)
-    assert not standby_ready(
-        {"metadata": {}, "status": {"conditions": [{"type": "Ready", "status": "False"}]}}
-    )
-
-
-def test_the_first_active_pod_is_no_failover_and_the_peer_is_the_other_ordinal() -> None:
+def test_the_first_active_pod_is_no_failover() -> None:
     assert failovers({}, "node-a-0", "t1") == (0, None)
     assert failovers(
         {"activePod": "node-a-0", "failovers": 1, "lastFailoverTime": "t0"}, "node-a-0", "t1"
@@ -230,4 +218,3 @@ def test_the_first_active_pod_is_no_failover_and_the_peer_is_the_other_ordinal()
         1,
         "t0",
     )
-    assert (peer("node-a-0"), peer("node-a-1"), peer("my-node-1")) == ("node-a-1", "node-a-0", "my-node-0")

@@ -48,6 +48,7 @@ def agent_with(reconciler: Any, snapshot: NodeSnapshot, queue: WorkQueue, role: 
         reporter=cast(Any, None),
         aggregator=cast(Any, None),
         role=role,
+        rollout=None,
     )
     return Agent(parts)
 
