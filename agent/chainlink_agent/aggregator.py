@@ -157,6 +157,9 @@ class Aggregator:
         status = summary(sorted(entries, key=lambda entry: str(entry["node"])))
         if status_digest(status) == raw.get("statusDigest"):
             return
+        # Checked last: a term may have ended while this write waited, and the next leader writes now.
+        if not self._lease.leading:
+            return
         try:
             cache.store(self._kube.apply_summary(KINDS[plural].from_dict(raw), status))
         except ApiException as exc:

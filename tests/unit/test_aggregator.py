@@ -52,16 +52,23 @@ class Kube:
 KEY = "chainlinkjobs/ns/feed"
 
 
+def elected(own: Cache, others: Cache, resources: Cache, kube: Kube) -> Aggregator:
+    """An aggregator as if it had just won the Lease, with node-b's placement known."""
+    fake_kube: Any = kube
+    aggregator = Aggregator(fake_kube, own, {"chainlinkjobs": resources}, Metrics(), threading.Event(), "a-0")  # type: ignore[arg-type, dict-item]
+    aggregator._others = others  # type: ignore[assignment]
+    aggregator._nodes = {KEY: {"node-b"}}
+    aggregator._lease._renewed = time.monotonic()
+    return aggregator
+
+
 def test_changes_within_the_settle_time_share_one_write_and_an_unchanged_status_is_not_written():
     own = Cache({KEY: {"status": {"phase": "Pending"}}})
     others = Cache({f"{KEY}@node-b": {"status": {"phase": "Synced"}}})
     resource = {"metadata": {"name": "feed", "namespace": "ns"}, "spec": {}}
     resources = Cache({KEY: slim(resource)})
     kube = Kube()
-    fake_kube: Any = kube
-    aggregator = Aggregator(fake_kube, own, {"chainlinkjobs": resources}, Metrics(), threading.Event(), "a-0")  # type: ignore[arg-type, dict-item]
-    aggregator._others = others  # type: ignore[assignment]  # as if elected
-    aggregator._nodes = {KEY: {"node-b"}}
+    aggregator = elected(own, others, resources, kube)
     writer = threading.Thread(target=aggregator._write_loop)
     writer.start()
     for phase in ("Pending", "Synced"):  # the placement written ahead of the create, then after it
@@ -78,3 +85,13 @@ def test_changes_within_the_settle_time_share_one_write_and_an_unchanged_status_
             "phases": {"node-a": "Synced", "node-b": "Synced"},
         }
     ]
+
+
+def test_a_leader_whose_term_ended_writes_nothing_even_for_a_write_already_due():
+    own = Cache({KEY: {"status": {"phase": "Synced"}}})
+    resources = Cache({KEY: slim({"metadata": {"name": "feed", "namespace": "ns"}, "spec": {}})})
+    kube = Kube()
+    aggregator = elected(own, Cache({}), resources, kube)
+    aggregator._lease._renewed = float("-inf")  # no renewal within the deadline: another may lead now
+    aggregator._write(KEY)
+    assert kube.writes == []
