@@ -87,7 +87,13 @@ locks the node out of its database and keystore once applied: that fails unless 
 {{- if not .Values.node.keystore.existingSecret }}
 {{- $_ := set $wanted "keystore" (include "chainlink-node.existingSecretValue" (dict "context" . "name" (include "chainlink-node.secretsName" .) "key" "keystore-password")) }}
 {{- end }}
+{{- $kept := include "chainlink-node.keptDatabaseVolume" . }}
+{{- $secrets := dict "postgres" (include "chainlink-node.postgresName" .) "api" (include "chainlink-node.apiSecretName" .) "keystore" (include "chainlink-node.secretsName" .) }}
+{{- $givers := dict "postgres" "postgresql.auth.existingSecret" "api" "node.api.existingSecret" "keystore" "node.keystore.existingSecret" }}
 {{- range $what, $stored := $wanted }}
+{{- if and (not $stored) $kept }}
+{{- fail (printf "the Secret %s that held the node's generated %s password is gone, but its database volume (PersistentVolumeClaim %s) is still there: a new password would lock the node out of its database and keys. Restore the Secret from your backup (or give the password with %s); to start a new node on an empty database instead, delete that PersistentVolumeClaim first" (get $secrets $what) $what $kept (get $givers $what)) }}
+{{- end }}
 {{- if and (not $stored) (not $.Values.credentials.generateOffline) (not (include "chainlink-node.clusterVisible" $)) }}
 {{- fail (printf "Helm cannot read the cluster (helm template, helm lint, a client-side dry run or Argo CD), so the generated %s password would be new at every render and lock the node out of its data once applied. Give the Secret yourself (node.api.existingSecret, node.keystore.existingSecret, postgresql.auth.existingSecret), use helm install/upgrade or --dry-run=server, or set credentials.generateOffline=true to render throwaway passwords (linting only)" $what) }}
 {{- end }}
@@ -96,6 +102,17 @@ locks the node out of its database and keystore once applied: that fails unless 
 {{- $_ := set . "chainlinkNodeCredentials" $out }}
 {{- end }}
 {{- toJson .chainlinkNodeCredentials }}
+{{- end }}
+
+{{/*
+The embedded database's volume, when it outlived its Secrets (both are kept by helm uninstall; a person or a
+tool deleted the Secret): its PersistentVolumeClaim's name, else "". Empty under helm template (no lookup).
+*/}}
+{{- define "chainlink-node.keptDatabaseVolume" -}}
+{{- if eq (include "chainlink-node.database.mode" .) "embedded" }}
+{{- $claim := printf "data-%s-0" (include "chainlink-node.postgresName" .) }}
+{{- if lookup "v1" "PersistentVolumeClaim" .Release.Namespace $claim }}{{ $claim }}{{ end }}
+{{- end }}
 {{- end }}
 
 {{/* Names of the existing Secrets the node and agent containers mount or read through env. */}}
