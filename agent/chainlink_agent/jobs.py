@@ -4,10 +4,13 @@ node under an external job ID the resource owns (derived from its UID, or set in
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, TypeVar
 
-from . import pipeline, placement, redaction, template
+from . import pipeline, redaction, template
 from .conditions import SYNCED, Outcome
 from .errors import InvalidSpec, NodeError, NodeRejected, Waiting
 from .phases import Phase, Reason
@@ -15,6 +18,8 @@ from .plan import Action, Create, Replace, plan
 from .reconcile import Collaborators, Reconciler, Result, kept
 from .resource import ChainlinkJob, StatusEntry, derived_external_job_id
 from .spec import RenderedSpec, render, rendered_before
+
+T = TypeVar("T")
 
 # The node's answer when a job names a bridge it does not have (job ORM.AssertBridgesExist, a 500).
 NODE_BRIDGES_MISSING = "not all bridges exist"
@@ -32,6 +37,49 @@ TEXT_INVALID: frozenset[Reason] = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """A job's TOML with its {{ }} references resolved for this node."""
+
+    text: str  # what the node gets
+    reads_objects: bool  # a Secret or ConfigMap was read, which no watch follows
+    # When a Secret was read (else None): the spec with each Secret reference replaced by the Secret's
+    # name, key and resourceVersion, which specHash is the hash of (spec.py); and the spec with the Secret
+    # values left out, which is all that messages about the spec may quote.
+    hashed_as: str | None = None
+    blank: str | None = None
+
+
+def checked(check: Callable[[str], T], text: str, blank: str | None) -> T:
+    """check(text). Its InvalidSpec quotes text (a bridge name, a character and its column), so when text
+    holds Secret values (blank: the spec without them) the error is told from blank instead: the same
+    reason there gives its message; a fault only the Secret values make keeps its reason and says no more."""
+    try:
+        return check(text)
+    except InvalidSpec as exc:
+        if blank is None:
+            raise
+        try:
+            check(blank)
+        except InvalidSpec as own:
+            if own.reason == exc.reason:
+                raise own from None
+        message = f"the job TOML is invalid ({exc.reason}) once its Secret values are in; not said where"
+        raise InvalidSpec(exc.reason, message) from None
+
+
+def shown_bridges(names: list[str], blank: str | None) -> list[str]:
+    """names as a message may quote them: one that the pipeline has only with its Secret values in is
+    made of them (the node lowercases it, so redacting the value would not catch it), and is redacted."""
+    if blank is None:
+        return names
+    try:
+        own = set(pipeline.bridge_names(blank))
+    except InvalidSpec:
+        own = set()
+    return [name if name in own else redaction.REDACTED for name in names]
+
+
 def settled_invalid(job: ChainlinkJob, recorded: StatusEntry | None) -> bool:
     """Whether the placement records job's current generation as Invalid for its own inline text: a new
     generation arrives through the watch, so a resync of an unchanged node need not parse it again. A TOML
@@ -45,6 +93,9 @@ def settled_invalid(job: ChainlinkJob, recorded: StatusEntry | None) -> bool:
 
 
 class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
+    NAMED: ClassVar[str] = "external job ID"
+    DUPLICATE: ClassVar[Reason] = "DuplicateExternalJobID"
+
     def __init__(self, deps: Collaborators) -> None:
         super().__init__(deps)
         # bridge name -> keys of the jobs waiting for it; a bridge the agent makes wakes them at once.
@@ -85,11 +136,16 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         desired: RenderedSpec | None,
         wanted: bool,
     ) -> Result:
-        owned = {derived_external_job_id(job.uid, self._node_name)}
+        derived = derived_external_job_id(job.uid, self._node_name)
+        # Only names this resource holds: the recorded one was checked at the start of the reconcile and
+        # the desired one in _desired; its derived one another resource may have set by hand, and won.
+        owned = {derived} if self._taker(job, derived) is None else set()
         if recorded and recorded.external_job_id:
             owned.add(recorded.external_job_id)
         if desired is not None:
             owned.add(desired.external_job_id)
+        elif (inherited := self._inherited(job)) is not None:
+            owned.add(inherited)
         try:
             present = self._snapshot.subset(owned)
             if desired is None and not present and recorded is not None and recorded.external_job_id:
@@ -134,74 +190,72 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         if not toml:
             raise InvalidSpec("EmptySpec", "the job TOML is empty")
         derived = derived_external_job_id(job.uid, self._node_name)
-        resolved, reads_objects = self._resolve(toml)
-        if reads_objects or job.toml_from is not None:
+        spec = self._resolve(toml)
+        if spec.reads_objects or job.toml_from is not None:
             self._reads_objects.add(job.key)
         else:
             self._reads_objects.discard(job.key)
         desired = (
-            rendered_before(resolved, derived, recorded.external_job_id, recorded.spec_hash)
+            rendered_before(spec.text, derived, recorded.external_job_id, recorded.spec_hash, spec.hashed_as)
             if recorded is not None
             else None
-        ) or render(resolved, derived)
+        ) or checked(lambda text: render(text, derived, spec.hashed_as), spec.text, spec.blank)
         if redaction.is_secret_uuid(desired.external_job_id):
             # It is recorded in status and in Events, which everyone who may read the resource reads.
             raise InvalidSpec("SecretNotAllowed", "externalJobID may not come from a Secret")
-        hand_set = desired.external_job_id != derived
-        if hand_set:
-            self._learn_claims(job, desired.external_job_id)
-        self._claim(
-            job,
-            desired.external_job_id,
-            f"external job ID {desired.external_job_id}",
-            "DuplicateExternalJobID",
-            only_if_contested=not hand_set,
-        )
-        self._await_bridges(job, pipeline.bridge_names(desired.toml))
+        self._claim(job, recorded, desired.external_job_id)
+        self._await_bridges(job, checked(pipeline.bridge_names, desired.toml, spec.blank), spec.blank)
         return desired
 
-    def _learn_claims(self, job: ChainlinkJob, external_id: str) -> None:
-        """Claims are otherwise learnt as resources are reconciled, in whatever order the workers take them;
-        a TOML-set external job ID is checked against every resource in the cache that could hold it on
-        this node, so the oldest wins at a cold start too. A resource holds it while it wants it (inline
-        TOML setting it) or while its placement records a job under it."""
-        # Either way its JSON names the ID (a UUID: nothing in it is escaped), so only those are read.
-        for found in self._cache.cached_containing(external_id):
-            other = ChainlinkJob.from_dict(found)
-            if other.key != job.key and self._wants_inline(other, external_id):
-                self._claims.seed(external_id, other.key, other.creation_timestamp)
-        for held in self._placements.cached_containing(external_id):
-            key = placement.resource_key(held)
-            if key == job.key or placement.entry(held).external_job_id != external_id:
-                continue
-            raw = self._cache.get(key)
-            # A resource already gone still holds the job until its cleanup is done: it comes first.
-            created = "" if raw is None else ChainlinkJob.from_dict(raw).creation_timestamp
-            self._claims.seed(external_id, key, created)
-
-    def _wants_inline(self, job: ChainlinkJob, external_id: str) -> bool:
-        active = not job.deleting and not job.suspend and job.targets(self._node_name, self._node_labels)
-        if not active or not job.toml or external_id not in job.toml.lower():
-            return False
+    def _name(self, job: ChainlinkJob) -> str | None:
+        """The external job ID its inline TOML sets; for a TOML this cannot tell (from a ConfigMap, or one
+        that parses only once its references are resolved), the one its last reconcile claimed."""
+        if not job.toml:
+            return self._claims.name_of(job.key)
+        derived = derived_external_job_id(job.uid, self._node_name)
+        if "externaljobid" not in job.toml.lower():
+            return derived  # no TOML parse for the many that set none
         try:
-            return render(job.toml, "").external_job_id == external_id
+            return render(job.toml, derived).external_job_id
         except InvalidSpec:
-            return False
+            return self._claims.name_of(job.key)
 
-    def _resolve(self, toml: str) -> tuple[str, bool]:
-        """The TOML with its {{ }} references resolved for this node, and whether it read a Secret or
-        ConfigMap for them. Secret values go only into the returned text, which is sent to the node and
-        hashed; every message is redacted of them."""
+    def _held(self, recorded: StatusEntry | None) -> str | None:
+        return recorded.external_job_id if recorded is not None else None
+
+    def _without_held(self, recorded: StatusEntry) -> StatusEntry:
+        return replace(recorded, external_job_id=None, job_id=None, spec_hash=None)
+
+    def _pinned(self, job: ChainlinkJob, name: str) -> bool:
+        return name != derived_external_job_id(job.uid, self._node_name)
+
+    def _on_node(self, name: str) -> bool:
+        return bool(self._snapshot.subset([name]))
+
+    def _resolve(self, toml: str) -> Resolved:
+        """The TOML with its {{ }} references resolved for this node. Secret values go only into the text
+        sent to the node: not into its hash, and into no message (each is also redacted from all)."""
         refs = template.references(toml)
         if not refs:
-            return toml, False
+            return Resolved(toml, False)
         values: dict[tuple[str, str, str], str | None] = {}
+        stand_ins: dict[tuple[str, str, str], str | None] = {}
         for fn, name, key in sorted(template.lookups(refs)):
-            read = self._refs.secret if fn == "secret" else self._refs.config_map
-            values[(fn, name, key)] = read(name, key)
-        return template.substitute(toml, self._snapshot.facts(), values), bool(values)
+            if fn == "secret":
+                values[(fn, name, key)], version = self._refs.secret_and_version(name, key)
+                # NUL, which no TOML that parses holds, sets it apart from any text the author wrote.
+                stand_ins[(fn, name, key)] = "\0" + json.dumps([name, key, version]) + "\0"
+            else:
+                values[(fn, name, key)] = self._refs.config_map(name, key)
+        facts = self._snapshot.facts()
+        text = template.substitute(toml, facts, values)
+        if not stand_ins:
+            return Resolved(text, bool(values))
+        hashed_as = template.substitute(toml, facts, {**values, **stand_ins})
+        blank = template.substitute(toml, facts, {**values, **dict.fromkeys(stand_ins, "")})
+        return Resolved(text, True, hashed_as, blank)
 
-    def _await_bridges(self, job: ChainlinkJob, names: list[str]) -> None:
+    def _await_bridges(self, job: ChainlinkJob, names: list[str], blank: str | None) -> None:
         missing = self._missing_bridges(names)
         if missing:
             # Made by hand since the last list? One list answers for every name and every waiting job (the
@@ -216,7 +270,8 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
                 self._waiting.setdefault(name, set()).add(job.key)
         if missing:
             plural = "bridge" if len(missing) == 1 else "bridges"
-            raise Waiting("BridgeMissing", f"waiting for {plural} {', '.join(missing)}")
+            shown = ", ".join(shown_bridges(missing, blank))
+            raise Waiting("BridgeMissing", f"waiting for {plural} {shown}")
 
     def _missing_bridges(self, names: list[str]) -> list[str]:
         known = self._snapshot.bridges(names)

@@ -62,11 +62,6 @@ def plan(
     return actions
 
 
-def claim_winner(claimants: Mapping[str, str]) -> str:
-    """Of several resources claiming one external job ID (key -> creationTimestamp), the oldest keeps it."""
-    return min(claimants, key=lambda key: (claimants[key], key))
-
-
 # Bridges ----------------------------------------------------------------------------------------------
 
 
@@ -97,27 +92,32 @@ BridgeAction = CreateBridge | UpdateBridge | DeleteBridge | BridgeConflict
 
 
 def plan_bridge(
-    desired: DesiredBridge | None, recorded: StatusEntry | None, node_bridges: Mapping[str, NodeBridge]
+    desired: DesiredBridge | None,
+    recorded: StatusEntry | None,
+    node_bridges: Mapping[str, NodeBridge],
+    adopted: str | None = None,
 ) -> list[BridgeAction]:
     """Actions for one ChainlinkBridge on one node.
 
     Bridges have no external ID, so ownership is written ahead: the status entry says `owned` (with the
     bridge's name) before the agent creates the bridge. A bridge on the node is this resource's only if
-    the entry says so; any other bridge of that name is a conflict, reported and never touched. A crash
-    after the create finds `owned` and adopts the bridge.
+    the entry says so, or it is `adopted` (the agent made it for another resource that held the name,
+    which this one now holds: claims.py); any other bridge of that name is a conflict, reported and never
+    touched. A crash after the create finds `owned` and adopts the bridge.
     """
     owned_name = recorded.bridge_name if recorded is not None and recorded.owned else None
+    owned = {name for name in (owned_name, adopted) if name is not None}
     actions: list[BridgeAction] = []
-    moved = desired is None or desired.name != owned_name
-    if owned_name is not None and owned_name in node_bridges and moved:
-        actions.append(DeleteBridge(owned_name))  # deleted, untargeted, suspended or renamed
+    for name in sorted(owned):
+        if name in node_bridges and (desired is None or desired.name != name):
+            actions.append(DeleteBridge(name))  # deleted, untargeted, suspended or renamed
     if desired is None:
         return actions
     current = node_bridges.get(desired.name)
     if current is None:
         made_before = owned_name == desired.name and recorded is not None and recorded.phase == "Synced"
         actions.append(CreateBridge(desired, restores=made_before))
-    elif owned_name != desired.name:
+    elif desired.name not in owned:
         actions.append(BridgeConflict(desired.name))
     elif not desired.matches(current):
         actions.append(UpdateBridge(desired))

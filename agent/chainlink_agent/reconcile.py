@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from . import placement, redaction
-from .claims import Claims
+from . import claims, placement, redaction
+from .claims import Claimant, Claims
 from .conditions import Outcome, now, status_entry
 from .errors import InvalidSpec, NodeError, Waiting
 from .nodetypes import DesiredBridge, NodeBridge, NodeJob
@@ -82,7 +82,11 @@ class Result:
 
 class Reconciler(Generic[R, D]):
     """The reconcile every kind shares, and its pieces; a kind supplies _parse, _desired, _converge and
-    _hold (the outcome that keeps what the status says this resource has on the node)."""
+    _hold (the outcome that keeps what the status says this resource has on the node), and for its names
+    (claims.py) _name, _held, _without_held, _pinned and _on_node."""
+
+    NAMED: ClassVar[str]  # what a name of this kind is, in messages
+    DUPLICATE: ClassVar[Reason]  # the reason of a resource that lost its name to another
 
     def __init__(self, deps: Collaborators) -> None:
         self._node_name = deps.node_name
@@ -109,21 +113,23 @@ class Reconciler(Generic[R, D]):
             # A resource gone with a placement left: what the placement records is still to be removed.
             obj = self._gone(key, recorded)
         else:
-            self._claims.release(key)
+            self._claims.release(key, None)
             self.phases.pop(key, None)
             return Result()
+        held = self._held(recorded)
+        # Checked before anything is done under the name: a resource that lost it never acts on it.
+        if recorded is not None and held is not None and (taker := self._taker(obj, held)) is not None:
+            if self._holders(held) == {key} and self._on_node(held):
+                # Its record is the only sign that the agent made what the node has under the name: kept,
+                # and nothing done, until the winner takes that over.
+                self._enqueue(taker)
+                outcome = self._hold(recorded, "Invalid", self.DUPLICATE, self._used_by(obj, held, taker))
+                self._report(obj, recorded, outcome, "Warning")
+                return Result(retry=True)
+            recorded = self._without_held(recorded)
         wanted = not obj.deleting and obj.targets(self._node_name, self._node_labels)
         if not wanted or obj.suspend:
-            if not wanted and recorded is None:
-                self._claims.release(key)
-                self.phases.pop(key, None)
-                return Result()  # not ours, and nothing of ours to clean up
-            result = self._converge(obj, recorded, None, wanted)
-            if not result.retry:
-                # Only once the cleanup is done: until then this resource still holds what it claimed,
-                # and a waiting claimant taking over earlier would have its new job deleted by it.
-                self._claims.release(key)
-            return result
+            return self._remove(obj, recorded, held, wanted)
         try:
             desired = self._desired(obj, recorded)
         except Waiting as exc:
@@ -141,6 +147,20 @@ class Reconciler(Generic[R, D]):
                 {"spec": {"uid": obj.uid}, "status": self._report(obj, None, ahead, None)}
             )
         return self._converge(obj, recorded, desired, wanted)
+
+    def _remove(self, obj: R, recorded: StatusEntry | None, held: str | None, wanted: bool) -> Result:
+        """Nothing of obj is wanted on this node (deleted, untargeted or suspended): removes what it holds
+        there. held: the name its placement recorded."""
+        if not wanted and recorded is None and self._inherited(obj) is None:
+            if obj.deleting:
+                self._claims.release(obj.key, None)
+            self.phases.pop(obj.key, None)
+            return Result()  # not ours, and nothing of ours to clean up
+        result = self._converge(obj, recorded, None, wanted)
+        if obj.deleting and not result.retry:
+            # Only deletion lets go of a name, and only once the cleanup is done (claims.winner).
+            self._claims.release(obj.key, held)
+        return result
 
     def recorded(self, key: str) -> StatusEntry | None:
         """This node's record of the resource: its placement, if there is one."""
@@ -172,6 +192,25 @@ class Reconciler(Generic[R, D]):
     def _hold(self, recorded: StatusEntry | None, phase: Phase, reason: Reason, message: str) -> Outcome:
         raise NotImplementedError
 
+    def _name(self, obj: R) -> str | None:
+        """The name obj's spec sets, whatever its suspend and targets (None: none this node can tell)."""
+        raise NotImplementedError
+
+    def _held(self, recorded: StatusEntry | None) -> str | None:
+        """The name a placement records this resource holding on the node."""
+        raise NotImplementedError
+
+    def _without_held(self, recorded: StatusEntry) -> StatusEntry:
+        """The record without the name it holds."""
+        raise NotImplementedError
+
+    def _pinned(self, obj: R, name: str) -> bool:
+        """Whether obj's name was set by hand, so another resource may set it too."""
+        raise NotImplementedError
+
+    def _on_node(self, name: str) -> bool:
+        raise NotImplementedError
+
     def _settled(self, obj: R, recorded: StatusEntry | None, synced: Outcome | None, wanted: bool) -> Result:
         """The tail of a converge that went through: `synced` reported (the node matches the spec), or the
         resource forgotten (it no longer wants anything here), or Suspended."""
@@ -182,7 +221,9 @@ class Reconciler(Generic[R, D]):
         else:
             what = "job" if obj.KIND == "ChainlinkJob" else "bridge"
             message = f"spec.suspend is true: the {what} is removed from the node"
-            self._report(obj, recorded, Outcome("Suspended", "Suspended", message), None)
+            # The external job ID stays recorded: a suspended resource keeps it, and others find it here.
+            ext = recorded.external_job_id if recorded is not None else None
+            self._report(obj, recorded, Outcome("Suspended", "Suspended", message, external_job_id=ext), None)
         return Result()
 
     def _report(
@@ -226,14 +267,68 @@ class Reconciler(Generic[R, D]):
         log.info("event", extra={"key": obj.key, "reason": reason, "event_message": message})
         self._kube.emit_event(obj, event_type, reason, message)
 
-    def _claim(
-        self, obj: Resource, name: str, what: str, reason: Reason, only_if_contested: bool = False
-    ) -> None:
-        """Claims `name` for obj. If an older resource holds it, obj is Invalid with `reason`:
-        "<what> is already used by <kind> <name>"."""
-        winner = self._claims.claim(obj.key, obj.creation_timestamp, name, only_if_contested)
-        if winner is not None and winner != obj.key:
-            raise InvalidSpec(reason, f"{what} is already used by {obj.KIND} {winner.split('/', 1)[1]}")
+    def _claim(self, obj: R, recorded: StatusEntry | None, name: str) -> None:
+        """Claims `name`, which obj's spec sets, for obj: Invalid (self.DUPLICATE) if another resource
+        holds it (claims.winner)."""
+        contestable = self._contestable(obj, name)
+        # A derived name is recorded only once another resource sets it by hand: the table then holds
+        # the names people write, not one entry per resource.
+        self._claims.claim(obj.key, name if contestable else None)
+        if self._held(recorded) == name:
+            return  # checked at the start of this reconcile
+        taker = self._taker(obj, name)
+        if taker is not None:
+            raise InvalidSpec(self.DUPLICATE, self._used_by(obj, name, taker))
+
+    def _used_by(self, obj: R, name: str, taker: str) -> str:
+        return f"{self.NAMED} {name} is already used by {obj.KIND} {split_key(taker)[1]}"
+
+    def _taker(self, obj: R, name: str) -> str | None:
+        """Another resource that wins `name` from obj, if any."""
+        if not self._contestable(obj, name):
+            return None
+        taker = self._winner(name)
+        return None if taker in (None, obj.key) else taker
+
+    def _contestable(self, obj: R, name: str) -> bool:
+        return self._pinned(obj, name) or self._claims.contested(name, obj.key)
+
+    def _winner(self, name: str) -> str | None:
+        """Who may act on `name` on this node (claims.winner): of every resource that sets it (found in
+        the cache by its text, or by what its reconcile found) or whose placement here records it."""
+        holders = self._holders(name)
+        found = {obj.key: obj for obj in map(self._parse, self._cache.cached_containing(name))}
+        for key in (self._claims.keys(name) | holders) - found.keys():
+            raw = self._cache.get(key)
+            if raw is not None:
+                found[key] = self._parse(raw)
+        claimants = []
+        for key in found.keys() | holders:
+            alive = found.get(key)
+            if alive is not None and alive.deleting:
+                alive = None
+            if key in holders or (alive is not None and self._name(alive) == name):
+                created = alive.creation_timestamp if alive is not None else None
+                claimants.append(Claimant(key, created, key in holders))
+        return claims.winner(claimants)
+
+    def _holders(self, name: str) -> set[str]:
+        """The resources whose placement on this node records `name`."""
+        return {
+            placement.resource_key(held)
+            for held in self._placements.cached_containing(name)
+            if self._held(placement.entry(held)) == name
+        }
+
+    def _inherited(self, obj: R) -> str | None:
+        """The name obj sets and wins, when the node has something under it that another resource's
+        placement records (made while that one held it): obj takes it over, adopting it or removing it."""
+        name = None if obj.deleting else self._name(obj)
+        if name is None or not self._contestable(obj, name) or not self._on_node(name):
+            return None
+        if not self._holders(name) - {obj.key} or self._winner(name) != obj.key:
+            return None
+        return name
 
     def _recheck(self, recheck: Callable[[str], object], name: str) -> None:
         """After a failed node call the node's state is unknown: ask it about this one thing. A failure

@@ -31,15 +31,21 @@ class References:
 
     def secret(self, name: str, key: str) -> str | None:
         """Likewise for a Secret, whose data is decoded only once the Secret itself allows this node."""
+        return self.secret_and_version(name, key)[0]
+
+    def secret_and_version(self, name: str, key: str) -> tuple[str | None, str]:
+        """The value, as secret() reads it, and the Secret's resourceVersion ("" when there is none): what a
+        spec hash shown in status carries in the value's place, as it changes whenever the value does."""
         self._allow.check_name("Secret", name)
         secret = self._kube.secret(name)
         if secret is None:
-            return None
+            return None, ""
         meta = secret.metadata
         self._allow.check_secret(name, secret.type, meta.labels or {}, meta.annotations or {})
+        version = str(meta.resource_version or "")
         encoded = (secret.data or {}).get(key)
         if encoded is None:
-            return None
+            return None, version
         value = base64.b64decode(encoded).decode()
         redaction.remember(value)
-        return value
+        return value, version

@@ -1,4 +1,11 @@
-"""Turns a ChainlinkJob's TOML into the exact spec sent to one node. Pure."""
+"""Turns a ChainlinkJob's TOML into the exact spec sent to one node. Pure.
+
+specHash, which status shows every reader of the resource, is the SHA-256 of that spec, unless it holds
+values read from Secrets: then of `hashed_as`, a stand-in the caller builds without them (jobs.py: the spec
+with each Secret reference replaced by the Secret's name, key and resourceVersion). A hash over a Secret value
+would let anyone who reads the status test guesses at it offline; the stand-in still changes whenever the
+spec or a Secret it reads does, across agent restarts too, which is what replaces the node's job.
+"""
 
 from __future__ import annotations
 
@@ -27,25 +34,30 @@ def _hash(text: str) -> str:
 
 
 def rendered_before(
-    toml_text: str, derived_external_id: str, external_id: str | None, spec_hash: str | None
+    toml_text: str,
+    derived_external_id: str,
+    external_id: str | None,
+    spec_hash: str | None,
+    hashed_as: str | None = None,
 ) -> RenderedSpec | None:
-    """What render() returns for toml_text, when a status entry recorded it (its external ID and spec
-    hash), without parsing the TOML: render() is deterministic, so a text that hashes to the recorded hash,
-    with or without the derived ID line, rendered to it before. None when the text is not the recorded one.
-    A resync of 10,000 unchanged resources then costs 10,000 hashes instead of 10,000 TOML parses."""
+    """What render() returns for toml_text (and hashed_as), when a status entry recorded it (its external ID
+    and spec hash), without parsing the TOML: render() is deterministic, so a text that hashes to the
+    recorded hash, with or without the derived ID line, rendered to it before. None when the text is not
+    the recorded one. A resync of 10,000 unchanged resources then costs 10,000 hashes instead of 10,000
+    TOML parses."""
     if external_id is None or spec_hash is None:
         return None
-    if external_id == derived_external_id:
-        text = _with_id(toml_text, external_id)
-        if _hash(text) == spec_hash:
-            return RenderedSpec(text, external_id, spec_hash)
-    if _hash(toml_text) == spec_hash:
+    shown = toml_text if hashed_as is None else hashed_as
+    if external_id == derived_external_id and _hash(_with_id(shown, external_id)) == spec_hash:
+        return RenderedSpec(_with_id(toml_text, external_id), external_id, spec_hash)
+    if _hash(shown) == spec_hash:
         return RenderedSpec(toml_text, external_id, spec_hash)
     return None
 
 
-def render(toml_text: str, derived_external_id: str) -> RenderedSpec:
-    """Adds the derived externalJobID unless the TOML sets its own.
+def render(toml_text: str, derived_external_id: str, hashed_as: str | None = None) -> RenderedSpec:
+    """Adds the derived externalJobID unless the TOML sets its own; the hash is of the result, or of
+    hashed_as (given when toml_text holds Secret values) with the same ID line.
 
     The node accepts any TOML its parser reads, so only what the agent itself needs is checked here: that
     the TOML parses and that an externalJobID it carries is a UUID. The node judges the rest.
@@ -55,8 +67,10 @@ def render(toml_text: str, derived_external_id: str) -> RenderedSpec:
     except tomllib.TOMLDecodeError as exc:
         raise InvalidSpec("InvalidTOML", f"the job TOML does not parse: {exc}") from exc
     own = doc.get("externalJobID")
+    shown = toml_text if hashed_as is None else hashed_as
     if own is None:
         toml_text = _with_id(toml_text, derived_external_id)
+        shown = _with_id(shown, derived_external_id)
         external_id = derived_external_id
     else:
         try:
@@ -65,4 +79,4 @@ def render(toml_text: str, derived_external_id: str) -> RenderedSpec:
             raise InvalidSpec(
                 "InvalidExternalJobID", f"externalJobID {own!r} in the job TOML is not a UUID"
             ) from None
-    return RenderedSpec(toml_text, external_id, _hash(toml_text))
+    return RenderedSpec(toml_text, external_id, _hash(shown))

@@ -4,12 +4,13 @@ nothing else is lost. The test prints which is which."""
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from tests.integration.harness import allow, eventually, synced, toml
+from tests.integration.harness import Bridges, allow, eventually, synced, toml
 
 from .helpers import entry_in, on_node
 
@@ -163,3 +164,31 @@ def test_duplicate_external_job_id_at_cold_start(jobs, start_node, start_agent):
     assert made_for_younger == [], (
         f"the younger resource drove the job: {made_for_younger}\n{agent.log_tail()}"
     )
+
+
+def test_a_suspended_owners_job_id_and_bridge_name_are_not_squatted(jobs, start_node, start_agent):
+    """Issue 28 item 2: while their owners are suspended, younger resources setting the same externalJobID
+    and bridgeName make nothing; the owners' come back when they resume and stay when the squatters go."""
+    node = start_node()
+    person = node.client()
+    start_agent(NODE, node)
+    bridges = Bridges(jobs.api.api_client, jobs.namespace)
+    pinned = f'externalJobID = "{DUPLICATE_ID}"\n'
+    jobs.create("owner", pinned + toml("owner"), **TARGET)
+    bridges.create("owner", "https://owner.example", bridgeName="price", **TARGET)
+    for kind in (jobs, bridges):
+        entry_in(kind, "owner", NODE, "Synced")
+        kind.patch_spec("owner", {"suspend": True})
+        entry_in(kind, "owner", NODE, "Suspended")
+    jobs.create("squatter", pinned + toml("squatter"), **TARGET)
+    bridges.create("squatter", "https://squatter.example", bridgeName="price", **TARGET)
+    entry_in(jobs, "squatter", NODE, "Invalid", "DuplicateExternalJobID")
+    entry_in(bridges, "squatter", NODE, "Invalid", "DuplicateBridgeName")
+    assert (on_node(person), person.list_bridges()) == ({}, [])
+    for kind in (jobs, bridges):
+        kind.patch_spec("owner", {"suspend": False})
+        entry_in(kind, "owner", NODE, "Synced")
+        kind.delete("squatter")
+        eventually(partial(kind.cleaned, "squatter"), 30, "the squatter to go")
+    assert (on_node(person) or {})[DUPLICATE_ID].name == "owner"
+    assert [(b.name, b.url) for b in person.list_bridges()] == [("price", "https://owner.example")]

@@ -21,6 +21,7 @@ from .test_bridges_templating import USES_BRIDGE, entry_where
 
 SA = "r-chainlink-node-agent"  # the chart's agent ServiceAccount for release "r"
 MARKER = "zz-marker-7f3a9c41-zz"
+MIXED_MARKER = "Zz-Mixed-5b2e8d17-Zz"  # the node lowercases a bridge name: the scan ignores case
 UUID_MARKER = "0b7c3f4e-9d2a-4c61-8e5f-a1b2c3d4e5f6"
 URL_MARKER = f"https://ea.example/{MARKER}-url"
 NODE_B_KEYSTORE = "NODE-B-keystore-Pass-999"
@@ -79,7 +80,11 @@ def test_job_authors_cannot_read_secrets_through_the_agent_and_no_read_value_lea
             "stringData": {"keystore-password": NODE_B_KEYSTORE},
         },
     )
-    bridges.secret("ea", {"marker": MARKER, "uuid": UUID_MARKER, "url": URL_MARKER}, allowed_nodes="node-a")
+    bridges.secret(
+        "ea",
+        {"marker": MARKER, "mixed": MIXED_MARKER, "uuid": UUID_MARKER, "url": URL_MARKER},
+        allowed_nodes="node-a",
+    )
     bridges.secret("unannotated", {"marker": MARKER}, allowed_nodes=None)
     target = {"names": ["node-a"]}
     ea = '{{ secret "ea" "%s" }}'
@@ -120,10 +125,10 @@ def test_job_authors_cannot_read_secrets_through_the_agent_and_no_read_value_lea
         targets=target,
         tomlFrom={"configMapKeyRef": {"name": "kube-root-ca.crt", "key": "ca.crt"}},
     )
-    # Waits for a bridge named after the secret: the agent's own message would quote it.
+    # Waits for a bridge named after the secret: the agent's own message would quote it, lowercased.
     jobs.create(
         "bridge-from-secret",
-        USES_BRIDGE.format(name="bridge-from-secret", bridge=ea % "marker"),
+        USES_BRIDGE.format(name="bridge-from-secret", bridge=ea % "mixed"),
         targets=target,
     )
     # Allowed uses: the owner of "ea" consented for node-a.
@@ -181,8 +186,8 @@ def test_job_authors_cannot_read_secrets_through_the_agent_and_no_read_value_lea
         "the agent's log": log,
         "/metrics": metrics,
     }.items():
-        for value in (MARKER, UUID_MARKER, URL_MARKER, NODE_B_KEYSTORE, "ea.example"):
-            assert value not in text, f"{value} in {where}"
+        for value in (MARKER, MIXED_MARKER, UUID_MARKER, URL_MARKER, NODE_B_KEYSTORE, "ea.example"):
+            assert value.lower() not in text.lower(), f"{value} in {where}, in some case"
     assert "[redacted]" in statuses
 
 

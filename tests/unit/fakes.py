@@ -4,15 +4,17 @@ microseconds. What needs a real apiserver or a real node stays in tests/integrat
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
 import json
 import tomllib
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 from chainlink_agent import placement
-from chainlink_agent.access import Allowlist
+from chainlink_agent.access import ALLOWED_NODES, Allowlist
 from chainlink_agent.bridges import BridgeReconciler
 from chainlink_agent.errors import NodeRejected
 from chainlink_agent.jobs import JobReconciler
@@ -64,9 +66,11 @@ class FakeKube:
     def __init__(self, placements: FakeCache) -> None:
         self.placements = placements  # this node's, by their resources' keys
         self.events: list[tuple[str, str, str]] = []  # (resource name, type, reason)
+        self.event_messages: list[str] = []
         self.status_writes = 0
         self.fail_status_writes: Exception | None = None  # the agent dies before recording
         self.config_maps: dict[str, dict[str, str]] = {}
+        self.secrets: dict[str, Any] = {}
         self._version = itertools.count(100)
 
     def apply_placement(self, obj: Resource, entry: dict[str, Any]) -> dict[str, Any]:
@@ -84,12 +88,23 @@ class FakeKube:
 
     def emit_event(self, obj: Resource, event_type: str, reason: str, message: str) -> None:
         self.events.append((obj.name, event_type, reason))
+        self.event_messages.append(message)
 
     def config_map_value(self, name: str, key: str) -> str | None:
         return self.config_maps.get(name, {}).get(key)
 
     def secret(self, name: str) -> Any:
-        return None
+        return self.secrets.get(name)
+
+    def put_secret(self, name: str, data: dict[str, str], version: str | None = None) -> None:
+        """Makes or replaces a Secret that allows every node; each write has a new resourceVersion."""
+        meta = SimpleNamespace(
+            labels={},
+            annotations={ALLOWED_NODES: "*"},
+            resource_version=version or str(next(self._version)),
+        )
+        encoded = {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}
+        self.secrets[name] = SimpleNamespace(type="Opaque", metadata=meta, data=encoded)
 
 
 class FakeNode:
@@ -197,12 +212,12 @@ class World:
     """One node's agent (a job and a bridge reconciler on a fresh snapshot) over a cache, a kube and a
     node that outlive it: `restart()` is what a killed agent's successor finds."""
 
-    def __init__(self, config_maps: tuple[str, ...] = ()) -> None:
+    def __init__(self, config_maps: tuple[str, ...] = (), secrets: tuple[str, ...] = ()) -> None:
         self.cache, self.placements, self.node = FakeCache(), FakeCache(), FakeNode()
         self.kube = FakeKube(self.placements)
         self.queued: list[str] = []
         self.summarized: list[str] = []
-        self._allow = Allowlist(NODE, frozenset(), frozenset(config_maps))
+        self._allow = Allowlist(NODE, frozenset(secrets), frozenset(config_maps))
         self._times = itertools.count()
         self.restart()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from chainlink_agent import redaction
@@ -91,3 +92,32 @@ def test_log_lines_are_redacted():
         line = JsonFormatter().format(record)
     assert "s3cret-value" not in line
     assert "[redacted]" in line
+
+
+def test_a_remembered_value_is_redacted_in_whatever_case_the_node_prints_it():
+    with redaction.scope():
+        redaction.remember("Zz-Marker-7F3a")
+        redaction.remember("Ünïcødé-Straße")
+        redaction.remember("tab\\there")  # in a TOML string, its \t is a tab
+        text = "a zz-marker-7f3a b ZZ-MARKER-7F3A c ünïcødé-straße d ÜNÏCØDÉ-STRAßE e tab\there"
+        assert redaction.redact(text) == "a [redacted] b [redacted] c [redacted] d [redacted] e [redacted]"
+
+
+def test_matches_that_overlap_or_touch_are_one_redaction_and_leave_no_piece_of_the_value():
+    with redaction.scope():
+        redaction.remember("abab")  # overlaps itself
+        redaction.remember("aabaa")  # overlaps itself four apart, not only by its period of three
+        assert redaction.redact("x ABABAB y") == "x [redacted] y"
+        assert redaction.redact("x aabaaabaa y") == "x [redacted] y"
+        assert redaction.redact("x ababaabaa y") == "x [redacted] y"
+
+
+def test_redaction_costs_time_in_proportion_to_the_text_even_for_a_value_that_overlaps_itself():
+    text = "x" * 65536  # the most a job's TOML holds, all of it matches
+    with redaction.scope():
+        redaction.remember("x" * 2000)
+        redaction.remember("y" * 2000)
+        started = time.perf_counter()
+        assert redaction.redact(text) == "[redacted]"
+        assert redaction.redact(text.replace("x", "y")) == "[redacted]"
+        assert time.perf_counter() - started < 0.25  # about 0.04 s; from each match's next character, 1 s

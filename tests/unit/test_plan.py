@@ -1,7 +1,7 @@
 """Desired vs actual -> actions, with no cluster and no node."""
 
 from chainlink_agent.nodetypes import NodeJob
-from chainlink_agent.plan import Create, Delete, Replace, claim_winner, plan
+from chainlink_agent.plan import Create, Delete, Replace, plan
 from chainlink_agent.resource import StatusEntry
 from chainlink_agent.spec import render
 
@@ -64,11 +64,6 @@ def test_hand_made_jobs_are_never_in_a_plan():
     assert plan(None, {EXT}, None, node) == []
 
 
-def test_oldest_claim_wins_then_name_breaks_ties():
-    assert claim_winner({"ns/b": "2026-01-01T00:00:00Z", "ns/a": "2026-01-02T00:00:00Z"}) == "ns/b"
-    assert claim_winner({"ns/b": "2026-01-01T00:00:00Z", "ns/a": "2026-01-01T00:00:00Z"}) == "ns/a"
-
-
 # Bridges --------------------------------------------------------------------------------------------
 
 from chainlink_agent.nodetypes import DesiredBridge, NodeBridge  # noqa: E402
@@ -118,3 +113,12 @@ def test_owned_bridge_is_deleted_when_unwanted_or_renamed():
         DeleteBridge("price"),
         CreateBridge(renamed, restores=False),
     ]
+
+
+def test_an_adopted_bridge_is_updated_or_removed_like_an_owned_one_and_is_never_a_conflict():
+    drifted = NodeBridge("price", "https://squatter", 1, "100")
+    assert plan_bridge(WANT, None, {"price": drifted}, adopted="price") == [UpdateBridge(WANT)]
+    assert plan_bridge(WANT, owned("volume"), {"price": SAME, "volume": SAME}, adopted="price") == [
+        DeleteBridge("volume")
+    ]
+    assert plan_bridge(None, None, {"price": SAME}, adopted="price") == [DeleteBridge("price")]

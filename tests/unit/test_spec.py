@@ -69,3 +69,20 @@ def test_a_changed_or_unrecorded_spec_is_rendered_again():
     # The same text recorded under another resource's ID is not this resource's render.
     other = derived_external_job_id("uid-2", "node-a")
     assert rendered_before(TOML, other, spec.external_job_id, spec.spec_hash) is None
+
+
+@pytest.mark.parametrize(
+    "prefix", ["", 'externalJobID = "0eb9b7e4-0000-4000-8000-00000000000a"\n'], ids=["derived", "set-in-toml"]
+)
+def test_a_spec_holding_secret_values_is_hashed_as_its_stand_in_and_recognised_without_parsing(
+    prefix, monkeypatch
+):
+    derived = derived_external_job_id("uid-1", "node-a")
+    sent, stand_in = prefix + TOML + 'token = "s3cret"\n', prefix + TOML + 'token = "\0[ea, v1]\0"\n'
+    spec = render(sent, derived, hashed_as=stand_in)
+    assert "s3cret" in spec.toml
+    guessed = prefix + TOML + 'token = "guess"\n'
+    assert spec.spec_hash == render(guessed, derived, hashed_as=stand_in).spec_hash  # holds nothing of it
+    assert spec.spec_hash != render(sent, derived).spec_hash
+    monkeypatch.setattr(tomllib, "loads", None)
+    assert rendered_before(sent, derived, spec.external_job_id, spec.spec_hash, stand_in) == spec
