@@ -15,6 +15,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
+from .conditions import bounded_entry
 from .informer import Informer, other_placements
 from .kube import AGGREGATOR, Kube
 from .lease import RENEW_SECONDS, Lease
@@ -24,6 +25,7 @@ from .workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 0.25  # a resource's status is written at most this often: N nodes' changes share a write
+MAX_NODES = 256  # the CRDs' bound on status.nodes (as on spec.targets.names): the first by name are shown
 
 
 class Aggregator:
@@ -168,7 +170,10 @@ class Aggregator:
 
 
 def summary(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """A resource's status from its nodes' entries. Empty maps are left out: applying {} makes them null."""
+    """A resource's status from its nodes' entries (sorted by node), within the CRDs' bounds: the first
+    MAX_NODES, each entry's messages cut (conditions.bounded_entry). Empty maps are left out: applying {}
+    makes them null."""
+    entries = [bounded_entry(entry) for entry in entries[:MAX_NODES]]
     status: dict[str, Any] = {"nodes": entries}
     phases = {e["node"]: e["phase"] for e in entries if e.get("phase")}
     job_ids = {e["node"]: e["jobID"] for e in entries if e.get("jobID")}

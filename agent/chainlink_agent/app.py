@@ -44,6 +44,7 @@ class Agent:
         self.reporter = parts.reporter
         self.role = parts.role
         self.rollout = parts.rollout
+        self.admission = parts.admission
         self.role.on_change = self._role_changed
         self._wake = threading.Event()  # ends the resync loop's wait early
         self._threads: list[threading.Thread] = []
@@ -58,6 +59,8 @@ class Agent:
                 return f"the {informer.plural} watch has not synced yet"
         if self.import_error:
             return self.import_error
+        if self.admission is not None and (problem := self.admission.problem) is not None:
+            return problem
         if not self.role.active.is_set():
             return None  # standing by is this pod's job while the other pod's node holds the lease
         if not self.snapshot.listed.is_set() or not self.node.last_call_ok:
@@ -74,6 +77,8 @@ class Agent:
             self._start("role", lambda: self.role.run(self.stop))
         if (rollout := self.rollout) is not None:
             self._start("rollout", lambda: rollout.run(self.stop))
+        if (admission := self.admission) is not None:
+            self._start("admission", lambda: admission.run(self.stop))
         self._start("resync", self._resync_loop)
         self._start("aggregator", self.aggregator.run)
         self._start("report", lambda: self.reporter.run(self.stop, self.ready))

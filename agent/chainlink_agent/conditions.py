@@ -12,6 +12,10 @@ from .phases import Phase, Reason
 from .resource import StatusEntry
 
 SYNCED = "Synced"
+# The CRDs' bounds on an entry (a placement's status, an item of a resource's status.nodes): what the agent
+# writes is cut to them, so the apiserver never refuses a write for its size.
+MAX_MESSAGE = 1024  # characters, of an entry's message and of each condition's
+MAX_CONDITIONS = 4
 
 
 @dataclass(frozen=True)
@@ -66,18 +70,19 @@ def status_entry(
     """The entry to apply. lastTransitionTime moves only when the condition's status changes, and
     lastSyncTime only when anything else does, so an unchanged job yields an identical entry (no write)."""
     status = "True" if outcome.synced else "False"
+    message = bounded(outcome.message)
     synced = condition(
         SYNCED,
         status,
         generation,
         outcome.reason,
-        outcome.message,
+        message,
         previous.conditions if previous else (),
         timestamp,
     )
     entry: dict[str, Any] = {
         "phase": outcome.phase,
-        "message": outcome.message,
+        "message": message,
         "observedGeneration": generation,
         "conditions": [synced],
     }
@@ -96,6 +101,26 @@ def status_entry(
     else:
         entry["lastSyncTime"] = timestamp
     return entry
+
+
+def bounded(message: str) -> str:
+    """The message, cut to MAX_MESSAGE characters (its last one an ellipsis when cut)."""
+    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 1] + "\u2026"
+
+
+def bounded_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """An entry as the CRDs bound it: its messages cut and at most MAX_CONDITIONS conditions. For entries read
+    from placements (the aggregator's copy), which may predate the bounds."""
+    out = dict(entry)
+    if isinstance(out.get("message"), str):
+        out["message"] = bounded(out["message"])
+    if isinstance(out.get("conditions"), list):
+        out["conditions"] = [
+            {**c, "message": bounded(c["message"])} if isinstance(c.get("message"), str) else c
+            for c in out["conditions"][:MAX_CONDITIONS]
+            if isinstance(c, Mapping)
+        ]
+    return out
 
 
 def _without_sync_time(raw: Any) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 The sidecar: chainlinkjobs and chainlinkbridges: list, watch; their /status: patch (server-side apply, by
 the elected aggregator); chainlinkplacements: list, watch, create and patch (server-side apply), delete,
-its own node's only (the chart's admission policy); leases: create, and get and update of the aggregator's
+its own node's only (the chart's admission policy; the start-up self-test applies another node's as a dry
+run, which that policy must refuse: admission.py); leases: create, and get and update of the aggregator's
 (resourceNames); its own chainlinknode (resourceNames): get, and its /status: patch; configmaps: get
 (tomlFrom, {{ configMap }}) and secrets: get (urlFrom, {{ secret }}), both limited to the names the chart
 lists (resourceNames); events: create; with a standby, its release's two pods (resourceNames): get,
@@ -138,6 +139,25 @@ class Kube:
         )
         made: dict[str, Any] = json.loads(response.data)
         return made
+
+    def dry_run_placement(self, obj: Resource, node: str) -> None:
+        """A server-side dry run (dryRun=All: admitted or refused, never stored) of applying `node`'s
+        placement for obj: the admission self-test's one call (admission.py), which admission must refuse for
+        any node but this one. Takes what apply_placement does: create and patch."""
+        body = placement.body(obj, node, {})
+        self._custom.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            obj.namespace,
+            placement.PLURAL,
+            body["metadata"]["name"],
+            body,
+            field_manager=self.field_manager,
+            force=True,
+            dry_run="All",
+            _content_type="application/apply-patch+yaml",
+            _preload_content=False,
+        )
 
     def delete_placement(self, kind: str, name: str) -> None:
         """Deletes this node's placement for the resource `name` of `kind`; gone already is fine."""

@@ -2,11 +2,17 @@
 every RENEW_SECONDS; another candidate takes the Lease over only after it has seen the same record unchanged
 for its whole leaseDurationSeconds (by its own clock, so clock skew between pods does not matter); writes
 carry the resourceVersion read, so two candidates cannot both win. The holder counts as leading only until
-RENEW_DEADLINE_SECONDS after its last successful renewal, which ends before anyone else can take over."""
+RENEW_DEADLINE_SECONDS after its last successful renewal, which ends before anyone else can take over.
+
+Another holder's leaseDurationSeconds counts for at most MAX_DURATION_SECONDS: the Lease is writable by every
+agent of the namespace, so one record claiming a duration of years (a compromised sidecar's, or an agent the
+chart's admission policy does not cover) would otherwise stop every agent from ever taking it over, and no
+status would be written again. The chart's admission policy refuses a longer duration from its agents."""
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -17,6 +23,7 @@ log = logging.getLogger(__name__)
 DURATION_SECONDS = 15
 RENEW_SECONDS = 5.0
 RENEW_DEADLINE_SECONDS = 10.0
+MAX_DURATION_SECONDS = 60  # the most another holder's record is waited for; the admission policy's bound
 
 
 class LeaseStore(Protocol):
@@ -79,4 +86,17 @@ class Lease:
         if self._seen is None or self._seen[0] != record:
             self._seen = (record, now)
             return False
-        return now - self._seen[1] > float(spec.get("leaseDurationSeconds") or DURATION_SECONDS)
+        return now - self._seen[1] > duration(spec)
+
+
+def duration(spec: dict[str, Any]) -> float:
+    """How long another holder's record must stand unchanged before it counts as expired: its
+    leaseDurationSeconds, at most MAX_DURATION_SECONDS (DURATION_SECONDS if it has none or a malformed
+    one)."""
+    try:
+        claimed = float(spec.get("leaseDurationSeconds") or DURATION_SECONDS)
+    except (TypeError, ValueError):
+        claimed = DURATION_SECONDS
+    if not math.isfinite(claimed):
+        claimed = MAX_DURATION_SECONDS
+    return min(max(claimed, 0.0), MAX_DURATION_SECONDS)

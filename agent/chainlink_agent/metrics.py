@@ -58,6 +58,12 @@ class Metrics:
             "1 while this agent holds the namespace's Lease and writes the resources' status.",
             registry=self.registry,
         )
+        self.admission_policy_enforced = Gauge(
+            "chainlink_agent_admission_policy_enforced",
+            "1 while the API server refuses this agent a dry-run write of another node's placement (the"
+            " admission self-test: the chart's admission policy holds), 0 while it accepts it.",
+            registry=self.registry,
+        )
         # Set by each ChainlinkNode report (nodestatus.py), so they match what kubectl shows.
         self.ready = Gauge(
             "chainlink_agent_ready", "1 while the agent's /readyz answers 200.", registry=self.registry

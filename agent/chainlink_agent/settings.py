@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # JSON: the OCR/OCR2 bundles to import through the node's API (keyimport.py). ETH and P2P keys go
     # through the node's secrets TOML instead (keystoml.py, same variable in the init container).
     import_keys: list[BundleFiles] = Field(default_factory=list)
+    # The admission self-test (admission.py): whether the agent is not ready while the API server accepts it
+    # another node's placement. The chart sets it wherever it renders its admission policy; off (an agent run
+    # by hand, or agent.admissionPolicy.allowUnprotected), the self-test only sets its gauge.
+    admission_policy_required: bool = False
     # JSON lists: the Secrets and ConfigMaps specs may refer to (access.py); the chart renders the same
     # names as the Role's resourceNames. Empty: none.
     allowed_secrets: frozenset[str] = frozenset()

@@ -11,6 +11,7 @@ from typing import Any
 from kubernetes import client
 
 from .access import Allowlist
+from .admission import AdmissionCheck
 from .aggregator import Aggregator
 from .bridges import BridgeReconciler
 from .informer import Informer, own_placements, resources
@@ -47,6 +48,7 @@ class Parts:
     aggregator: Aggregator
     role: Role
     rollout: Rollout | None  # with a standby only
+    admission: AdmissionCheck | None = None  # the admission self-test
 
 
 def wire(
@@ -114,4 +116,5 @@ def wire(
         aggregator=aggregator,
         role=role,
         rollout=Rollout(kube, role, settings.pod_name) if settings.standby and settings.pod_name else None,
+        admission=AdmissionCheck(kube, metrics, settings.admission_policy_required),
     )

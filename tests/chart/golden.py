@@ -40,12 +40,15 @@ class Render:
     name: str
     values: str | None  # a file under the chart's ci/, or None for the defaults
     kube_version: str = "1.34.0"
+    sets: tuple[str, ...] = ()  # --set values beside the file's
 
     def args(self, chart: Path) -> list[str]:
         cmd = ["helm", "template", RELEASE, str(chart), "--namespace", NAMESPACE]
         if self.values:
             cmd += ["-f", str(chart / "ci" / self.values)]
         cmd += ["--set", "credentials.generateOffline=true", "--kube-version", self.kube_version]
+        for value in self.sets:
+            cmd += ["--set", value]
         for kind in ("ServiceMonitor", "PrometheusRule"):
             cmd += ["--api-versions", f"monitoring.coreos.com/v1/{kind}"]
         return cmd
@@ -61,9 +64,11 @@ def _standby_on(path: Path) -> bool:
 
 
 def renders() -> list[Render]:
-    """The chart's own values.yaml (on the current Kubernetes, and on 1.28: the agent as a regular container),
-    and every ci values file that leaves the standby off."""
-    found = [Render("values", None), Render("values-kube-1.28", None, "1.28.0")]
+    """The chart's own values.yaml (on the current Kubernetes, and on 1.28: the agent as a regular container,
+    and no admission policy, which the chart renders only when told so), and every ci values file that leaves
+    the standby off."""
+    unprotected = ("agent.admissionPolicy.allowUnprotected=true",)
+    found = [Render("values", None), Render("values-kube-1.28", None, "1.28.0", unprotected)]
     for path in sorted((CHART / "ci").glob("*-values.yaml")):
         if not _standby_on(path):
             found.append(Render(path.stem.removesuffix("-values"), path.name))

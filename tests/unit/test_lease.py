@@ -64,3 +64,36 @@ def test_a_lost_race_is_not_leading(clock):
     store = Racing()
     store.write_lease("l", {"holderIdentity": "", "renewTime": "x"}, None)  # an empty, released lease
     assert not Lease(store, "l", "node-a").try_hold()
+
+
+def test_a_foreign_holder_claiming_years_is_taken_over_after_the_capped_duration(clock):
+    # As a compromised sidecar wrote it (issue 28 item 6): another holder, and a 68-year duration.
+    store = Store()
+    years = {"holderIdentity": "forged", "renewTime": "2026-01-01T00:00:00.000000Z"}
+    store.write_lease("l", {**years, "leaseDurationSeconds": 68 * 365 * 86400}, None)
+    a = Lease(store, "l", "node-a")
+    assert not a.try_hold()  # first sight of the record: its wait starts
+    clock[0] += lease.MAX_DURATION_SECONDS - 1
+    assert not a.try_hold()
+    clock[0] += 2
+    assert a.try_hold()
+    assert store.obj is not None
+    assert store.obj["spec"]["holderIdentity"] == "node-a"
+    assert store.obj["spec"]["leaseDurationSeconds"] == lease.DURATION_SECONDS <= lease.MAX_DURATION_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("claimed", "waited"),
+    [
+        (15, 15.0),
+        (None, float(lease.DURATION_SECONDS)),
+        (60, 60.0),
+        (61, 60.0),
+        (2**31 - 1, 60.0),
+        (-5, 0.0),
+        ("nan", 60.0),
+        ("forever", float(lease.DURATION_SECONDS)),
+    ],
+)
+def test_another_holders_duration_counts_for_at_most_the_cap(claimed, waited):
+    assert lease.duration({"leaseDurationSeconds": claimed}) == waited

@@ -68,6 +68,11 @@ settings.py: CHAINLINK_AGENT_*).
   value: {{ include "chainlink-node.agent.allowedSecrets" . | quote }}
 - name: CHAINLINK_AGENT_ALLOWED_CONFIG_MAPS
   value: {{ .Values.agent.allowedConfigMaps | toJson | quote }}
+{{- if include "chainlink-node.admissionPolicy.rendered" . }}
+# Not ready while its self-test finds the chart's admission policy not enforced (admission.py).
+- name: CHAINLINK_AGENT_ADMISSION_POLICY_REQUIRED
+  value: "true"
+{{- end }}
 {{- with .Values.agent.extraEnv }}
 {{ toYaml . }}
 {{- end }}

@@ -74,3 +74,23 @@ otherwise. Call with (dict "key" "standby.lease.duration" "value" "10s").
 {{- end }}
 {{- $ms }}
 {{- end }}
+
+{{/*
+"true" when admission-policy.yaml renders the agent's ValidatingAdmissionPolicies: the agent on, the policy on,
+and Kubernetes 1.30+ (where admissionregistration.k8s.io/v1 serves them). "" otherwise.
+*/}}
+{{- define "chainlink-node.admissionPolicy.rendered" -}}
+{{- if and .Values.agent.enabled .Values.agent.admissionPolicy.enabled (semverCompare ">=1.30-0" .Capabilities.KubeVersion.Version) }}true{{ end }}
+{{- end }}
+
+{{/*
+The admission policy is what holds this node's agent to its own node's ChainlinkPlacements, the Lease and its
+Events (RBAC cannot): an agent without it can make every other node's agent delete jobs. So with the agent on
+and no policy rendered, the chart renders nothing unless agent.admissionPolicy.allowUnprotected says so.
+*/}}
+{{- define "chainlink-node.validate.admissionPolicy" -}}
+{{- if and .Values.agent.enabled (not (include "chainlink-node.admissionPolicy.rendered" .)) (not .Values.agent.admissionPolicy.allowUnprotected) }}
+{{- $why := ternary (printf "this cluster is Kubernetes %s, and ValidatingAdmissionPolicy is GA from 1.30" .Capabilities.KubeVersion.Version) "agent.admissionPolicy.enabled is false" .Values.agent.admissionPolicy.enabled }}
+{{- fail (printf "agent.admissionPolicy: the chart would render no admission policy (%s). Without it this node's agent's ServiceAccount can create, rewrite and delete every node's ChainlinkPlacements in the namespace (and through a forged placement make another node's agent delete a job), hold the aggregator's Lease for years and record Events as any node. Install on Kubernetes 1.30+ with agent.admissionPolicy.enabled=true, or accept the risk with agent.admissionPolicy.allowUnprotected=true" $why) }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,90 @@
+"""The status the agent writes stays within the CRDs' bounds (issue 28 item 6): a node's entry, however long
+the node's refusal, and a resource's status.nodes, however many nodes and whatever their placements hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from chainlink_agent.aggregator import MAX_NODES, summary
+from chainlink_agent.conditions import MAX_CONDITIONS, MAX_MESSAGE, Outcome, bounded, status_entry
+
+CRDS = Path(__file__).resolve().parents[2] / "crds"
+
+
+def status_schema(name: str) -> dict[str, Any]:
+    crd = yaml.safe_load((CRDS / f"{name}.yaml").read_text(encoding="utf-8"))
+    return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
+
+
+def violations(schema: dict[str, Any], value: Any, path: str = "status") -> list[str]:
+    """Where value breaks the schema's size bounds (maxLength, maxItems, maxProperties), as the apiserver
+    counts them (characters, items, keys)."""
+    found = []
+    if isinstance(value, str) and len(value) > schema.get("maxLength", len(value)):
+        found.append(f"{path}: {len(value)} characters > {schema['maxLength']}")
+    if isinstance(value, list):
+        if len(value) > schema.get("maxItems", len(value)):
+            found.append(f"{path}: {len(value)} items > {schema['maxItems']}")
+        for i, item in enumerate(value):
+            found += violations(schema.get("items", {}), item, f"{path}[{i}]")
+    if isinstance(value, dict):
+        if len(value) > schema.get("maxProperties", len(value)):
+            found.append(f"{path}: {len(value)} keys > {schema['maxProperties']}")
+        for key, item in value.items():
+            inner = schema.get("properties", {}).get(key) or schema.get("additionalProperties") or {}
+            found += violations(inner if isinstance(inner, dict) else {}, item, f"{path}.{key}")
+    return found
+
+
+@pytest.mark.parametrize("name", ["chainlinkjobs", "chainlinkbridges"])
+def test_the_agents_caps_are_the_crds_bounds(name):
+    nodes = status_schema(name)["properties"]["nodes"]
+    assert nodes["maxItems"] == MAX_NODES
+    entry = nodes["items"]["properties"]
+    placement = status_schema("chainlinkplacements")["properties"]
+    for schema in (entry, placement):
+        assert schema["message"]["maxLength"] == MAX_MESSAGE
+        assert schema["conditions"]["maxItems"] == MAX_CONDITIONS
+        assert schema["conditions"]["items"]["properties"]["message"]["maxLength"] == MAX_MESSAGE
+
+
+def test_a_long_refusal_is_cut_to_the_bound_in_the_entry_and_its_condition():
+    refusal = "the node says: " + "x" * 100_000
+    entry = status_entry(1, Outcome("Invalid", "NodeRejected", refusal), None, "2026-01-01T00:00:00Z")
+    assert len(entry["message"]) == MAX_MESSAGE
+    assert entry["message"].startswith("the node says: xxx")
+    assert entry["message"].endswith("\u2026")
+    assert entry["conditions"][0]["message"] == entry["message"]
+    assert violations(status_schema("chainlinkplacements"), entry) == []
+    assert bounded("short") == "short"
+    assert bounded("y" * MAX_MESSAGE) == "y" * MAX_MESSAGE
+
+
+def test_the_summary_of_many_nodes_with_oversized_placements_fits_the_resources_status():
+    # Placements written before the bounds (or anything the CRD did not hold): long messages, many conditions.
+    condition = {
+        "type": "Synced",
+        "status": "False",
+        "observedGeneration": 1,
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
+        "reason": "NodeRejected",
+        "message": "m" * 40_000,
+    }
+    entries = [
+        {
+            "node": f"node-{i:04d}",
+            "phase": "Invalid",
+            "jobID": str(i),
+            "message": "z" * 40_000,
+            "conditions": [{**condition, "type": f"T{j}"} for j in range(10)],
+        }
+        for i in range(MAX_NODES + 44)
+    ]
+    status = summary(entries)
+    assert len(status["nodes"]) == MAX_NODES
+    assert status["nodes"][-1]["node"] == f"node-{MAX_NODES - 1:04d}"  # the first by name are kept
+    assert len(status["phases"]) == len(status["jobIDs"]) == MAX_NODES
+    assert violations(status_schema("chainlinkjobs"), status) == []
