@@ -123,11 +123,20 @@ class Kube:
 
     def apply_placement(self, obj: Resource, entry: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply of this node's placement for obj, made if missing: one request either way."""
-        body = placement.body(obj, self.node, entry)
-        response = self._custom.patch_namespaced_custom_object(
+        made: dict[str, Any] = json.loads(self._apply_placement(placement.body(obj, self.node, entry)).data)
+        return made
+
+    def dry_run_placement(self, obj: Resource, node: str) -> None:
+        """A server-side dry run (dryRun=All: admitted or refused, never stored) of applying `node`'s
+        placement for obj: the admission self-test's one call (admission.py), which admission must refuse for
+        any node but this one. Takes what apply_placement does: create and patch."""
+        self._apply_placement(placement.body(obj, node, {}), dry_run="All")
+
+    def _apply_placement(self, body: dict[str, Any], **options: Any) -> Any:
+        return self._custom.patch_namespaced_custom_object(
             GROUP,
             VERSION,
-            obj.namespace,
+            body["metadata"]["namespace"],
             placement.PLURAL,
             body["metadata"]["name"],
             body,
@@ -136,27 +145,7 @@ class Kube:
             _content_type="application/apply-patch+yaml",
             # The generated client decodes only a 200's body, and an apply that makes the object is a 201.
             _preload_content=False,
-        )
-        made: dict[str, Any] = json.loads(response.data)
-        return made
-
-    def dry_run_placement(self, obj: Resource, node: str) -> None:
-        """A server-side dry run (dryRun=All: admitted or refused, never stored) of applying `node`'s
-        placement for obj: the admission self-test's one call (admission.py), which admission must refuse for
-        any node but this one. Takes what apply_placement does: create and patch."""
-        body = placement.body(obj, node, {})
-        self._custom.patch_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            obj.namespace,
-            placement.PLURAL,
-            body["metadata"]["name"],
-            body,
-            field_manager=self.field_manager,
-            force=True,
-            dry_run="All",
-            _content_type="application/apply-patch+yaml",
-            _preload_content=False,
+            **options,
         )
 
     def delete_placement(self, kind: str, name: str) -> None:
