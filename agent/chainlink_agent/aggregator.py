@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
@@ -37,6 +37,7 @@ class Aggregator:
         metrics: Metrics,
         stop: threading.Event,
         identity: str,  # per pod: a node's two pods (the chart's standby) are two candidates
+        may_lead: Callable[[], bool] = lambda: True,
     ) -> None:
         self._kube = kube
         self._node = kube.node
@@ -45,6 +46,9 @@ class Aggregator:
         self._metrics = metrics
         self._stop = stop
         self._lease = Lease(kube, AGGREGATOR, identity)
+        # A standby's agent does not lead: its node's placements change only through the active pod's agent,
+        # whose writes reach a leader by the other-placements watch, which leaves out the leader's own node.
+        self._may_lead = may_lead
         self._queue = WorkQueue(base_delay=1.0, max_delay=60.0)
         self._lock = threading.Lock()
         self._others: Informer | None = None  # the other nodes' placements, while leading
@@ -69,7 +73,11 @@ class Aggregator:
         writer = threading.Thread(target=self._write_loop, name="aggregator-writer", daemon=True)
         writer.start()
         while not self._stop.is_set():
-            leading = self._lease.try_hold()
+            if self._may_lead():
+                leading = self._lease.try_hold()
+            else:
+                self._lease.release()
+                leading = False
             if leading and self._others is None:
                 self._lead()
             elif not leading and self._others is not None:

@@ -42,6 +42,7 @@ class Lease:
         self._identity = identity
         self._renewed = float("-inf")  # monotonic time of this candidate's last successful write
         self._seen: tuple[Any, float] | None = None  # (the other holder's record, when first seen)
+        self._released = False  # release() has looked since the last time this candidate held the Lease
 
     @property
     def leading(self) -> bool:
@@ -77,7 +78,27 @@ class Lease:
             return self.leading
         self._renewed = time.monotonic()
         self._seen = None
+        self._released = False
         return True
+
+    def release(self) -> None:
+        """Stops leading, and if the record still names this candidate (it led before it stepped out, or
+        before a restart under the same identity) empties it, so another takes over at once instead of after
+        its duration. Looks once per step out."""
+        self._renewed = float("-inf")
+        if self._released:
+            return
+        self._released = True
+        try:
+            current = self._store.lease(self._name)
+            spec = (current or {}).get("spec") or {}
+            if current is None or spec.get("holderIdentity") != self._identity:
+                return
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            spec = {**spec, "holderIdentity": "", "leaseDurationSeconds": 1, "renewTime": stamp}
+            self._store.write_lease(self._name, spec, str(current["metadata"]["resourceVersion"]))
+        except ApiException as exc:
+            log.warning("could not hand the lease on", extra={"lease": self._name, "status": exc.status})
 
     def _expired(self, spec: dict[str, Any]) -> bool:
         """Whether another holder's record has stood unchanged for its whole duration, by this clock."""

@@ -155,8 +155,10 @@ def _keys(facts: NodeFacts, csa: Iterable[str]) -> dict[str, Any]:
 def _counts(phases: Iterable[str]) -> dict[str, Any]:
     counted = Counter(phases)
     total = sum(counted.values())
-    phases_counted = dict(sorted(counted.items()))
-    return {"summary": f"{counted['Synced']}/{total}", "total": total, "phases": phases_counted}
+    body: dict[str, Any] = {"summary": f"{counted['Synced']}/{total}", "total": total}
+    if counted:  # left out when empty: applying {} over a map makes it null, which the CRD refuses
+        body["phases"] = dict(sorted(counted.items()))
+    return body
 
 
 class NodeReporter:

@@ -67,10 +67,16 @@ def wire(
         for plural in (PLURAL, BRIDGE_PLURAL)
     }
     placements = Informer(kube, queue.add, metrics, stop, own_placements(settings.node_name))
-    aggregator = Aggregator(
-        kube, placements, informers, metrics, stop, settings.pod_name or settings.node_name
-    )
     role = Role(node if settings.standby else None, kube, settings.pod_name)
+    aggregator = Aggregator(
+        kube,
+        placements,
+        informers,
+        metrics,
+        stop,
+        settings.pod_name or settings.node_name,
+        role.active.is_set,
+    )
 
     def deps(plural: str) -> Collaborators:
         return Collaborators(

@@ -97,3 +97,17 @@ def test_a_foreign_holder_claiming_years_is_taken_over_after_the_capped_duration
 )
 def test_another_holders_duration_counts_for_at_most_the_cap(claimed, waited):
     assert lease.duration({"leaseDurationSeconds": claimed}) == waited
+
+
+def test_a_candidate_that_may_not_lead_hands_on_a_lease_still_in_its_name_once() -> None:
+    store = Store()
+    first = Lease(store, "agg", "node-a-0")
+    assert first.try_hold()
+    again = Lease(store, "agg", "node-a-0")  # the same pod restarted, now beside a standby node
+    again.release()
+    written = store.version
+    again.release()
+    assert store.obj is not None
+    assert store.obj["spec"]["holderIdentity"] == ""
+    assert store.version == written  # looked once
+    assert Lease(store, "agg", "node-b").try_hold()  # no wait for the duration

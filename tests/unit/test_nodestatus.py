@@ -35,7 +35,7 @@ def test_status_counts_keys_and_health() -> None:
     )
     body = status(observed, None, "2026-12-01T00:00:00Z")
     assert body["jobs"] == {"summary": "2/3", "total": 3, "phases": {"Error": 1, "Synced": 2}}
-    assert body["bridges"] == {"summary": "0/0", "total": 0, "phases": {}}
+    assert body["bridges"] == {"summary": "0/0", "total": 0}  # no empty map: applied, it would be null
     assert body["health"] == {"passing": 1, "failing": 1, "failingChecks": ["EVM.1.HeadTracker"]}
     assert body["keys"]["ocr2"] == [
         {

@@ -27,7 +27,9 @@ spec:
       image: {{ include "chainlink-node.image" (dict "image" $.Values.tests.image "default" "") }}
       imagePullPolicy: {{ $.Values.tests.image.pullPolicy }}
       command: ["curl"]
-      args: ["--fail", "--silent", "--show-error", "--max-time", "10", "--retry", "6", "--retry-delay", "5", "--retry-all-errors", {{ .url | quote }}]
+      {{- /* With a standby `helm --wait` waits for no pod (Helm skips OnDelete StatefulSets), so the test waits
+      for the node itself, up to about three minutes. */}}
+      args: ["--fail", "--silent", "--show-error", "--max-time", "10", "--retry", {{ ternary "30" "6" $.Values.standby.enabled | quote }}, "--retry-delay", "5", "--retry-all-errors", {{ .url | quote }}]
       resources:
         requests:
           cpu: 10m
