@@ -117,6 +117,11 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
             return raw is None or not settled_invalid(ChainlinkJob.from_dict(raw), self.recorded(key))
         return phase not in ("Synced", "Suspended")
 
+    def _ahead(self, desired: RenderedSpec) -> Outcome:
+        # With the external job ID: a job made under a hand-set ID is found by that ID alone, so after a crash
+        # between the create and the next write, with the resource deleted meanwhile, only the record has it.
+        return replace(super()._ahead(desired), external_job_id=desired.external_job_id)
+
     def bridge_ready(self, name: str) -> None:
         with self._waiting_lock:
             keys = self._waiting.pop(name, set())

@@ -142,11 +142,15 @@ class Reconciler(Generic[R, D]):
         if recorded is None:
             # The placement before anything is made on the node: a crash right after still leaves the
             # record that cleans it up, even once the resource is gone.
-            ahead = Outcome("Pending", "Creating", "making it on the node")
+            ahead = self._ahead(desired)
             recorded = placement.entry(
                 {"spec": {"uid": obj.uid}, "status": self._report(obj, None, ahead, None)}
             )
         return self._converge(obj, recorded, desired, wanted)
+
+    def _ahead(self, desired: D) -> Outcome:
+        """The entry written before anything is made on the node."""
+        return Outcome("Pending", "Creating", "making it on the node")
 
     def _remove(self, obj: R, recorded: StatusEntry | None, held: str | None, wanted: bool) -> Result:
         """Nothing of obj is wanted on this node (deleted, untargeted or suspended): removes what it holds

@@ -57,6 +57,26 @@ def test_an_agent_killed_between_the_create_and_the_status_leaves_exactly_one_jo
     assert w.entry(key)["jobID"] in w.node.jobs
 
 
+def test_a_job_made_under_a_hand_set_id_before_a_crash_is_removed_after_its_resource_went_meanwhile():
+    w = World()
+    key = w.add_job("feed", f'externalJobID = "{EXT}"\n{TOML}')
+
+    def killed(call):
+        if call == "create_job":
+            w.kube.fail_status_writes = RuntimeError("killed")
+
+    w.node.after = killed
+    with pytest.raises(RuntimeError):
+        w.reconcile(key)
+    assert w.entry(key)["externalJobID"] == EXT  # in the placement written ahead of the create
+    w.kube.fail_status_writes, w.node.after = None, lambda call: None
+    w.delete(key)
+    w.restart()
+    assert not w.reconcile(key)
+    assert w.node.jobs == {}
+    assert key not in w.placements.objects
+
+
 def test_a_create_whose_answer_is_lost_is_adopted_not_made_twice():
     w = World()
     key = w.add_job("feed", TOML)
