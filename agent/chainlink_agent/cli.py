@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from . import don, keystoml, logs
 from .app import Agent
-from .kube import Kube
+from .kube import ApiClient, Kube
 from .metrics import Metrics
 from .release import release_node
 from .settings import Credentials, Settings
@@ -121,4 +121,4 @@ def _kube_client() -> client.ApiClient:
         config.load_incluster_config()
     except config.ConfigException:
         config.load_kube_config()
-    return client.ApiClient()
+    return ApiClient()

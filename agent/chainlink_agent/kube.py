@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
@@ -36,6 +37,21 @@ LIST_PAGE = 100
 AGGREGATOR = f"{COMPONENT}-aggregator"  # the field manager of the resources' status, and its Lease's name
 _LEASES = ("coordination.k8s.io", "v1", "leases")
 T = TypeVar("T")
+
+
+class ApiClient(client.ApiClient):  # type: ignore[misc]  # the client is untyped
+    """The Kubernetes boundary's errors are ApiExceptions, an unreachable apiserver's too: urllib3 raises
+    its own (MaxRetryError after a refused connection, ProtocolError, timeouts), which every `except
+    ApiException` of the agent would miss, so a loop meeting a restarting apiserver died (the aggregator's
+    election and the ChainlinkNode report did, in the apiserver-restart drill). status 0: no answer came."""
+
+    def call_api(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().call_api(*args, **kwargs)
+        except urllib3.exceptions.HTTPError as exc:
+            raise ApiException(
+                status=0, reason=f"the apiserver did not answer: {type(exc).__name__}"
+            ) from exc
 
 
 class Kube:
