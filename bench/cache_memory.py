@@ -1,7 +1,9 @@
 """The agent's two caches at N objects, measured with tracemalloc: an informer of ChainlinkJobs and one of
-this node's ChainlinkPlacements, each filled by a list of objects shaped as the bench's.
+this node's ChainlinkPlacements, each filled by a list of objects shaped as the bench's; then M ChainlinkJobs
+of a 62 KB TOML each, targeting this node and then no node (issue 28 item 8: any job author can make the
+latter, and every agent of the namespace caches them).
 
-    python -m bench.cache_memory [N]
+    python -m bench.cache_memory [N [M]]
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import sys
 import threading
 import tracemalloc
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from chainlink_agent import placement
@@ -55,6 +58,21 @@ def job(i: int) -> dict[str, Any]:
     }
 
 
+def big_job(i: int, targets: list[str]) -> dict[str, Any]:
+    """A webhook job of a 62 KB TOML (a long observationSource, the issue's shape) naming `targets`."""
+    obj = job(i)
+    obj["metadata"]["name"] = name = f"big-{i:05d}"
+    tasks = "".join(
+        f'    fetch{t} [type=http method=GET url="https://feeds.example.com/v1/prices/{t}?pair=ETH-USD"]\n'
+        f'    parse{t} [type=jsonparse path="data,result,price,{t}"]\n'
+        for t in range(405)
+    )
+    source = f'type = "webhook"\nschemaVersion = 1\nname = "{name}"\nobservationSource = """\n{tasks}"""\n'
+    obj["spec"] = {"toml": source, "targets": {"names": targets}}
+    obj["status"] = {}
+    return obj
+
+
 def placed(obj: dict[str, Any], i: int) -> dict[str, Any]:
     name = obj["metadata"]["name"]
     outcome = Outcome(
@@ -78,13 +96,32 @@ def cache_bytes(view: View, items: list[dict[str, Any]]) -> int:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    m = int(sys.argv[2]) if len(sys.argv) > 2 else 400
     jobs = [job(i) for i in range(n)]
-    for what, view, items in (
-        ("ChainlinkJobs", resources(PLURAL), jobs),
-        ("this node's ChainlinkPlacements", own_placements(NODE), [placed(o, i) for i, o in enumerate(jobs)]),
-    ):
+    kb = len(big_job(0, [])["spec"]["toml"].encode()) / 1000
+    cases: list[tuple[str, View, Callable[[], list[dict[str, Any]]]]] = [
+        ("ChainlinkJobs", resources(PLURAL, NODE, {}), lambda: jobs),
+        (
+            "this node's ChainlinkPlacements",
+            own_placements(NODE),
+            lambda: [placed(o, i) for i, o in enumerate(jobs)],
+        ),
+        # An agent holds the whole spec only of what targets its node (resource.slim_for_node).
+        (
+            f"ChainlinkJobs of {kb:.0f} KB TOML targeting this node",
+            resources(PLURAL, NODE, {}),
+            lambda: [big_job(i, [NODE]) for i in range(m)],
+        ),
+        (
+            f"ChainlinkJobs of {kb:.0f} KB TOML targeting no node",
+            resources(PLURAL, NODE, {}),
+            lambda: [big_job(i, []) for i in range(m)],
+        ),
+    ]
+    for what, view, make in cases:
+        items = make()  # one case's objects at a time: 400 of 62 KB are 25 MB
         grown = cache_bytes(view, items)
-        print(f"{what}: {grown / 2**20:.2f} MiB for {n}, {grown / n:.0f} B each")
+        print(f"{what}: {grown / 2**20:.2f} MiB for {len(items)}, {grown / max(len(items), 1):.0f} B each")
 
 
 if __name__ == "__main__":

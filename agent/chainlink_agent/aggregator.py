@@ -15,6 +15,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
+from . import placement
 from .conditions import bounded_entry
 from .informer import Informer, other_placements
 from .kube import AGGREGATOR, Kube
@@ -162,7 +163,7 @@ class Aggregator:
             {"node": node, **held["status"]}
             for node, held in [(self._node, self._own.get(key))]
             + [(n, others.get(f"{key}@{n}")) for n in nodes]
-            if held is not None
+            if held is not None and not placement.released(held)
         ]
         status = summary(sorted(entries, key=lambda entry: str(entry["node"])))
         if status_digest(status) == raw.get("statusDigest"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,12 +42,15 @@ class View:
     label_selector: str | None = None
 
 
-def resources(plural: str) -> View:
+def resources(plural: str, node: str, labels: Mapping[str, str]) -> View:
+    """Every resource of the kind, as the agent of `node` (with these labels) reads it: the whole spec of
+    those that target it, a few bytes of the others' (resource.slim_for_node)."""
+    labels = dict(labels)
     return View(
         plural,
         KINDS[plural].KIND,
         lambda obj: queue_key(plural, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]),
-        resource.slim,
+        lambda obj: resource.slim_for_node(obj, node, labels),
         _RELEVANT,
     )
 
@@ -64,13 +67,14 @@ def own_placements(node: str) -> View:
 
 
 def other_placements(node: str) -> View:
-    """Every other node's placements, keyed "<resource key>@<node>": what the aggregator adds to its own."""
+    """Every other node's placements, keyed "<resource key>@<node>": what the aggregator adds to its own.
+    A released one (its node uninstalled) is left out; the watch drops it once marked."""
     return View(
         placement.PLURAL,
         placement.KIND,
         lambda obj: f"{placement.resource_key(obj)}@{placement.node_of(obj)}",
         placement.slim,
-        label_selector=f"{placement.NODE_LABEL}!={node}",
+        label_selector=f"{placement.NODE_LABEL}!={node},!{placement.RELEASED_LABEL}",
     )
 
 

@@ -8,7 +8,7 @@ run, which that policy must refuse: admission.py); leases: create, and get and u
 (tomlFrom, {{ configMap }}) and secrets: get (urlFrom, {{ secret }}), both limited to the names the chart
 lists (resourceNames); events: create; with a standby, its release's two pods (resourceNames): get,
 patch of their role label (role.py) and delete (rollout.py), and its StatefulSet (resourceNames): get.
-release-node (the uninstall hook): chainlinkplacements: list, delete; statefulsets: get;
+release-node (the uninstall hook): chainlinkplacements: list, patch (its label released); statefulsets: get;
 statefulsets/scale: patch.
 """
 
@@ -39,13 +39,22 @@ _LEASES = ("coordination.k8s.io", "v1", "leases")
 T = TypeVar("T")
 
 
+# (connect, read) seconds of each attempt of any call but a watch, which sets its own: without one, an
+# apiserver that accepts the connection and never answers holds the calling loop (an election, a status
+# write) for good.
+REQUEST_TIMEOUT = (5.0, 30.0)
+
+
 class ApiClient(client.ApiClient):  # type: ignore[misc]  # the client is untyped
     """The Kubernetes boundary's errors are ApiExceptions, an unreachable apiserver's too: urllib3 raises
     its own (MaxRetryError after a refused connection, ProtocolError, timeouts), which every `except
     ApiException` of the agent would miss, so a loop meeting a restarting apiserver died (the aggregator's
-    election and the ChainlinkNode report did, in the apiserver-restart drill). status 0: no answer came."""
+    election and the ChainlinkNode report did, in the apiserver-restart drill). status 0: no answer came.
+    Every call has a timeout (REQUEST_TIMEOUT unless it sets one)."""
 
     def call_api(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("_request_timeout") is None:
+            kwargs["_request_timeout"] = REQUEST_TIMEOUT
         try:
             return super().call_api(*args, **kwargs)
         except urllib3.exceptions.HTTPError as exc:
@@ -163,6 +172,21 @@ class Kube:
             _preload_content=False,
             **options,
         )
+
+    def mark_released(self, name: str, released: bool) -> dict[str, Any]:
+        """Sets (release-node) or removes (the agent back on the node's database) the placement `name`'s
+        placement.RELEASED_LABEL; returns the placement."""
+        labels = {placement.RELEASED_LABEL: "true" if released else None}  # null: a merge patch removes it
+        marked: dict[str, Any] = self._custom.patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            self.namespace,
+            placement.PLURAL,
+            name,
+            {"metadata": {"labels": labels}},
+            _content_type="application/merge-patch+json",
+        )
+        return marked
 
     def delete_placement(self, kind: str, name: str) -> None:
         """Deletes this node's placement for the resource `name` of `kind`; gone already is fine."""

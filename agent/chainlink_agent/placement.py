@@ -2,7 +2,12 @@
 ChainlinkBridge and where that stands. Naming, the object the agent applies, and reading one back. Pure.
 
 Each agent writes and watches only its own node's placements (label NODE_LABEL), so one node's progress
-wakes no other agent; the elected aggregator (aggregator.py) copies them into the resources' status."""
+wakes no other agent; the elected aggregator (aggregator.py) copies them into the resources' status.
+
+A placement outlives its node's release: uninstalling marks it RELEASED_LABEL (release.py) instead of
+deleting it, because it is the only record of what the agent made in the node's database, which is kept. A
+reinstall on that database finds them, so its agent removes the jobs of resources deleted meanwhile and keeps
+its own bridges; the aggregator shows no released placement."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from .resource import API_VERSION, GROUP, KINDS, Resource, StatusEntry, queue_ke
 PLURAL = "chainlinkplacements"
 KIND = "ChainlinkPlacement"
 NODE_LABEL = f"{GROUP}/node"
+RELEASED_LABEL = f"{GROUP}/released"
 _PREFIX = {"ChainlinkJob": "job", "ChainlinkBridge": "bridge"}
 _PLURAL_OF = {kind.KIND: plural for plural, kind in KINDS.items()}
 _MAX_NAME = 253
@@ -58,13 +64,17 @@ def node_of(obj: Mapping[str, Any]) -> str:
 
 
 def slim(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """What the agent reads of a placement: its identity, spec and status (no managedFields)."""
+    """What the agent reads of a placement: its identity, spec and status (no managedFields), and whether
+    it is released."""
     meta = obj.get("metadata") or {}
-    return {
-        "metadata": {k: meta[k] for k in ("name", "namespace", "resourceVersion") if k in meta},
-        "spec": obj.get("spec") or {},
-        "status": obj.get("status") or {},
-    }
+    kept = {k: meta[k] for k in ("name", "namespace", "resourceVersion") if k in meta}
+    if released(obj):
+        kept["labels"] = {RELEASED_LABEL: "true"}
+    return {"metadata": kept, "spec": obj.get("spec") or {}, "status": obj.get("status") or {}}
+
+
+def released(obj: Mapping[str, Any]) -> bool:
+    return RELEASED_LABEL in ((obj.get("metadata") or {}).get("labels") or {})
 
 
 def entry(obj: Mapping[str, Any]) -> StatusEntry:
@@ -81,4 +91,5 @@ def entry(obj: Mapping[str, Any]) -> StatusEntry:
         owned=bool(status.get("owned", False)),
         bridge_name=status.get("bridgeName"),
         raw=status,
+        released=released(obj),
     )

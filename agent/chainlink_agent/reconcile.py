@@ -44,6 +44,7 @@ class KubeWriter(Protocol):
     """The Kubernetes writes a reconcile makes (kube.Kube)."""
 
     def apply_placement(self, obj: Resource, entry: dict[str, Any]) -> dict[str, Any]: ...
+    def mark_released(self, name: str, released: bool) -> dict[str, Any]: ...
     def delete_placement(self, kind: str, name: str) -> None: ...
     def emit_event(self, obj: Resource, event_type: str, reason: str, message: str) -> None: ...
 
@@ -240,6 +241,11 @@ class Reconciler(Generic[R, D]):
             outcome = replace(outcome, message=message)
         entry = status_entry(obj.generation, outcome, recorded, now())
         self.phases[obj.key] = outcome.phase
+        if recorded is not None and recorded.released:
+            # Back on the database its release was uninstalled from: the record is current again.
+            name = placement.name(obj.KIND, obj.name, self._node_name)
+            self._placements.store(self._kube.mark_released(name, released=False))
+            self._summarize(obj.key)
         if recorded is not None and dict(recorded.raw) == entry and recorded.uid == obj.uid:
             return entry  # unchanged: an idle agent writes nothing
         if event is not None:

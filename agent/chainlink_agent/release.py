@@ -1,9 +1,13 @@
 """`chainlink-agent release-node`: run by the chart's hook when a node is uninstalled, or after an upgrade
 that turned its agent off.
 
-It deletes this node's ChainlinkPlacements, the records of what its agent made, so that no status keeps
-showing a node that is gone (the elected aggregator drops it from every resource's status.nodes). First
-the sidecar must be gone, or it would write them straight back: on uninstall the node's StatefulSet is
+It marks this node's ChainlinkPlacements, the records of what its agent made, released, so that no status
+keeps showing a node that is gone (the elected aggregator shows no released placement). They are kept, not
+deleted: the node's database, and the jobs and bridges the agent made in it, are kept on uninstall, and a
+reinstall on it needs the record to tell those from hand-made ones: its agent removes what belonged to
+resources deleted meanwhile and takes its own bridges back (reconcile.py, placement.py). Forgetting a node
+for good: `kubectl delete chainlinkplacements -l chainlink-k8s.github.io/node=<node>`.
+First the sidecar must be gone, or it would take them straight back: on uninstall the node's StatefulSet is
 scaled to zero; after the agent was turned off, the StatefulSet's rollout to pods without it is awaited.
 The wait is bounded, because an uninstall or upgrade must never hang on it. Jobs and bridges on the node
 itself are left alone: the node is going away with them, or its operator now runs them by hand.
@@ -30,10 +34,10 @@ def release_node(
         _wait(statefulset, wait_seconds, kube.statefulset_outdated_pods, "pods with the agent still running")
     elif statefulset:
         _stop_node(kube, statefulset, wait_seconds)
-    selector = f"{placement.NODE_LABEL}={kube.node}"
-    held, _ = kube.list_objects(placement.PLURAL, lambda obj: obj["spec"], selector)
-    for spec in held:
-        kube.delete_placement(spec["kind"], spec["name"])
+    selector = f"{placement.NODE_LABEL}={kube.node},!{placement.RELEASED_LABEL}"
+    held, _ = kube.list_objects(placement.PLURAL, lambda obj: obj["metadata"]["name"], selector)
+    for name in held:
+        kube.mark_released(name, released=True)
     released = len(held)
     log.info("released node", extra={"node": kube.node, "resources": released})
     return released

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from .spec import external_id_only
+
 GROUP = "chainlink-k8s.github.io"
 VERSION = "v1alpha1"
 PLURAL = "chainlinkjobs"
@@ -99,6 +101,9 @@ class StatusEntry:
     owned: bool = False
     bridge_name: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    # Kept while the node's release was uninstalled (release.py): hidden from status until its agent,
+    # back on the same database, has reconciled the resource again.
+    released: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,31 @@ def slim(obj: Mapping[str, Any]) -> dict[str, Any]:
         "spec": obj.get("spec") or {},
         "statusDigest": status_digest(obj.get("status") or {}),
     }
+
+
+# What an agent reads of a resource that does not target its node: whether it does now (targets), whether it
+# is suspended, and the name it holds on every node (claims.py): a bridge's bridgeName, a job's external job
+# ID (its toml, cut to external_id_only, or its tomlFrom, whose reference is small).
+_KEPT_UNTARGETED = ("targets", "suspend", "bridgeName", "tomlFrom", "toml")
+
+
+def slim_for_node(obj: Mapping[str, Any], node: str, labels: Mapping[str, str]) -> dict[str, Any]:
+    """slim(obj) for the agent of `node` (with its labels): the whole spec of a resource that targets it,
+    and of one that does not only what that agent still reads (_KEPT_UNTARGETED), so every agent does not
+    hold every resource's spec. Whether a resource targets a node changes only with its spec (the node's
+    labels are fixed for the agent's life), and a spec edit arrives by the watch, slimmed again."""
+    slimmed = slim(obj)
+    try:
+        targeted = Resource(**_common(slimmed)).targets(node, labels)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        # Kept whole: its reconcile reports what is wrong, and the watch of every other resource goes on.
+        return slimmed
+    if targeted:
+        return slimmed
+    spec = {k: v for k, v in slimmed["spec"].items() if k in _KEPT_UNTARGETED}
+    if isinstance(spec.get("toml"), str):
+        spec["toml"] = external_id_only(spec["toml"])
+    return {**slimmed, "spec": spec}
 
 
 def status_digest(status: Mapping[str, Any]) -> str:

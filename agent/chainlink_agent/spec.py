@@ -80,3 +80,41 @@ def render(toml_text: str, derived_external_id: str, hashed_as: str | None = Non
                 "InvalidExternalJobID", f"externalJobID {own!r} in the job TOML is not a UUID"
             ) from None
     return RenderedSpec(toml_text, external_id, _hash(shown))
+
+
+# What an agent caches of a TOML its node does not run (resource.slim_for_node). NOT_KEPT does not mention
+# externalJobID, so jobs._name derives the ID without a parse; UNPARSEABLE does and does not parse, so
+# jobs._name falls back on the claims table: each as it did for the original.
+NOT_KEPT = "# not kept here: this job's TOML is cached only by the agents of the nodes it targets\n"
+UNPARSEABLE = "externalJobID = # not kept here: this job's TOML does not parse\n"
+# Longer than any spelling of a UUID worth keeping; a longer value that is not one is replaced by this.
+MAX_KEPT_ID = 100
+NOT_A_UUID = "(a value too long to keep, and not a UUID)"
+
+
+def external_id_only(toml_text: str) -> str:
+    """A TOML of a few bytes whose external job ID, as jobs._name reads it, is toml_text's: the same
+    derived, hand-set or invalid one (a job's name is all an agent reads of a job its node does not run,
+    and 62 KB specs cost every agent of the namespace). A hand-set UUID is kept in its canonical form, the
+    one the claims scan (reconcile._winner) looks for in the cache."""
+    if not toml_text:
+        return toml_text
+    if "externaljobid" not in toml_text.lower():
+        return NOT_KEPT
+    try:
+        own = tomllib.loads(toml_text).get("externalJobID")
+    except tomllib.TOMLDecodeError:
+        return UNPARSEABLE
+    if own is None:
+        return NOT_KEPT
+    try:
+        value = str(uuid.UUID(str(own)))
+    except ValueError:
+        value = str(own) if len(str(own)) <= MAX_KEPT_ID else NOT_A_UUID
+    return f"externalJobID = {_toml_string(value)}\n"
+
+
+def _toml_string(text: str) -> str:
+    """text as a TOML basic string: quote, backslash and control characters escaped."""
+    escaped = ("\\" + c if c in '"\\' else f"\\u{ord(c):04X}" if c < " " or c == "\x7f" else c for c in text)
+    return '"' + "".join(escaped) + '"'

@@ -63,7 +63,9 @@ def wire(
     allowlist = Allowlist(settings.node_name, settings.allowed_secrets, settings.allowed_config_maps)
     refs = References(kube, allowlist)
     informers = {
-        plural: Informer(kube, queue.add, metrics, stop, resources(plural))
+        plural: Informer(
+            kube, queue.add, metrics, stop, resources(plural, settings.node_name, settings.node_labels)
+        )
         for plural in (PLURAL, BRIDGE_PLURAL)
     }
     placements = Informer(kube, queue.add, metrics, stop, own_placements(settings.node_name))

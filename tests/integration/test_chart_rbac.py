@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+from chainlink_agent import placement
 from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
@@ -136,7 +137,7 @@ def test_agent_needs_nothing_beyond_the_charts_role(cluster, namespace, jobs, br
         agent.stop()
 
 
-def test_release_node_stops_the_node_then_deletes_its_placements(
+def test_release_node_stops_the_node_then_marks_its_placements_released(
     full_cluster, namespace, jobs, bridges, start_node, tmp_path
 ):
     apply_chart_templates(full_cluster, namespace, "release-hook.yaml")
@@ -184,9 +185,8 @@ def test_release_node_stops_the_node_then_deletes_its_placements(
         sts = apps.read_namespaced_stateful_set(STATEFULSET, namespace)
         assert sts.spec.replicas == 0
         assert not sts.status.replicas
-        assert jobs.placement("feed", "node-a") is None
-        assert bridges.placement("price", "node-a") is None
+        # Kept with the node's database, for a reinstall on it (test_lifecycle), and shown in no status.
+        assert placement.released(jobs.placement("feed", "node-a"))
+        assert placement.released(bridges.placement("price", "node-a"))
         jobs.delete("feed")
-        eventually(lambda: jobs.cleaned("feed"), 30, "the resource to go without node-a")
-        bridges.delete("price")
-        eventually(lambda: bridges.cleaned("price"), 30, "the bridge resource to go likewise")
+        eventually(lambda: jobs.get("feed") is None, 30, "the resource to go without node-a")

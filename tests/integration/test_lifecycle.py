@@ -1,6 +1,7 @@
 """Day-2 lifecycle of a release on the full bench (helm against a real apiserver, kwok pods): credentials that
 unlock persistent data survive uninstall, reinstall and GitOps renders; an upgrade cannot rename the node; an
-agent turned off, or a release deleted by Argo CD, leaves no placement of its node behind."""
+agent turned off, or a release deleted by Argo CD, leaves its node's placements released (in no status), and a
+reinstall on the kept database takes them back."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import subprocess
 import sys
 
 import pytest
+from chainlink_agent import placement
+from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
 from .harness import CHART, AgentProcess, apply_chart_templates, eventually, node_statefulset, synced, toml
@@ -67,6 +70,16 @@ def test_credentials_and_data_survive_upgrade_uninstall_and_reinstall(full_clust
     # An upgrade may not rename the node.
     renamed = install_failure(full_cluster, namespace, "nodeName=node-z")
     assert 'nodeName cannot change from "node-a" to "node-z" on an installed release' in renamed
+
+    # Nor lower the node's version below the one its ChainlinkNode reports (the agent's report, here by hand).
+    running = {"status": {"version": "2.23.0"}}
+    client.CustomObjectsApi(kube_api).patch_namespaced_custom_object_status(
+        GROUP, VERSION, namespace, NODE_PLURAL, "node-a", running
+    )
+    lowered = install_failure(full_cluster, namespace, "image.tag=2.22.1")
+    assert "image.tag 2.22.1 would lower node node-a from version 2.23.0" in lowered
+    image = apps.read_namespaced_stateful_set(STATEFULSET, namespace).spec.template.spec.containers[0].image
+    assert image.endswith(":2.23.0")
 
     helm(full_cluster, namespace, "uninstall", RELEASE, "--wait")
     assert credentials(core, namespace) == first  # kept (helm.sh/resource-policy: keep)
@@ -129,7 +142,7 @@ def resource_versions(kubectl: list[str], path, env) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("mode", ["agent-disabled", "argo-post-delete"])
-def test_release_node_deletes_the_nodes_placements_without_the_agent(
+def test_release_node_releases_the_nodes_placements_without_the_agent(
     mode, full_cluster, kube_api, namespace, jobs, bridges, start_node, tmp_path
 ):
     """After an upgrade with agent.enabled=false, the post-upgrade hook waits for the StatefulSet to roll out
@@ -168,10 +181,57 @@ def test_release_node_deletes_the_nodes_placements_without_the_agent(
         check=False,
     )
     assert release.returncode == 0, release.stderr
-    assert jobs.placement("feed", "node-a") is None
+    assert placement.released(jobs.placement("feed", "node-a"))
     if mode == "agent-disabled":
         sts = apps.read_namespaced_stateful_set(STATEFULSET, namespace)
         assert sts.spec.replicas == 1  # still running
         assert sts.status.current_revision == sts.status.update_revision  # released after the rollout
     jobs.delete("feed")
-    eventually(lambda: jobs.cleaned("feed"), 30, "the resource to go without waiting for node-a")
+    eventually(lambda: jobs.get("feed") is None, 30, "the resource to go without waiting for node-a")
+
+
+def test_a_reinstall_on_the_kept_database_cleans_and_takes_back_what_its_agent_made(
+    cluster, namespace, jobs, bridges, start_node, start_agent, tmp_path
+):
+    """Uninstall (release-node, as the hook's ServiceAccount) keeps node-a's placements, released: the status
+    drops node-a. While it is away one job's resource is deleted and the bridge's URL rotated. The reinstall,
+    on the same node and database, removes that job, updates its own bridge (not BridgeExists) and keeps the
+    other job as it was."""
+    apply_chart_templates(cluster, namespace, "release-hook.yaml")
+
+    def bridge_synced() -> bool:
+        return (bridges.entry("price", "node-a") or {}).get("phase") == "Synced"
+
+    node_a, node_b = start_node(), start_node()
+    start_agent("node-b", node_b)  # first, so it holds the aggregator's Lease and writes the status
+    agent = start_agent("node-a", node_a)
+    for name in ("kept", "gone"):
+        jobs.create(name, toml(name), targets={"names": ["node-a"]})
+    bridges.create("price", url="https://ea-1.example", targets={"names": ["node-a"]})
+    kept = synced(jobs, "kept", "node-a")
+    synced(jobs, "gone", "node-a")
+    eventually(bridge_synced, 30, "the bridge Synced")
+    agent.kill()
+
+    hook = cluster.service_account_kubeconfig(namespace, "r-chainlink-node-release", tmp_path / "hook")
+    release = subprocess.run(
+        [sys.executable, "-m", "chainlink_agent", "release-node"],
+        env={**agent.env, "KUBECONFIG": str(hook)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert release.returncode == 0, release.stderr
+    assert placement.released(jobs.placement("kept", "node-a"))
+    eventually(lambda: jobs.entry("kept", "node-a") is None, 30, "node-a to leave the status")
+
+    jobs.delete("gone")
+    bridges.patch_spec("price", {"url": "https://ea-2.example"})
+    agent.start()  # the reinstall's agent, on the same node and database
+    eventually(lambda: jobs.cleaned("gone"), 30, "the deleted resource's job and placement to go")
+    eventually(lambda: node_a.client().find_bridge("price").url == "https://ea-2.example", 30, "the new URL")
+    eventually(bridge_synced, 30, "the bridge Synced again")
+    assert synced(jobs, "kept", "node-a")["jobID"] == kept["jobID"]  # taken back, not replaced
+    assert {job.external_job_id for job in node_a.client().list_jobs()} == {kept["externalJobID"]}
+    assert not placement.released(jobs.placement("kept", "node-a"))

@@ -82,6 +82,17 @@ class FakeKube:
         self.placements.store(applied)
         return applied
 
+    def mark_released(self, name: str, released: bool) -> dict[str, Any]:
+        marked = next(o for o in self.placements.objects.values() if o["metadata"]["name"] == name)
+        labels = marked["metadata"].setdefault("labels", {})
+        if released:
+            labels[placement.RELEASED_LABEL] = "true"
+        else:
+            labels.pop(placement.RELEASED_LABEL, None)
+        marked["metadata"]["resourceVersion"] = str(next(self._version))
+        self.placements.store(marked)
+        return copy.deepcopy(marked)
+
     def delete_placement(self, kind: str, name: str) -> None:
         plural = PLURAL if kind == KIND else BRIDGE_PLURAL
         self.placements.discard(queue_key(plural, NS, name))

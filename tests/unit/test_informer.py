@@ -6,12 +6,16 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from chainlink_agent import placement
 from chainlink_agent.errors import Gone
 from chainlink_agent.informer import Informer, resources
 from chainlink_agent.metrics import Metrics
-from chainlink_agent.resource import status_digest
+from chainlink_agent.resource import slim_for_node, status_digest
 
-JOBS = resources("chainlinkjobs")
+from tests.unit.fakes import NODE, FakeCache, World
+from tests.unit.test_reconcilers import EXT, TOML, phase
+
+JOBS = resources("chainlinkjobs", "mine", {})
 
 
 def obj(name, rv, generation=1, status=None):
@@ -127,7 +131,7 @@ def test_connection_failure_reconnects_from_the_same_version():
 def test_keys_carry_the_kind():
     stop = threading.Event()
     kube: Any = CannedKube(stop, [], [])
-    informer = Informer(kube, lambda key: None, Metrics(), stop, resources("chainlinkbridges"))
+    informer = Informer(kube, lambda key: None, Metrics(), stop, resources("chainlinkbridges", "mine", {}))
     informer.store(obj("a", 3))
     assert informer.cached_keys() == ["chainlinkbridges/ns/a"]
 
@@ -169,3 +173,78 @@ def test_values_are_only_the_objects_that_name_the_text():
         full["spec"] = {"toml": toml}
         informer.store(full)
     assert [o["metadata"]["name"] for o in informer.cached_containing("0b9f2a8e-4d0c")] == ["a"]
+
+
+# A job of the issue's shape (issue 28 item 8): a webhook TOML of 60 KB, with an ID set by hand.
+BIG = f'externalJobID = "{EXT}"\n' + TOML.replace('value="1"', 'value="' + "1" * 60_000 + '"')
+
+
+def job(rv, generation=1, toml=BIG, targets=None):
+    full = obj("a", rv, generation)
+    full["spec"] = {"toml": toml, "targets": targets or {"names": ["elsewhere"]}}
+    return full
+
+
+def test_an_untargeted_jobs_cached_spec_has_no_pipeline_text_but_its_pinned_id_is_found():
+    stop = threading.Event()
+    informer = Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop, JOBS)  # type: ignore[arg-type]
+    informer.store(job(3))
+    cached = informer.get("chainlinkjobs/ns/a") or {}
+    assert cached["spec"] == {"toml": f'externalJobID = "{EXT}"\n', "targets": {"names": ["elsewhere"]}}
+    assert [o["metadata"]["name"] for o in informer.cached_containing(EXT)] == ["a"]
+
+
+def test_a_job_that_comes_to_target_this_node_is_cached_whole_and_queued():
+    targeted = job(11, generation=2, targets={"names": ["mine"]})
+    informer, _, changed = run([([job(5)], "10")], [[{"type": "MODIFIED", "object": targeted}]])
+    assert changed == ["chainlinkjobs/ns/a", "chainlinkjobs/ns/a"]
+    assert (informer.get("chainlinkjobs/ns/a") or {})["spec"] == targeted["spec"]
+
+
+def test_an_untargeted_jobs_toml_edit_updates_what_is_cached_of_it():
+    informer, _, _ = run(
+        [([job(5, toml=TOML)], "10")],
+        [[{"type": "MODIFIED", "object": job(11, generation=2)}]],
+    )
+    assert [o["metadata"]["name"] for o in informer.cached_containing(EXT)] == ["a"]
+
+
+class NodesCache(FakeCache):
+    """FakeCache holding what the informers of World's node hold: resources slimmed for that node."""
+
+    def store(self, obj):
+        super().store(
+            obj if obj["kind"] == placement.KIND else slim_for_node(obj, NODE, {"chain": "sepolia"})
+        )
+
+
+def world_of_slimmed_resources():
+    w = World()
+    w.cache = NodesCache()
+    w.restart()
+    return w
+
+
+def test_an_untargeted_owner_cached_slim_keeps_its_external_job_id_and_takes_it_once_it_targets_the_node():
+    w = world_of_slimmed_resources()
+    owner = w.add_job("owner", BIG, targets={"names": ["node-b"]})
+    assert len(w.cache.objects[owner]["spec"]["toml"]) < 100
+    squatter = w.add_job("squatter", TOML.replace("type", f'externalJobID = "{EXT}"\ntype'))
+    assert not w.reconcile(squatter)
+    assert phase(w, squatter) == ("Invalid", "DuplicateExternalJobID")
+    assert not w.node.jobs
+    retargeted = {**w.cache.objects[owner], "spec": {"toml": BIG, "targets": {"names": [NODE]}}}
+    retargeted["metadata"] = {**retargeted["metadata"], "generation": 2, "resourceVersion": "2"}
+    w.cache.store(retargeted)
+    assert not w.reconcile(owner)
+    assert phase(w, owner) == ("Synced", "JobSynced")
+    assert [w.node.specs[j.id] for j in w.node.jobs.values()] == [BIG]
+
+
+def test_an_untargeted_bridges_cached_slim_keeps_its_name_from_a_younger_one():
+    w = world_of_slimmed_resources()
+    w.add_bridge("price", url="http://owner", targets={"names": ["node-b"]})
+    squatter = w.add_bridge("squatter", bridgeName="price", url="http://attacker")
+    assert not w.reconcile(squatter)
+    assert phase(w, squatter) == ("Invalid", "DuplicateBridgeName")
+    assert "price" not in w.node.bridges

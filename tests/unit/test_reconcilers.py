@@ -300,3 +300,44 @@ def test_a_deleted_resource_asks_the_node_before_letting_go_of_a_job_the_snapsho
     assert not w.reconcile(key)
     assert job_id not in w.node.jobs  # deleted on the node, not left running
     assert "delete_job" in w.node.calls
+
+
+def released_and_reinstalled(w, *keys):
+    """The release is uninstalled (release-node marks the placements released) and installed again on the
+    kept database: a new agent over the same node."""
+    for key in keys:
+        w.kube.mark_released(w.placements.objects[key]["metadata"]["name"], released=True)
+    w.restart()
+
+
+def test_a_reinstall_on_the_kept_database_takes_its_bridge_and_job_back_without_replacing_either():
+    w = World()
+    job, bridge = w.add_job("feed", TOML), w.add_bridge("price", url="http://ea-1")
+    assert not w.reconcile(bridge)
+    assert not w.reconcile(job)
+    made = w.entry(job)["jobID"]
+    released_and_reinstalled(w, job, bridge)
+    w.cache.objects[bridge]["spec"]["url"] = "http://ea-2"  # a rotation applied while it was away
+    w.cache.objects[bridge]["metadata"]["generation"] = 2
+    w.node.calls.clear()
+    assert not w.reconcile(bridge)
+    assert not w.reconcile(job)
+    assert phase(w, bridge) == ("Synced", "BridgeSynced")  # its own, not BridgeExists
+    assert w.node.bridges["price"].url == "http://ea-2"
+    assert w.node.calls == ["update_bridge"]  # the job, unchanged, is neither replaced nor made again
+    assert w.entry(job)["jobID"] == made
+    assert not any(placement.released(w.placements.objects[k]) for k in (job, bridge))
+
+
+def test_a_reinstall_on_the_kept_database_removes_the_jobs_of_resources_deleted_while_it_was_away():
+    w = World()
+    job, bridge = w.add_job("feed", TOML), w.add_bridge("price", url="http://ea")
+    assert not w.reconcile(bridge)
+    assert not w.reconcile(job)
+    released_and_reinstalled(w, job, bridge)
+    w.delete(job)
+    w.delete(bridge)
+    assert not w.reconcile(job)
+    assert not w.reconcile(bridge)
+    assert (w.node.jobs, w.node.bridges) == ({}, {})
+    assert w.placements.objects == {}

@@ -33,6 +33,29 @@ bundles only through the node's API, which the agent calls.
 {{- end }}
 
 {{/*
+An upgrade must not lower the node's version: the node refuses to start on a database that a newer version ran
+on ("Application version (x) is lower than database version (y)", core/services/versioning/orm.go CheckVersion),
+so the new pod would crash-loop. The running version is the one the agent reports in the release's
+ChainlinkNode (GET /v2/build_info); a tag or version that is not x.y.z[-...] is not compared. Needs lookup, so
+helm template and GitOps renders do not check; nor does helm rollback, which renders nothing.
+*/}}
+{{- define "chainlink-node.validate.noDowngrade" -}}
+{{- $pattern := "^v?[0-9]+\\.[0-9]+\\.[0-9]+" }}
+{{- $tag := toString .Values.image.tag }}
+{{- $node := include "chainlink-node.nodeName" . }}
+{{- with lookup "chainlink-k8s.github.io/v1alpha1" "ChainlinkNode" .Release.Namespace $node }}
+{{- $running := toString (dig "status" "version" "" .) }}
+{{- if and (regexMatch $pattern $tag) (regexMatch $pattern $running) (not $.Values.image.allowDowngrade) }}
+{{- $new := regexFind $pattern $tag | trimPrefix "v" }}
+{{- $old := regexFind $pattern $running | trimPrefix "v" }}
+{{- if semverCompare (printf "<%s" $old) $new }}
+{{- fail (printf "image.tag %s would lower node %s from version %s (its ChainlinkNode's status.version) to %s: the node refuses a database that a newer version ran on, and would crash-loop. Keep image.tag at %s or higher; to go back, restore the database from a backup taken on %s and set image.allowDowngrade=true" $tag $node $running $new $old $new) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 standby: the agent labels the active pod, which the API and P2P Services select, so there is no standby without
 it; and the node panics unless its lease refresh interval is at most half the lease's duration
 (core/services/pg/lease_lock.go NewLeaseLock). Renders nothing when standby is off.
