@@ -95,6 +95,14 @@ class Metrics:
             "With a standby: Unix time of the last failover (the ChainlinkNode's status.lastFailoverTime).",
             registry=self.registry,
         )
+        self.backup_last_success = Gauge(
+            "chainlink_agent_backup_last_success_timestamp_seconds",
+            "With the chart's backups, from the active node's agent: Unix time of the last backup that "
+            "succeeded (its ChainlinkNode's status.backup.lastSuccessTime), or of the agent's start while "
+            "none has, so a new release gets the alert's grace.",
+            ["node"],
+            registry=self.registry,
+        )
         self.resources = Gauge(
             "chainlink_agent_resources",
             "Resources targeting this node, by kind and their phase on it.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -177,8 +178,11 @@ class NodeReporter:
         interval: float,
         role: Role | None = None,
         pod_name: str | None = None,
+        backups: bool = False,
     ) -> None:
         self._interval = interval
+        self._backups = backups
+        self._started = time.time()
         self._role = role or Role(None)
         self._pod_name = pod_name
         self._kube = kube
@@ -212,7 +216,7 @@ class NodeReporter:
             # Standing by: ready, and nothing of the node's to say (the active pod's agent says it).
             m.ready.set(1 if not_ready is None else 0)
             m.node_up.set(0)
-            for gauge in (m.standby_ready, m.resources):
+            for gauge in (m.standby_ready, m.resources, m.backup_last_success):
                 gauge.clear()
             self._written = None  # the other pod's agent writes meanwhile
             return
@@ -225,6 +229,8 @@ class NodeReporter:
                     log.info("no ChainlinkNode of this node's name; its status is not written")
                     self._missing_logged = True
                 return
+            if self._backups:
+                m.backup_last_success.labels(self._node_name(found)).set(self._last_backup(found))
             generation = int(found["metadata"].get("generation") or 0)
             timestamp = now()
             observed = replace(observed, generation=generation, pods=self._pods(found, timestamp))
@@ -235,6 +241,15 @@ class NodeReporter:
                 self._written = body
         except ApiException as exc:
             log.warning("could not write the ChainlinkNode status", extra={"status": exc.status})
+
+    @staticmethod
+    def _node_name(found: Mapping[str, Any]) -> str:
+        return str(found["metadata"].get("name", ""))
+
+    def _last_backup(self, found: Mapping[str, Any]) -> float:
+        """When the backup Job (backup.py) last recorded a success, else this agent's start."""
+        stamp = ((found.get("status") or {}).get("backup") or {}).get("lastSuccessTime")
+        return _unix(stamp) if stamp else self._started
 
     def _pods(self, found: Mapping[str, Any], timestamp: str) -> Pods | None:
         if not self._role.standby or self._pod_name is None:
@@ -284,11 +299,16 @@ class NodeReporter:
             m.standby_ready.labels(observed.pods.standby).set(1 if observed.pods.standby_ready else 0)
             m.failovers.set(observed.pods.failovers)
             if observed.pods.last_failover:
-                stamp = datetime.strptime(observed.pods.last_failover, "%Y-%m-%dT%H:%M:%SZ")
-                m.last_failover.set(stamp.replace(tzinfo=UTC).timestamp())
+                m.last_failover.set(_unix(observed.pods.last_failover))
         if observed.version:
             m.build_info.clear()
             m.build_info.labels(observed.agent_version, observed.version).set(1)
+
+
+def _unix(stamp: str) -> float:
+    """A status timestamp (RFC 3339; UTC when it names no zone) as Unix time."""
+    parsed = datetime.fromisoformat(stamp)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 def agent_version() -> str:

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # another node's placement. The chart sets it wherever it renders its admission policy; off (an agent run
     # by hand, or agent.admissionPolicy.allowUnprotected), the self-test only sets its gauge.
     admission_policy_required: bool = False
+    # The chart's backups are on (backup.enabled): the agent exports when the last one succeeded.
+    backup_enabled: bool = False
     # JSON lists: the Secrets and ConfigMaps specs may refer to (access.py); the chart renders the same
     # names as the Role's resourceNames. Empty: none.
     allowed_secrets: frozenset[str] = frozenset()

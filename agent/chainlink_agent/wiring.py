@@ -120,6 +120,7 @@ def wire(
             settings.report_seconds,
             role,
             settings.pod_name,
+            backups=settings.backup_enabled,
         ),
         aggregator=aggregator,
         role=role,

@@ -3,6 +3,7 @@ change, and the gauges that mirror it."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -11,6 +12,7 @@ from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodestatus import NodeReporter, Observed, failovers, status
 from chainlink_agent.nodetypes import EthKey, KeyBundle, NodeFacts, P2PKey
 from chainlink_agent.role import ROLE_LABEL, Role
+from prometheus_client import generate_latest
 
 FACTS = NodeFacts(
     p2p_keys=(P2PKey("p2p_12D3KooWA", "ab12"),),
@@ -217,4 +219,26 @@ def test_the_first_active_pod_is_no_failover() -> None:
     ) == (
         1,
         "t0",
+    )
+
+
+def test_with_backups_the_gauge_is_the_last_success_or_the_agents_start_while_none_has() -> None:
+    kube, node, metrics = FakeKube(), FakeNode(), Metrics()
+    phases: dict[str, dict[str, str]] = {"chainlinkjobs": {}, "chainlinkbridges": {}}
+    report = NodeReporter(kube, node, lambda: FACTS, lambda: 1.0, phases, metrics, 30.0, backups=True)
+    started = time.time()
+    report.report(None)
+    value = metrics.registry.get_sample_value
+    assert abs(value("chainlink_agent_backup_last_success_timestamp_seconds", {"node": ""}) - started) < 5
+    kube.written.append({"backup": {"result": "Failed", "lastSuccessTime": "2026-12-04T03:00:07Z"}})
+    report.report(None)
+    assert value("chainlink_agent_backup_last_success_timestamp_seconds", {"node": ""}) == 1796353207.0
+
+
+def test_without_backups_there_is_no_backup_gauge() -> None:
+    report, _kube, _node, _jobs, metrics = reporter()
+    report.report(None)
+    assert (
+        "chainlink_agent_backup_last_success_timestamp_seconds{"
+        not in generate_latest(metrics.registry).decode()
     )
