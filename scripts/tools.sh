@@ -16,6 +16,8 @@ CT_VERSION=v3.14.0
 HELM_UNITTEST_VERSION=v1.1.2
 COREDNS_VERSION=v1.13.2      # the real-pod lane's cluster DNS; requires client-go v0.34, like K8S_VERSION
 PROMETHEUS_VERSION=v3.16.0   # promtool (alert rule tests) and the server behind docs/dashboard.png
+VERSITYGW_VERSION=v1.8.0     # the bench's S3 server (tests/cluster/objectstore.py): Apache-2.0, its LICENSE's line 1
+AGE_VERSION=v1.3.2           # age and age-keygen, the backups' encryption: BSD-3-Clause
 # The newest github.com/smartcontractkit/chainlink/v2 the Go module proxy serves here (v2.24+ answer 403).
 CHAINLINK_VERSION=v2.23.0
 
@@ -27,6 +29,8 @@ NODE_BIN=$CACHE_ROOT/chainlink-node/$CHAINLINK_VERSION/bin/chainlink
 # Prometheus has a versioned directory of its own, linked into $BIN: its version in TOOLS_DIR's name would
 # rebuild every other tool whenever only Prometheus moves.
 PROMETHEUS_DIR=$CACHE_ROOT/tools/prometheus-$PROMETHEUS_VERSION
+VERSITYGW_DIR=$CACHE_ROOT/tools/versitygw-$VERSITYGW_VERSION  # the same for these two
+AGE_DIR=$CACHE_ROOT/tools/age-$AGE_VERSION
 
 if [[ ${1:-} == bin-dir ]]; then echo "$BIN"; exit 0; fi
 if [[ ${1:-} == node-bin ]]; then echo "$NODE_BIN"; exit 0; fi
@@ -155,6 +159,18 @@ build_prometheus() {
   for n in promtool prometheus; do ln -sfn "$PROMETHEUS_DIR/$n" "$BIN/$n"; done
 }
 
+# Tools in a versioned directory of their own ($1), linked into $BIN like Prometheus: $2 the binaries it
+# holds (space-separated), the rest go install's arguments.
+install_linked() {
+  local dir=$1 names=$2 n missing=0; shift 2
+  for n in $names; do [[ -x $dir/$n ]] || missing=1; done
+  if ((missing)); then
+    log "building $names into $dir"
+    GOBIN=$dir go install -trimpath "$@"
+  fi
+  for n in $names; do ln -sfn "$dir/$n" "$BIN/$n"; done
+}
+
 build_wrapped etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" go.etcd.io/etcd/server/v3
 build_helm
 install_tool kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" -ldflags "-s -w"
@@ -166,6 +182,12 @@ build_wrapped helm-unittest github.com/helm-unittest/helm-unittest "$HELM_UNITTE
   github.com/helm-unittest/helm-unittest/cmd/helm-unittest
 build_kubernetes
 build_prometheus
+# versitygw's Makefile stamps main.Version and main.Build (a git hash, which a module zip does not have).
+install_linked "$VERSITYGW_DIR" versitygw -ldflags "-s -w -X main.Version=$VERSITYGW_VERSION
+  -X main.Build=modproxy-$VERSITYGW_VERSION" "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+# `age --version` reads the module version from the build info.
+install_linked "$AGE_DIR" "age age-keygen" -ldflags "-s -w" \
+  "filippo.io/age/cmd/age@$AGE_VERSION" "filippo.io/age/cmd/age-keygen@$AGE_VERSION"
 rm -rf "$TOOLS_DIR/build"
 log "all tools present in $BIN"
 if [[ ${CHAINLINK_K8S_REAL_NODE:-1} != 0 ]]; then

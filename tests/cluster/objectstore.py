@@ -1,0 +1,244 @@
+"""A real S3-compatible object store for the bench: versitygw, the Versity S3 Gateway (Apache-2.0), on its
+posix backend, built by scripts/tools.sh like the other bench binaries. Not a mock: the S3 API, SigV4
+authentication, multipart uploads and listings are the gateway's own; objects are plain files under
+``DIR/data/<bucket>/<key>`` with their metadata in extended attributes (the filesystem must take ``user.``
+xattrs: ext4, xfs, btrfs, tmpfs on Linux 6.6+).
+
+    with ObjectStore(tmp_dir) as store:        # one bucket, DEFAULT_BUCKET, ready
+        boto3.client("s3", **store.client_kwargs()).put_object(Bucket=store.bucket, Key="k", Body=b"v")
+
+It listens on a free loopback port; ``host=`` puts it on another local address instead, such as the
+real-pod bench's bridge address (``tests.cluster.kubelet.NODE_IP``, which exists while that bench runs) so
+that pods reach it. The credentials are fixed (ACCESS_KEY, SECRET_KEY: the store holds test data only),
+single-account mode: they are the gateway's root account, owner of every bucket. ``DIR/logs/versitygw.log``
+has its output and one line per request; ``DIR/components.json`` lists its pid for
+``python -m tests.cluster down --dir DIR``. Like the control plane's, the process gets SIGTERM from the
+kernel if the thread that started it dies.
+"""
+
+from __future__ import annotations
+
+import atexit
+import http.client
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import Any, Self
+
+from tests.cluster.process import BenchError, Component, record_components, run_tool
+from tests.cluster.tools import tools_bin_dir
+
+SERVER = "versitygw"
+ACCESS_KEY = "chainlink-bench"
+SECRET_KEY = "chainlink-bench-object-store-secret"
+REGION = "us-east-1"
+DEFAULT_BUCKET = "backups"
+HEALTH_PATH = "/health"
+# versitygw reads these from the environment too (VGW_*, ROOT_*, ADMIN_* and two bare aliases): a stray
+# one in the caller's environment must not change the bench's store.
+_ENV_PREFIXES = ("VGW_", "ROOT_", "ADMIN_")
+_ENV_NAMES = ("LOGFILE", "WEBHOOK")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the kernel hands out on host."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(_ENV_PREFIXES) and k not in _ENV_NAMES}
+
+
+class ObjectStore:
+    """versitygw on the posix backend in ``directory`` (data/, logs/), with ``buckets`` created.
+
+    ``start()`` and ``stop()``, or a context manager; ``stop`` is idempotent and runs at interpreter exit if
+    forgotten. ``start`` empties ``data/``: each start is a fresh store.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        buckets: tuple[str, ...] = (DEFAULT_BUCKET,),
+        bin_dir: Path | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.directory = Path(directory).resolve()
+        self.data_dir = self.directory / "data"
+        self.logs_dir = self.directory / "logs"
+        self.host = host
+        self.port = port
+        self.buckets = buckets
+        self.bin_dir = bin_dir or tools_bin_dir()
+        self.timeout = timeout
+        self.access_key = ACCESS_KEY
+        self.secret_key = SECRET_KEY
+        self.region = REGION
+        self.component: Component | None = None
+        self.startup_seconds: float | None = None
+
+    # -- what a client needs ------------------------------------------------------------------------
+
+    @property
+    def endpoint_url(self) -> str:
+        if self.port is None:
+            raise BenchError("the object store has not been started")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def bucket(self) -> str:
+        """The first bucket created at start (DEFAULT_BUCKET unless ``buckets`` says otherwise)."""
+        return self.buckets[0]
+
+    @property
+    def pid(self) -> int | None:
+        return self.component.pid if self.component else None
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``boto3.client("s3", ...)``: endpoint, credentials, region."""
+        return {
+            "endpoint_url": self.endpoint_url,
+            "aws_access_key_id": self.access_key,
+            "aws_secret_access_key": self.secret_key,
+            "region_name": self.region,
+        }
+
+    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """Environment for a subprocess using an AWS SDK or CLI (AWS_ENDPOINT_URL is read by boto3 >= 1.28,
+        the aws CLI v2 and the Go SDK v2)."""
+        env = dict(os.environ if base is None else base)
+        env.update(
+            AWS_ENDPOINT_URL=self.endpoint_url,
+            AWS_ACCESS_KEY_ID=self.access_key,
+            AWS_SECRET_ACCESS_KEY=self.secret_key,
+            AWS_REGION=self.region,
+            AWS_DEFAULT_REGION=self.region,
+        )
+        return env
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Self:
+        binary = self.bin_dir / SERVER
+        if not os.access(binary, os.X_OK):
+            raise BenchError(f"missing {SERVER} in {self.bin_dir}: run `bash scripts/tools.sh` first")
+        began = time.monotonic()
+        atexit.register(self.stop)
+        try:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir.mkdir(parents=True)
+            self.logs_dir.mkdir(parents=True, exist_ok=True)
+            if self.port is None:
+                self.port = free_port(self.host)
+            self.component = Component(
+                SERVER,
+                [
+                    str(binary),
+                    f"--port={self.host}:{self.port}",
+                    f"--access={self.access_key}",
+                    f"--secret={self.secret_key}",
+                    f"--region={self.region}",
+                    f"--health={HEALTH_PATH}",
+                    "posix",
+                    str(self.data_dir),
+                ],
+                self.logs_dir / f"{SERVER}.log",
+                env=_clean_env(),
+            )
+            self.component.start()
+            record_components(self.directory, [self.component])
+            self._wait_healthy()
+            for name in self.buckets:
+                self.create_bucket(name)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - began
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 10 s; the data directory stays (under the caller's directory)."""
+        atexit.unregister(self.stop)
+        if self.component is not None:
+            self.component.stop()
+
+    def check_alive(self) -> None:
+        if self.component is None:
+            raise BenchError("the object store was never started")
+        self.component.ensure_running()
+
+    def create_bucket(self, name: str) -> None:
+        """Create bucket ``name`` owned by the store's account, with the gateway's own admin client (the Go
+        AWS SDK, signed with SigV4), so that the store needs no Python S3 library."""
+        self.check_alive()
+        run_tool(
+            [
+                str(self.bin_dir / SERVER),
+                "admin",
+                f"--access={self.access_key}",
+                f"--secret={self.secret_key}",
+                f"--region={self.region}",
+                f"--endpoint-url={self.endpoint_url}",
+                "create-bucket",
+                f"--owner={self.access_key}",
+                f"--bucket={name}",
+            ],
+            env=_clean_env(),
+        )
+
+    def object_path(self, bucket: str, key: str) -> Path:
+        """Where the posix backend keeps bucket/key on disk."""
+        return self.data_dir / bucket / key
+
+    def rss_kib(self) -> int:
+        """The server's resident set size in KiB (VmRSS, what ``ps -o rss`` shows)."""
+        if self.pid is None:
+            raise BenchError("the object store was never started")
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise BenchError(f"no VmRSS in /proc/{self.pid}/status")
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _healthy(self) -> bool:
+        assert self.port is not None
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=3)
+        try:
+            conn.request("GET", HEALTH_PATH)
+            return conn.getresponse().status == 200
+        finally:
+            conn.close()
+
+    def _wait_healthy(self) -> None:
+        assert self.component is not None
+        deadline = time.monotonic() + self.timeout
+        last_error = "not answering"
+        delay = 0.02
+        while True:
+            self.component.ensure_running()
+            try:
+                if self._healthy():
+                    return
+                last_error = f"GET {HEALTH_PATH} did not answer 200"
+            except OSError as e:  # connection refused until it listens
+                last_error = f"{type(e).__name__}: {e}"
+            if time.monotonic() > deadline:
+                raise BenchError(
+                    self.component.describe(f"{SERVER} not ready within {self.timeout:.0f}s ({last_error})")
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)

@@ -1,0 +1,45 @@
+"""pytest fixtures for the bench's S3-compatible object store (tests/cluster/objectstore.py).
+
+* ``object_store`` (session) -> ``ObjectStore``: versitygw on a free loopback port with the bucket
+  ``backups``; started the first time a test asks for it, stopped at the end of the session. A missing
+  binary fails the test with the command that builds it, as the control plane's fixtures do.
+* ``s3_bucket`` (function) -> ``str``: a new, empty bucket on ``object_store`` for one test.
+
+To use them from a test directory, import them into its conftest.py (tests/objectstore/conftest.py does),
+or list this module in tests/conftest.py's ``pytest_plugins``. A store on the real-pod bench's bridge,
+for pods to reach, is ``ObjectStore(dir, host=tests.cluster.kubelet.NODE_IP)`` started after
+``real_pods_cluster``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from tests.cluster.objectstore import ObjectStore
+from tests.cluster.process import BenchError
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    store = ObjectStore(tmp_path_factory.mktemp("objectstore"))
+    try:
+        store.start()
+    except BenchError as e:
+        pytest.fail(f"object store did not start: {e}", pytrace=False)
+    try:
+        yield store
+    finally:
+        store.stop()
+
+
+@pytest.fixture
+def s3_bucket(object_store: ObjectStore, request: pytest.FixtureRequest) -> str:
+    # S3 bucket names: 3-63 characters of [a-z0-9-], starting and ending with a letter or digit.
+    base = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:48].strip("-") or "t"
+    name = f"{base}-{secrets.token_hex(3)}"
+    object_store.create_bucket(name)
+    return name

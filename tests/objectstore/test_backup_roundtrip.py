@@ -1,0 +1,535 @@
+"""`chainlink-agent backup` and `restore-fetch` end to end, with nothing mocked: a real Postgres (Debian's
+server, tests/realnode/postgres.py) with tables and rows, the dump container's script (DUMP_SCRIPT, the
+chart's) running the real pg_dump into the FIFO that the agent, run as its command, encrypts with age and
+uploads to the bench's S3 server (versitygw); the object opens with `age` and the right identity only, and
+holds a custom-format dump; retention removes an expired backup and nothing else; restore-fetch brings it
+back and pg_restore loads it into a fresh database with the same rows. Then the bad inputs: each fails with
+its one line, deletes nothing, stores nothing, and the dump side is never left hanging.
+
+No ChainlinkNode here: the commands run without KUBECONFIG and outside a pod, so they record nothing and
+say so (backup.record). Figures (the dump's size, backup and restore times) go to the junit properties.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from minio import Minio
+
+from tests.cluster.controlplane import free_ports
+from tests.cluster.objectstore import ObjectStore
+from tests.cluster.tools import tools_bin_dir
+from tests.realnode.postgres import Postgres, bin_dir
+
+NODE = "node-a"
+PREFIX = "chainlink"
+DATABASE = "chainlink_node"
+# Random bytes do not compress: pg_dump's custom format (gzip) stays about this size, over one 16 MiB part.
+RANDOM_MIB = 20
+TIMEOUT = 180
+
+# The dump container's script (the chart's backup Job runs it in the Postgres image, with PGHOST, PGPORT,
+# PGUSER, PGPASSWORD and PGDATABASE set): wait for the upload container's FIFO, dump into it, hand over
+# pg_dump's exit code (written whole: renamed into place). BACKUP_DIR is /backup in the chart.
+# --no-sync: pg_dump fsyncs its output file at the end, and fsync of a FIFO fails (EINVAL): the dump would
+# stream whole and then exit 1.
+DUMP_SCRIPT = r"""
+set -u
+dir=${BACKUP_DIR:-/backup}
+waited=0
+until [ -p "$dir/dump" ]; do
+  if [ "$waited" -ge 300 ]; then
+    echo "no FIFO $dir/dump from the upload container in 300 s" >&2
+    exit 1
+  fi
+  sleep 1
+  waited=$((waited + 1))
+done
+pg_dump --format=custom --no-sync -f "$dir/dump"
+rc=$?
+echo "$rc" > "$dir/status.tmp" && mv "$dir/status.tmp" "$dir/status"
+exit "$rc"
+"""
+
+
+def _tool(name: str) -> str:
+    path = tools_bin_dir() / name
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"missing {name} in {path.parent}: run `bash scripts/tools.sh` first", pytrace=False)
+    return str(path)
+
+
+# ------------------------------------------------------------------------------------------- Postgres
+
+
+class Database:
+    def __init__(self, pg: Postgres, name: str) -> None:
+        self.pg, self.name = pg, name
+
+    def env(self) -> dict[str, str]:
+        """libpq's variables, as the chart gives the dump container."""
+        return {
+            "PGHOST": str(self.pg.directory),
+            "PGPORT": str(self.pg.port),
+            "PGUSER": "postgres",
+            "PGDATABASE": self.name,
+            "PATH": f"{bin_dir()}:{os.environ['PATH']}",
+        }
+
+    def sql(self, statement: str) -> str:
+        out = subprocess.run(
+            [str(bin_dir() / "psql"), "-X", "-v", "ON_ERROR_STOP=1", "-At", "-c", statement],
+            env={**os.environ, **self.env()},
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=True,
+        )
+        return out.stdout.strip()
+
+    def fingerprint(self) -> dict[str, str]:
+        """Each table's row count and a digest of its rows in key order."""
+        digest = "count(*) || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY t.id), ''))"
+        return {table: self.sql(f"SELECT {digest} FROM {table} t") for table in ("keys", "jobs", "blobs")}  # noqa: S608 - the test's own names
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    pg = Postgres.start()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(scope="module")
+def node_db(postgres: Postgres) -> Database:
+    """A stand-in for a node's database: encrypted keys (bytea), jobs, and RANDOM_MIB of random bytes."""
+    postgres.create_database(DATABASE)
+    db = Database(postgres, DATABASE)
+    db.sql(
+        """
+        CREATE TABLE keys (id serial PRIMARY KEY, type text NOT NULL, encrypted bytea NOT NULL);
+        INSERT INTO keys (type, encrypted)
+          SELECT (ARRAY['p2p','eth','ocr2','csa'])[1 + i % 4],
+                 decode(md5(i::text) || md5(random()::text), 'hex')
+          FROM generate_series(1, 40) i;
+        CREATE TABLE jobs (id serial PRIMARY KEY, name text NOT NULL, spec jsonb NOT NULL);
+        INSERT INTO jobs (name, spec)
+          SELECT 'job-' || i, jsonb_build_object('schemaVersion', 1, 'n', i) FROM generate_series(1, 500) i;
+        CREATE TABLE blobs (id serial PRIMARY KEY, data bytea NOT NULL);
+        """
+    )
+    # RANDOM_MIB rows of 1 KiB (64 random md5 digests) per MiB.
+    db.sql(
+        """INSERT INTO blobs (data) SELECT string_agg(decode(md5(random()::text || j), 'hex'), ''::bytea)
+           FROM generate_series(1, 20 * 1024) i, generate_series(1, 64) j GROUP BY i"""
+    )
+    return db
+
+
+# --------------------------------------------------------------------------------------------- the Job
+
+
+@dataclass
+class Ran:
+    upload: subprocess.CompletedProcess[str]
+    dump_code: int | None  # the dump script's exit code; None: it was still running (left hanging)
+    dump_stderr: str
+    seconds: float
+
+    @property
+    def text(self) -> str:
+        return self.upload.stdout + self.upload.stderr
+
+
+def _base_env() -> dict[str, str]:
+    """This environment without anything that would point the agent at a cluster or another store."""
+    drop = ("AWS_", "CHAINLINK_", "KUBERNETES_", "KUBECONFIG", "PG")
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
+def store_env(store: ObjectStore, bucket: str, **overrides: str) -> dict[str, str]:
+    env = {
+        "CHAINLINK_BACKUP_S3_ENDPOINT": store.endpoint_url,
+        "CHAINLINK_BACKUP_S3_BUCKET": bucket,
+        "CHAINLINK_BACKUP_S3_PREFIX": PREFIX,
+        "CHAINLINK_BACKUP_S3_REGION": store.region,
+        "AWS_ACCESS_KEY_ID": store.access_key,
+        "AWS_SECRET_ACCESS_KEY": store.secret_key,
+        "CHAINLINK_AGENT_NODE_NAME": NODE,
+        "CHAINLINK_AGENT_NAMESPACE": "chainlink",
+    }
+    env.update(overrides)
+    return env
+
+
+def run_backup(workdir: Path, db: Database, env: dict[str, str], dump_wait: float = 30) -> Ran:
+    """The backup Job's pod: the agent's `backup` and the dump script, side by side on one directory."""
+    directory = workdir / f"backup-{time.monotonic_ns()}"
+    directory.mkdir()
+    began = time.monotonic()
+    dump = subprocess.Popen(
+        ["sh", "-c", DUMP_SCRIPT],
+        env={**_base_env(), **db.env(), "BACKUP_DIR": str(directory)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        upload = subprocess.run(
+            [sys.executable, "-m", "chainlink_agent", "backup"],
+            env={**_base_env(), **env, "CHAINLINK_BACKUP_DIR": str(directory)},
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        seconds = time.monotonic() - began
+        try:
+            _, dump_stderr = dump.communicate(timeout=dump_wait)
+            dump_code: int | None = dump.returncode
+        except subprocess.TimeoutExpired:
+            dump_code, dump_stderr = None, ""
+    finally:
+        if dump.poll() is None:
+            dump.kill()
+            dump.communicate()
+    return Ran(upload, dump_code, dump_stderr, seconds)
+
+
+def run_restore(env: dict[str, str], directory: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chainlink_agent", "restore-fetch"],
+        env={**_base_env(), **env, "CHAINLINK_RESTORE_DIR": str(directory)},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+# ------------------------------------------------------------------------------------------ the store
+
+
+@pytest.fixture(scope="module")
+def s3(object_store: ObjectStore) -> Any:
+    return Minio(
+        object_store.endpoint_url.split("://")[1],
+        access_key=object_store.access_key,
+        secret_key=object_store.secret_key,
+        secure=False,
+        region=object_store.region,
+    )
+
+
+def keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
+    return sorted(o.object_name for o in s3.list_objects(bucket, prefix=prefix, recursive=True))
+
+
+def put(s3: Any, bucket: str, key: str, body: bytes = b"an old backup") -> None:
+    s3.put_object(bucket, key, io.BytesIO(body), len(body))
+
+
+@dataclass
+class AgeKeys:
+    identity: Path
+    stranger: Path
+    recipient: str
+    other_recipient: str
+
+
+@pytest.fixture(scope="module")
+def age_keys(tmp_path_factory: pytest.TempPathFactory) -> AgeKeys:
+    directory = tmp_path_factory.mktemp("age")
+    identity, stranger = directory / "identity.txt", directory / "stranger.txt"
+    for path in (identity, stranger):
+        subprocess.run([_tool("age-keygen"), "-o", str(path)], check=True, capture_output=True)
+    recipients = [
+        subprocess.run(
+            [_tool("age-keygen"), "-y", str(p)], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        for p in (identity, stranger)
+    ]
+    return AgeKeys(identity, stranger, *recipients)
+
+
+def _age_decrypt(identity: Path, sealed: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [_tool("age"), "-d", "-i", str(identity), str(sealed)],
+        capture_output=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
+def _no_secret(text: str, store: ObjectStore) -> None:
+    assert store.secret_key not in text
+    assert "AGE-SECRET-KEY" not in text
+
+
+# -------------------------------------------------------------------------------------------- the tests
+
+
+def test_a_backup_uploads_encrypted_expires_the_old_and_restores_into_a_fresh_database(
+    object_store: ObjectStore,
+    s3_bucket: str,
+    s3: Any,
+    node_db: Database,
+    age_keys: AgeKeys,
+    tmp_path: Path,
+    record_property: Any,
+) -> None:
+    under = f"{PREFIX}/{NODE}/"
+    expired_key = under + "20200101T000000Z.dump.age"
+    kept = [
+        under + "notes.txt",
+        f"{PREFIX}/node-b/20200101T000000Z.dump.age",
+        under + "old/20200101T000000Z.dump.age",
+    ]
+    for key in (expired_key, *kept):
+        put(s3, s3_bucket, key)
+    env = store_env(
+        object_store,
+        s3_bucket,
+        # Two recipients: the cluster's backups open with either identity (a spare kept offline).
+        CHAINLINK_BACKUP_AGE_RECIPIENTS=f"{age_keys.recipient},\n {age_keys.other_recipient}",
+        CHAINLINK_BACKUP_RETENTION_DAYS="7",
+        CHAINLINK_BACKUP_TRIGGER="PreUpgrade",
+        CHAINLINK_BACKUP_NODE_VERSION="2.23.0",
+    )
+
+    ran = run_backup(tmp_path, node_db, env)
+    assert ran.upload.returncode == 0, ran.text
+    assert ran.dump_code == 0, ran.dump_stderr
+    _no_secret(ran.text, object_store)
+    assert "the result is not recorded" in ran.text  # no cluster here: said, not silently skipped
+
+    listed = keys(s3, s3_bucket)
+    new = [k for k in listed if k.startswith(under) and k.endswith(".dump.age") and k.count("/") == 2]
+    assert len(new) == 1, listed
+    key = new[0]
+    assert expired_key not in listed, "retention kept a backup older than 7 days"
+    assert set(kept) <= set(listed), "retention removed what is not one of this node's backups"
+    assert under + ".write-check" not in listed
+    info = s3.stat_object(s3_bucket, key)
+    assert info.metadata["x-amz-meta-node-version"] == "2.23.0"
+    assert info.metadata["x-amz-meta-trigger"] == "PreUpgrade"
+
+    # The store holds ciphertext: it opens with either identity, and not with a stranger's.
+    sealed = object_store.object_path(s3_bucket, key)
+    assert sealed.read_bytes()[:22] == b"age-encryption.org/v1\n"
+    assert b"PGDMP" not in sealed.read_bytes()[:4096]
+    stranger = tmp_path / "nobody.txt"
+    subprocess.run([_tool("age-keygen"), "-o", str(stranger)], check=True, capture_output=True)
+    refused = _age_decrypt(stranger, sealed)
+    assert refused.returncode != 0
+    assert b"no identity matched" in refused.stderr
+    for identity in (age_keys.identity, age_keys.stranger):  # stranger: the second recipient's identity
+        opened = _age_decrypt(identity, sealed)
+        assert opened.returncode == 0, opened.stderr
+        assert opened.stdout.startswith(b"PGDMP")
+    plain = tmp_path / "opened.dump"
+    plain.write_bytes(_age_decrypt(age_keys.identity, sealed).stdout)
+    listing = subprocess.run(
+        [str(bin_dir() / "pg_restore"), "--list", str(plain)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "TABLE DATA public keys" in listing
+    assert "TABLE DATA public blobs" in listing
+
+    # restore-fetch of `latest` writes the dump, mode 0600; pg_restore loads it into a fresh database.
+    restore_dir = tmp_path / "restore"
+    restore_dir.mkdir()
+    began = time.monotonic()
+    fetched = run_restore(
+        store_env(object_store, s3_bucket, CHAINLINK_RESTORE_AGE_IDENTITY_FILE=str(age_keys.identity)),
+        restore_dir,
+    )
+    fetch_seconds = time.monotonic() - began
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    _no_secret(fetched.stdout + fetched.stderr, object_store)
+    dump = restore_dir / "dump"
+    assert stat.S_IMODE(dump.stat().st_mode) == 0o600
+    assert dump.read_bytes() == plain.read_bytes()
+    assert sorted(p.name for p in restore_dir.iterdir()) == ["dump"]
+
+    fresh = Database(node_db.pg, f"restored_{time.monotonic_ns()}")
+    node_db.pg.create_database(fresh.name)
+    began = time.monotonic()
+    subprocess.run(
+        [str(bin_dir() / "pg_restore"), "--no-owner", "--exit-on-error", "-d", fresh.name, str(dump)],
+        env={**os.environ, **fresh.env()},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=True,
+    )
+    load_seconds = time.monotonic() - began
+    assert fresh.fingerprint() == node_db.fingerprint()
+
+    size = sealed.stat().st_size
+    record_property("backup_object_bytes", size)
+    record_property("backup_seconds", round(ran.seconds, 2))
+    record_property("restore_fetch_seconds", round(fetch_seconds, 2))
+    record_property("pg_restore_seconds", round(load_seconds, 2))
+    print(
+        f"backup of {size / 2**20:.1f} MiB (encrypted, 2 parts): {ran.seconds:.2f} s from the Job's start;"
+        f" restore-fetch {fetch_seconds:.2f} s; pg_restore {load_seconds:.2f} s"
+    )
+
+
+def test_restore_fetch_names_the_missing_key_and_the_wrong_identity_and_honours_skip(
+    object_store: ObjectStore,
+    s3_bucket: str,
+    s3: Any,
+    node_db: Database,
+    age_keys: AgeKeys,
+    tmp_path: Path,
+) -> None:
+    env = store_env(object_store, s3_bucket, CHAINLINK_BACKUP_AGE_RECIPIENTS=age_keys.recipient)
+    assert run_backup(tmp_path, node_db, env).upload.returncode == 0
+    restore_dir = tmp_path / "restore"
+    restore_dir.mkdir()
+
+    # A stranger's identity: not this backup's.
+    stranger = tmp_path / "stranger.txt"
+    subprocess.run([_tool("age-keygen"), "-o", str(stranger)], check=True, capture_output=True)
+    wrong = run_restore(
+        store_env(object_store, s3_bucket, CHAINLINK_RESTORE_AGE_IDENTITY_FILE=str(stranger)), restore_dir
+    )
+    assert wrong.returncode == 1
+    assert "the backup is not encrypted to this identity" in wrong.stderr
+    assert list(restore_dir.iterdir()) == []  # no partial dump left for restore-load
+
+    missing = f"{PREFIX}/{NODE}/20990101T000000Z.dump.age"
+    absent = run_restore(
+        store_env(
+            object_store,
+            s3_bucket,
+            CHAINLINK_RESTORE_AGE_IDENTITY_FILE=str(age_keys.identity),
+            CHAINLINK_RESTORE_KEY=missing,
+        ),
+        restore_dir,
+    )
+    assert absent.returncode == 1
+    assert f"no object {missing} in bucket {s3_bucket}" in absent.stderr.splitlines()[-1]
+
+    none = run_restore(
+        store_env(
+            object_store,
+            s3_bucket,
+            CHAINLINK_RESTORE_AGE_IDENTITY_FILE=str(age_keys.identity),
+            CHAINLINK_RESTORE_FROM_NODE="node-z",
+        ),
+        restore_dir,
+    )
+    assert none.returncode == 1
+    assert f"no backup under s3://{s3_bucket}/{PREFIX}/node-z/" in none.stderr
+
+    # Another node's backup, by name: the clone or move of a node.
+    other = run_restore(
+        store_env(
+            object_store,
+            s3_bucket,
+            CHAINLINK_AGENT_NODE_NAME="node-new",
+            CHAINLINK_RESTORE_FROM_NODE=NODE,
+            CHAINLINK_RESTORE_AGE_IDENTITY_FILE=str(age_keys.identity),
+        ),
+        restore_dir,
+    )
+    assert other.returncode == 0, other.stderr
+    assert (restore_dir / "dump").read_bytes().startswith(b"PGDMP")
+
+    # The database holds a node already (restore-check's skip): nothing is done, nothing is needed.
+    (restore_dir / "dump").unlink()
+    (restore_dir / "skip").touch()
+    skipped = run_restore({}, restore_dir)
+    assert skipped.returncode == 0, skipped.stderr
+    assert "nothing to restore" in skipped.stderr
+    assert sorted(p.name for p in restore_dir.iterdir()) == ["skip"]
+    for text in (wrong.stderr, absent.stderr, none.stderr, other.stderr):
+        _no_secret(text, object_store)
+
+
+def _unreachable() -> str:
+    return f"http://127.0.0.1:{free_ports(1)[0]}"  # nothing listens there
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "expected"),
+    [
+        (
+            "wrong bucket",
+            {"CHAINLINK_BACKUP_S3_BUCKET": "no-such-bucket"},
+            "bucket no-such-bucket does not exist",
+        ),
+        ("bad credentials", {"AWS_SECRET_ACCESS_KEY": "not-the-secret-key-0123456789"}, "checking bucket"),
+        ("unreachable endpoint", {"CHAINLINK_BACKUP_S3_ENDPOINT": "unreachable"}, "did not answer"),
+        ("bad recipient", {"CHAINLINK_BACKUP_AGE_RECIPIENTS": "age1notakey"}, "age recipient 1"),
+        (
+            "not a recipient",
+            {"CHAINLINK_BACKUP_AGE_RECIPIENTS": "ssh-ed25519 AAAA"},
+            "is not an age public key",
+        ),
+        ("pg_dump fails", {}, "pg_dump exited 1"),
+    ],
+)
+def test_a_failed_backup_says_why_in_one_line_stores_and_deletes_nothing_and_releases_the_dump(
+    case: str,
+    overrides: dict[str, str],
+    expected: str,
+    object_store: ObjectStore,
+    s3_bucket: str,
+    s3: Any,
+    node_db: Database,
+    age_keys: AgeKeys,
+    tmp_path: Path,
+) -> None:
+    old = f"{PREFIX}/{NODE}/20200101T000000Z.dump.age"
+    put(s3, s3_bucket, old)
+    if overrides.get("CHAINLINK_BACKUP_S3_ENDPOINT") == "unreachable":
+        overrides = {"CHAINLINK_BACKUP_S3_ENDPOINT": _unreachable()}
+    defaults = {"CHAINLINK_BACKUP_AGE_RECIPIENTS": age_keys.recipient, "CHAINLINK_BACKUP_RETENTION_DAYS": "1"}
+    env = store_env(object_store, s3_bucket, **{**defaults, **overrides})
+    db = Database(node_db.pg, "no_such_database") if case == "pg_dump fails" else node_db
+
+    ran = run_backup(tmp_path, db, env)
+
+    assert ran.upload.returncode == 1, ran.text
+    last = ran.upload.stderr.strip().splitlines()[-1]
+    assert last.startswith("chainlink-agent backup: ")
+    assert expected in last, last
+    _no_secret(ran.text, object_store)
+    assert "not-the-secret-key" not in ran.text
+    # The dump side ended by itself: pg_dump exited (EPIPE, or its own error) and wrote its status.
+    assert ran.dump_code is not None, "the dump container was left hanging"
+    assert ran.dump_code != 0
+    assert keys(s3, s3_bucket, f"{PREFIX}/{NODE}/") == [old], "a failed backup stored or deleted something"
+    # An aborted multipart upload leaves no part behind (the store's own listing of uploads in progress).
+    assert not list(s3._list_multipart_uploads(s3_bucket).uploads)
+
+
+def test_an_invalid_configuration_exits_2_without_its_values_and_still_releases_the_dump(
+    object_store: ObjectStore, s3_bucket: str, node_db: Database, age_keys: AgeKeys, tmp_path: Path
+) -> None:
+    env = store_env(object_store, s3_bucket, CHAINLINK_BACKUP_AGE_RECIPIENTS=age_keys.recipient)
+    env["CHAINLINK_BACKUP_S3_ENDPOINT"] = "ftp://user:hunter2@example.org/x"
+    del env["CHAINLINK_AGENT_NAMESPACE"]
+    ran = run_backup(tmp_path, node_db, env)
+    assert ran.upload.returncode == 2, ran.text
+    line = ran.upload.stderr.strip().splitlines()[-1]
+    assert "CHAINLINK_BACKUP_S3_ENDPOINT" in line
+    assert "CHAINLINK_AGENT_NAMESPACE" in line
+    assert "hunter2" not in ran.text
+    _no_secret(ran.text, object_store)
+    assert ran.dump_code not in (None, 0)
