@@ -92,6 +92,15 @@ def settled_invalid(job: ChainlinkJob, recorded: StatusEntry | None) -> bool:
     return recorded.raw.get("observedGeneration") == job.generation and synced.get("reason") in TEXT_INVALID
 
 
+def _same_id_without_secrets(desired: RenderedSpec, blank: str, derived: str) -> bool:
+    """Whether the spec without its Secret values (blank) has desired's external job ID: else some of the ID
+    is made of them. A blank that does not render cannot tell, and is taken as no."""
+    try:
+        return render(blank, derived).external_job_id == desired.external_job_id
+    except InvalidSpec:
+        return False
+
+
 class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
     NAMED: ClassVar[str] = "external job ID"
     DUPLICATE: ClassVar[Reason] = "DuplicateExternalJobID"
@@ -205,9 +214,13 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
             if recorded is not None
             else None
         ) or checked(lambda text: render(text, derived, spec.hashed_as), spec.text, spec.blank)
-        if redaction.is_secret_uuid(desired.external_job_id):
-            # It is recorded in status and in Events, which everyone who may read the resource reads.
-            raise InvalidSpec("SecretNotAllowed", "externalJobID may not come from a Secret")
+        if spec.blank is not None and not _same_id_without_secrets(desired, spec.blank, derived):
+            # It is recorded in status and in Events, which everyone who may read the resource reads: a
+            # Secret's value, or any part of it spliced into the ID, would be shown to all of them.
+            raise InvalidSpec(
+                "SecretNotAllowed",
+                "externalJobID may not come from a Secret: it must be the same without the Secret values",
+            )
         self._claim(job, recorded, desired.external_job_id)
         self._await_bridges(job, checked(pipeline.bridge_names, desired.toml, spec.blank), spec.blank)
         return desired

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import json
 import tomllib
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -117,19 +116,3 @@ def _toml_decoded(value: str) -> str:
     except tomllib.TOMLDecodeError:
         return ""
     return decoded if isinstance(decoded, str) else ""
-
-
-def is_secret_uuid(text: str) -> bool:
-    """Whether text is, as a UUID, one of the values read: an externalJobID taken from a Secret."""
-    values = _values.get()
-    if not values:
-        return False
-    wanted = _uuid(text)
-    return wanted is not None and any(_uuid(value) == wanted for value in values)
-
-
-def _uuid(text: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(text.strip())
-    except ValueError:
-        return None

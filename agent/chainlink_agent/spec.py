@@ -13,6 +13,7 @@ import hashlib
 import tomllib
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import InvalidSpec
 
@@ -55,6 +56,17 @@ def rendered_before(
     return None
 
 
+def parse(toml_text: str) -> dict[str, Any]:
+    """toml_text parsed, or InvalidSpec. tomllib recurses once per nested array or inline table, so a few
+    hundred `[` raise RecursionError rather than a TOMLDecodeError (the fuzz run's finding): invalid too."""
+    try:
+        return tomllib.loads(toml_text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidSpec("InvalidTOML", f"the job TOML does not parse: {exc}") from exc
+    except RecursionError:
+        raise InvalidSpec("InvalidTOML", "the job TOML nests arrays or tables too deeply to read") from None
+
+
 def render(toml_text: str, derived_external_id: str, hashed_as: str | None = None) -> RenderedSpec:
     """Adds the derived externalJobID unless the TOML sets its own; the hash is of the result, or of
     hashed_as (given when toml_text holds Secret values) with the same ID line.
@@ -62,11 +74,7 @@ def render(toml_text: str, derived_external_id: str, hashed_as: str | None = Non
     The node accepts any TOML its parser reads, so only what the agent itself needs is checked here: that
     the TOML parses and that an externalJobID it carries is a UUID. The node judges the rest.
     """
-    try:
-        doc = tomllib.loads(toml_text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidSpec("InvalidTOML", f"the job TOML does not parse: {exc}") from exc
-    own = doc.get("externalJobID")
+    own = parse(toml_text).get("externalJobID")
     shown = toml_text if hashed_as is None else hashed_as
     if own is None:
         toml_text = _with_id(toml_text, derived_external_id)
@@ -102,8 +110,8 @@ def external_id_only(toml_text: str) -> str:
     if "externaljobid" not in toml_text.lower():
         return NOT_KEPT
     try:
-        own = tomllib.loads(toml_text).get("externalJobID")
-    except tomllib.TOMLDecodeError:
+        own = parse(toml_text).get("externalJobID")
+    except InvalidSpec:
         return UNPARSEABLE
     if own is None:
         return NOT_KEPT

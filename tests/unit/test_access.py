@@ -76,15 +76,6 @@ def test_remembered_values_are_redacted_in_every_quoted_form_and_only_in_their_s
     assert redaction.redact("pa") == "pa"
 
 
-def test_an_external_job_id_is_a_secret_only_if_it_is_one_of_the_values_read():
-    with redaction.scope():
-        redaction.remember("1")  # a short value read for another field
-        redaction.remember("0B7C3F4E9D2A4C618E5FA1B2C3D4E5F6")
-        assert redaction.is_secret_uuid("0b7c3f4e-9d2a-4c61-8e5f-a1b2c3d4e5f6")
-        assert not redaction.is_secret_uuid("11111111-1111-4111-8111-111111111111")
-    assert not redaction.is_secret_uuid("0b7c3f4e-9d2a-4c61-8e5f-a1b2c3d4e5f6")
-
-
 def test_log_lines_are_redacted():
     record = logging.makeLogRecord({"msg": "node said", "error": "bad name s3cret-value"})
     with redaction.scope():
