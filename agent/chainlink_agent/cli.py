@@ -1,15 +1,17 @@
-"""chainlink-agent [run | release-node | keys-toml OUT | don ...]: the sidecar process, the uninstall hook's
-cleanup, the init container that writes the secrets TOML the node imports keys from, or the DON view (each
-selected node's values for an OCR2 on-chain config, from its ChainlinkNode)."""
+"""chainlink-agent [run | release-node | keys-toml OUT | don ... | backup | restore-fetch]: the sidecar
+process, the uninstall hook's cleanup, the init container that writes the secrets TOML the node imports keys
+from, the DON view (each selected node's values for an OCR2 on-chain config, from its ChainlinkNode), the
+backup Job's upload, or the restore init container's download."""
 
 from __future__ import annotations
 
 import argparse
 import gc
 import logging
+import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -42,11 +44,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--evm-chain-id", help="the transmitters' EVM chain ID (default: each node's first key)"
     )
     don_cmd.add_argument("-o", "--output", choices=["table", "json"], default="table")
+    commands.add_parser("backup", help="the backup Job's upload: the dump FIFO, encrypted, to S3")
+    commands.add_parser("restore-fetch", help="the restore init container's download of a backup")
     args = parser.parse_args(argv)
-    if args.command == "keys-toml":
-        return _keys_toml(args.out)
-    if args.command == "don":
-        return _don(args)
+    # The commands that are not the sidecar, which read their own configuration.
+    others: dict[str, Callable[[], int]] = {
+        "keys-toml": lambda: _keys_toml(args.out),
+        "don": lambda: _don(args),
+        "backup": _backup,
+        "restore-fetch": _restore_fetch,
+    }
+    if args.command in others:
+        return others[args.command]()
     try:
         settings = Settings()  # type: ignore[call-arg]  # filled from the environment
     except ValidationError as exc:
@@ -113,6 +122,33 @@ def _context_namespace() -> str:
     except config.ConfigException:
         return "default"
     return str((context or {}).get("context", {}).get("namespace") or "default")
+
+
+# Imported when run: the sidecar loads none of the backup modules (0.4 MiB of RSS), nor the S3 client and
+# pyrage (which they import on first use only).
+def _backup() -> int:
+    from . import backup  # noqa: PLC0415
+
+    return backup.main(_recording_client)
+
+
+def _restore_fetch() -> int:
+    from . import restore  # noqa: PLC0415
+
+    return restore.main(_recording_client)
+
+
+def _recording_client() -> client.ApiClient | None:
+    """The backup Job records its result in the ChainlinkNode only where a Kubernetes API is configured on
+    purpose: in a pod (the ServiceAccount token), or with KUBECONFIG set. Run elsewhere (by hand, the tests),
+    it records nothing, and says so, rather than write to whatever cluster ~/.kube/config points at."""
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        if not os.environ.get("KUBECONFIG"):
+            return None
+        config.load_kube_config()
+    return ApiClient()
 
 
 def _kube_client() -> client.ApiClient:

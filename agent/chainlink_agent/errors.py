@@ -10,7 +10,9 @@ the one who catches it must do about it.
     │   ├── NodeUnavailable  no answer, a timeout or a 5xx: worth retrying as is
     │   └── NodeRejected     a 4xx: the node's own words go to the status
     ├── ImportFailed         a key bundle could not be read or imported: the agent stays unready
-    └── Gone                 a watch's resourceVersion expired (410): list again
+    ├── Gone                 a watch's resourceVersion expired (410): list again
+    └── BackupError          a backup or restore step failed: the command fails with its one-line message
+        └── StoreError       the object store refused, or did not answer (objectstore.py)
 """
 
 from __future__ import annotations
@@ -67,3 +69,18 @@ class ImportFailed(AgentError):
 
 class Gone(AgentError):
     """The watch's resourceVersion is too old (410): list again."""
+
+
+class BackupError(AgentError):
+    """A backup or restore step failed (backup.py, restore.py). The message is one line for a person: it
+    names the bucket, key or file, never a credential or a key's secret half."""
+
+
+class StoreError(BackupError):
+    """The object store refused a call or did not answer; the boundary (objectstore.py) translates every
+    error of the S3 client and its HTTP pool into this one. `code` is the S3 error code when there is one
+    (NoSuchKey, AccessDenied...)."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code

@@ -10,6 +10,10 @@ lists (resourceNames); events: create; with a standby, its release's two pods (r
 patch of their role label (role.py) and delete (rollout.py), and its StatefulSet (resourceNames): get.
 release-node (the uninstall hook): chainlinkplacements: list, patch (its label released); statefulsets: get;
 statefulsets/scale: patch.
+backup (the backup Job, backup.py): its own chainlinknode (resourceNames): get, and its /status: patch
+(server-side apply of status.backup only, as BACKUP_MANAGER); chainlinkplacements: list (this node's, saved
+beside the dump: records.py). restore-fetch (the node pod's init container, as the sidecar's ServiceAccount):
+chainlinkplacements: create (the backup's, released).
 """
 
 from __future__ import annotations
@@ -35,6 +39,10 @@ log = logging.getLogger(__name__)
 COMPONENT = "chainlink-agent"
 LIST_PAGE = 100
 AGGREGATOR = f"{COMPONENT}-aggregator"  # the field manager of the resources' status, and its Lease's name
+# The backup Job's field manager: it owns status.backup of the ChainlinkNode, the agent the rest (SSA keeps
+# each manager's fields; neither apply names the other's, so neither removes them).
+# Not "<COMPONENT>-<node>" for any node: node names are DNS labels, with no dot.
+BACKUP_MANAGER = f"{COMPONENT}.backup"
 _LEASES = ("coordination.k8s.io", "v1", "leases")
 T = TypeVar("T")
 
@@ -188,6 +196,23 @@ class Kube:
         )
         return marked
 
+    def node_placements(self) -> list[dict[str, Any]]:
+        """This node's placements, whole (the backup saves them beside its dump: records.py)."""
+        items, _ = self.list_objects(placement.PLURAL, lambda obj: obj, f"{placement.NODE_LABEL}={self.node}")
+        return items
+
+    def create_placement(self, body: dict[str, Any]) -> bool:
+        """Makes the placement `body` (a restore's); False when one of its name exists already, kept as is."""
+        try:
+            self._custom.create_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, placement.PLURAL, body, field_manager=self.field_manager
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
     def delete_placement(self, kind: str, name: str) -> None:
         """Deletes this node's placement for the resource `name` of `kind`; gone already is fine."""
         _unless_missing(
@@ -290,6 +315,28 @@ class Kube:
             self.node,
             body,
             field_manager=self.field_manager,
+            force=True,
+            _content_type="application/apply-patch+yaml",
+        )
+
+    def apply_backup_status(self, backup: dict[str, Any]) -> None:
+        """Server-side apply of this node's ChainlinkNode status.backup, the whole of it, as BACKUP_MANAGER:
+        the sidecar's apply_node_status leaves that field out and this one names nothing else, so each keeps
+        its own fields."""
+        body = {
+            "apiVersion": API_VERSION,
+            "kind": NODE_KIND,
+            "metadata": {"name": self.node, "namespace": self.namespace},
+            "status": {"backup": backup},
+        }
+        self._custom.patch_namespaced_custom_object_status(
+            GROUP,
+            VERSION,
+            self.namespace,
+            NODE_PLURAL,
+            self.node,
+            body,
+            field_manager=BACKUP_MANAGER,
             force=True,
             _content_type="application/apply-patch+yaml",
         )

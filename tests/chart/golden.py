@@ -5,11 +5,12 @@ what the chart rendered before the feature (standby.enabled=false: every manifes
     python3 -m tests.chart.golden --write                # rewrite the golden files from this chart
     python3 -m tests.chart.golden --write --chart DIR    # ... from another copy of it (e.g. `git archive`)
 
-Each render is `helm template` of the default values, or of one ci/*-values.yaml that leaves the standby off,
-at a pinned Kubernetes version where the Prometheus Operator's API is served, so every template renders. The
-goldens are compared byte for byte after one normalisation: the passwords the chart generates (offline, so new
-at every render) and the checksum over them are masked. A change to what the chart renders for an existing
-release shows as a change of these files: rewrite them with --write only when that change is meant.
+Each render is `helm template` of the default values, or of one ci/*-values.yaml that leaves the standby off
+(and ci/backup-values.yaml with a restore on top, which ct install cannot run), at a pinned Kubernetes version
+where the Prometheus Operator's API is served, so every template renders. The goldens are compared byte for
+byte after one normalisation: the passwords the chart generates (offline, so new at every render) and the
+checksum over them are masked. A change to what the chart renders for an existing release shows as a change of
+these files: rewrite them with --write only when that change is meant.
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ class Render:
         return GOLDEN / f"{self.name}.yaml"
 
 
+RESTORE = (
+    "restore.enabled=true",
+    "restore.ageIdentitySecret=ci-age-identity",
+    "node.keystore.existingSecret=ci-keystore",
+)
+
+
 def _standby_on(path: Path) -> bool:
     values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     return bool((values.get("standby") or {}).get("enabled"))
@@ -72,6 +80,8 @@ def renders() -> list[Render]:
     for path in sorted((CHART / "ci").glob("*-values.yaml")):
         if not _standby_on(path):
             found.append(Render(path.stem.removesuffix("-values"), path.name))
+    # A restore on top of the backups: init containers a ct install cannot run (they would fetch from S3).
+    found.append(Render("backup-restore", "backup-values.yaml", sets=RESTORE))
     return found
 
 

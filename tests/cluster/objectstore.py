@@ -5,7 +5,7 @@ authentication, multipart uploads and listings are the gateway's own; objects ar
 xattrs: ext4, xfs, btrfs, tmpfs on Linux 6.6+).
 
     with ObjectStore(tmp_dir) as store:        # one bucket, DEFAULT_BUCKET, ready
-        boto3.client("s3", **store.client_kwargs()).put_object(Bucket=store.bucket, Key="k", Body=b"v")
+        upload(store.endpoint_url, store.access_key, store.secret_key, store.bucket)  # any S3 client
 
 It listens on a free loopback port; ``host=`` puts it on another local address instead, such as the
 real-pod bench's bridge address (``tests.cluster.kubelet.NODE_IP``, which exists while that bench runs) so
@@ -25,7 +25,7 @@ import shutil
 import socket
 import time
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from tests.cluster.process import BenchError, Component, record_components, run_tool
 from tests.cluster.tools import tools_bin_dir
@@ -100,28 +100,6 @@ class ObjectStore:
     @property
     def pid(self) -> int | None:
         return self.component.pid if self.component else None
-
-    def client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``boto3.client("s3", ...)``: endpoint, credentials, region."""
-        return {
-            "endpoint_url": self.endpoint_url,
-            "aws_access_key_id": self.access_key,
-            "aws_secret_access_key": self.secret_key,
-            "region_name": self.region,
-        }
-
-    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
-        """Environment for a subprocess using an AWS SDK or CLI (AWS_ENDPOINT_URL is read by boto3 >= 1.28,
-        the aws CLI v2 and the Go SDK v2)."""
-        env = dict(os.environ if base is None else base)
-        env.update(
-            AWS_ENDPOINT_URL=self.endpoint_url,
-            AWS_ACCESS_KEY_ID=self.access_key,
-            AWS_SECRET_ACCESS_KEY=self.secret_key,
-            AWS_REGION=self.region,
-            AWS_DEFAULT_REGION=self.region,
-        )
-        return env
 
     # -- life cycle ---------------------------------------------------------------------------------
 

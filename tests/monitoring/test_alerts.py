@@ -1,6 +1,7 @@
 """The chart's alerts, exactly as templates/prometheusrule.yaml renders them, through promtool: `check rules`
 for syntax and `test rules` for input series → expected alerts (alerts_test.yaml; alerts_standby_test.yaml for
-a release with standby.enabled, whose rules differ where a standby changes what "down" means)."""
+a release with standby.enabled, whose rules differ where a standby changes what "down" means;
+alerts_backup_test.yaml for a release with backup.enabled, which adds ChainlinkBackupMissing)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,16 @@ from .conftest import render, tool
 HERE = Path(__file__).parent
 UNIT_TESTS = HERE / "alerts_test.yaml"
 STANDBY_UNIT_TESTS = HERE / "alerts_standby_test.yaml"
+BACKUP_UNIT_TESTS = HERE / "alerts_backup_test.yaml"
 STANDBY = "standby.enabled=true"
+# A release with backups (the store and recipient are what the chart requires; the defaults do the rest).
+BACKUP = (
+    "backup.enabled=true",
+    "backup.s3.endpoint=https://s3.example.com",
+    "backup.s3.bucket=backups",
+    "backup.s3.existingSecret=s3-credentials",
+    "backup.ageRecipients[0]=age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+)
 
 
 def spec(env: dict[str, str], *sets: str) -> dict[str, Any]:
@@ -38,6 +48,7 @@ def test_promtool_checks_and_unit_tests_pass(tools_env: dict[str, str], tmp_path
     for rule_file, sets, unit_tests in (
         ("rules.yaml", (), UNIT_TESTS),
         ("rules-standby.yaml", (STANDBY,), STANDBY_UNIT_TESTS),
+        ("rules-backup.yaml", BACKUP, BACKUP_UNIT_TESTS),
     ):
         (tmp_path / rule_file).write_text(yaml.safe_dump(spec(tools_env, *sets)), encoding="utf-8")
         shutil.copy(unit_tests, tmp_path)
@@ -64,10 +75,21 @@ def test_every_alert_a_standby_adds_or_changes_is_tested_firing_and_quiet(tools_
     assert {c["alertname"] for c in tested if not c["exp_alerts"]} == changed
 
 
+def test_every_alert_backups_add_is_tested_firing_and_quiet(tools_env: dict[str, str]) -> None:
+    plain = {rule["alert"]: rule for rule in rules(tools_env)}
+    backup = {rule["alert"]: rule for rule in rules(tools_env, *BACKUP)}
+    changed = {name for name, rule in backup.items() if plain.get(name) != rule}
+    assert set(plain) < set(backup)
+    assert changed == {"ChainlinkBackupMissing"}
+    tested = cases(BACKUP_UNIT_TESTS)
+    assert {c["alertname"] for c in tested if c["exp_alerts"]} == changed
+    assert {c["alertname"] for c in tested if not c["exp_alerts"]} == changed
+
+
 def test_every_alert_links_its_runbook_in_the_chart_readme(tools_env: dict[str, str]) -> None:
     base = yaml.safe_load((CHART / "values.yaml").read_text())["metrics"]["prometheusRule"]["runbookUrl"]
     assert base.endswith("/charts/chainlink-node/README.md")
     headings = re.findall(r"^#+ (\w+)$", (CHART / "README.md").read_text(), re.MULTILINE)
-    for rule in rules(tools_env, STANDBY):
+    for rule in rules(tools_env, STANDBY, *BACKUP):
         assert rule["annotations"]["runbook_url"] == f"{base}#{rule['alert'].lower()}"
         assert rule["alert"] in headings, f"no runbook heading for {rule['alert']} in the chart README"

@@ -6,13 +6,16 @@ holds a custom-format dump; retention removes an expired backup and nothing else
 back and pg_restore loads it into a fresh database with the same rows. Then the bad inputs: each fails with
 its one line, deletes nothing, stores nothing, and the dump side is never left hanging.
 
-No ChainlinkNode here: the commands run without KUBECONFIG and outside a pod, so they record nothing and
-say so (backup.record). Figures (the dump's size, backup and restore times) go to the junit properties.
+These need no cluster: the commands run without KUBECONFIG and outside a pod, so they record nothing and
+say so (backup.record). The last test records into a ChainlinkNode on the light control plane, as a
+ServiceAccount with the backup Job's rights only, beside the agent's own status. Figures (the dump's size,
+backup and restore times) go to the junit properties.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import subprocess
@@ -24,11 +27,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chainlink_agent import placement, records
+from chainlink_agent.kube import BACKUP_MANAGER, Kube
+from chainlink_agent.resource import API_VERSION, GROUP, NODE_KIND, NODE_PLURAL, VERSION, ChainlinkJob
+from kubernetes import client
 from minio import Minio
 
 from tests.cluster.controlplane import free_ports
 from tests.cluster.objectstore import ObjectStore
 from tests.cluster.tools import tools_bin_dir
+from tests.integration.harness import install_crd
 from tests.realnode.postgres import Postgres, bin_dir
 
 NODE = "node-a"
@@ -174,13 +182,15 @@ def store_env(store: ObjectStore, bucket: str, **overrides: str) -> dict[str, st
     return env
 
 
-def run_backup(workdir: Path, db: Database, env: dict[str, str], dump_wait: float = 30) -> Ran:
+def run_backup(
+    workdir: Path, db: Database, env: dict[str, str], dump_wait: float = 30, script: str = DUMP_SCRIPT
+) -> Ran:
     """The backup Job's pod: the agent's `backup` and the dump script, side by side on one directory."""
     directory = workdir / f"backup-{time.monotonic_ns()}"
     directory.mkdir()
     began = time.monotonic()
     dump = subprocess.Popen(
-        ["sh", "-c", DUMP_SCRIPT],
+        ["sh", "-c", script],
         env={**_base_env(), **db.env(), "BACKUP_DIR": str(directory)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -474,7 +484,7 @@ def _unreachable() -> str:
             "bucket no-such-bucket does not exist",
         ),
         ("bad credentials", {"AWS_SECRET_ACCESS_KEY": "not-the-secret-key-0123456789"}, "checking bucket"),
-        ("unreachable endpoint", {"CHAINLINK_BACKUP_S3_ENDPOINT": "unreachable"}, "did not answer"),
+        ("unreachable endpoint", {"CHAINLINK_BACKUP_S3_ENDPOINT": "unreachable"}, "no answer"),
         ("bad recipient", {"CHAINLINK_BACKUP_AGE_RECIPIENTS": "age1notakey"}, "age recipient 1"),
         (
             "not a recipient",
@@ -482,6 +492,9 @@ def _unreachable() -> str:
             "is not an age public key",
         ),
         ("pg_dump fails", {}, "pg_dump exited 1"),
+        # pg_dump streams the whole dump, then fails (fsync of the FIFO, without --no-sync): the multipart
+        # upload had parts stored, and is aborted.
+        ("pg_dump fails at the end", {}, "pg_dump exited 1"),
     ],
 )
 def test_a_failed_backup_says_why_in_one_line_stores_and_deletes_nothing_and_releases_the_dump(
@@ -502,11 +515,13 @@ def test_a_failed_backup_says_why_in_one_line_stores_and_deletes_nothing_and_rel
     defaults = {"CHAINLINK_BACKUP_AGE_RECIPIENTS": age_keys.recipient, "CHAINLINK_BACKUP_RETENTION_DAYS": "1"}
     env = store_env(object_store, s3_bucket, **{**defaults, **overrides})
     db = Database(node_db.pg, "no_such_database") if case == "pg_dump fails" else node_db
+    script = DUMP_SCRIPT.replace(" --no-sync", "") if case == "pg_dump fails at the end" else DUMP_SCRIPT
 
-    ran = run_backup(tmp_path, db, env)
+    ran = run_backup(tmp_path, db, env, script=script)
 
     assert ran.upload.returncode == 1, ran.text
     last = ran.upload.stderr.strip().splitlines()[-1]
+    print(f"\n{case}: {last} ({ran.seconds:.1f} s)")
     assert last.startswith("chainlink-agent backup: ")
     assert expected in last, last
     _no_secret(ran.text, object_store)
@@ -517,6 +532,14 @@ def test_a_failed_backup_says_why_in_one_line_stores_and_deletes_nothing_and_rel
     assert keys(s3, s3_bucket, f"{PREFIX}/{NODE}/") == [old], "a failed backup stored or deleted something"
     # An aborted multipart upload leaves no part behind (the store's own listing of uploads in progress).
     assert not list(s3._list_multipart_uploads(s3_bucket).uploads)
+    if case == "pg_dump fails at the end":  # it was one: a part went out, then the abort (the store's log)
+        requests = [
+            line
+            for line in (object_store.logs_dir / "versitygw.log").read_text().splitlines()
+            if s3_bucket in line
+        ]
+        assert any("| PUT |" in line and "partNumber=1&uploadId=" in line for line in requests)
+        assert any("| DELETE |" in line and "| uploadId=" in line for line in requests)
 
 
 def test_an_invalid_configuration_exits_2_without_its_values_and_still_releases_the_dump(
@@ -533,3 +556,168 @@ def test_an_invalid_configuration_exits_2_without_its_values_and_still_releases_
     assert "hunter2" not in ran.text
     _no_secret(ran.text, object_store)
     assert ran.dump_code not in (None, 0)
+
+
+# ------------------------------------------------------------------------ the result, in the ChainlinkNode
+
+
+def _backup_job_identity(cluster: Any, api: Any, namespace: str) -> Path:
+    """A kubeconfig of a ServiceAccount with exactly the backup Job's rights (kube.py's docstring)."""
+    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    core.create_namespaced_service_account(namespace, {"metadata": {"name": "backup"}})
+    rules = [
+        {"apiGroups": [GROUP], "resources": [NODE_PLURAL], "resourceNames": [NODE], "verbs": ["get"]},
+        {
+            "apiGroups": [GROUP],
+            "resources": [f"{NODE_PLURAL}/status"],
+            "resourceNames": [NODE],
+            "verbs": ["patch"],
+        },
+        {"apiGroups": [GROUP], "resources": [placement.PLURAL], "verbs": ["list"]},
+    ]
+    rbac.create_namespaced_role(namespace, {"metadata": {"name": "backup"}, "rules": rules})
+    rbac.create_namespaced_role_binding(
+        namespace,
+        {
+            "metadata": {"name": "backup"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "backup"},
+            "subjects": [{"kind": "ServiceAccount", "name": "backup", "namespace": namespace}],
+        },
+    )
+    return Path(cluster.service_account_kubeconfig(namespace, "backup"))
+
+
+def test_the_result_goes_to_the_chainlinknode_beside_the_agents_status_and_a_failure_keeps_the_last_success(
+    cluster: Any,
+    kube_api: Any,
+    namespace: str,
+    object_store: ObjectStore,
+    s3_bucket: str,
+    node_db: Database,
+    age_keys: AgeKeys,
+    tmp_path: Path,
+) -> None:
+    install_crd(kube_api)
+    custom = client.CustomObjectsApi(kube_api)
+    node = {
+        "apiVersion": API_VERSION,
+        "kind": NODE_KIND,
+        "metadata": {"name": NODE},
+        "spec": {"nodeName": NODE},
+    }
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, NODE_PLURAL, node)
+    agent = Kube(kube_api, namespace, NODE)
+    agent.apply_node_status({"version": "2.23.0", "apiReachable": True})  # the sidecar, its own manager
+    env = store_env(
+        object_store,
+        s3_bucket,
+        CHAINLINK_BACKUP_AGE_RECIPIENTS=age_keys.recipient,
+        CHAINLINK_AGENT_NAMESPACE=namespace,
+        CHAINLINK_BACKUP_NODE_VERSION="2.23.0",
+        KUBECONFIG=str(_backup_job_identity(cluster, kube_api, namespace)),
+    )
+
+    def status() -> dict[str, Any]:
+        got = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, NODE_PLURAL, NODE)
+        return dict(got.get("status") or {})
+
+    ok = run_backup(tmp_path, node_db, env)
+    assert ok.upload.returncode == 0, ok.text
+    assert "recorded the backup's result" in ok.text
+    first = status()
+    backup = first["backup"]
+    assert (backup["result"], backup["trigger"], backup["nodeVersion"]) == (
+        "Succeeded",
+        "Scheduled",
+        "2.23.0",
+    )
+    assert backup["key"] == backup["lastSuccessKey"]
+    assert backup["key"].startswith(f"{PREFIX}/{NODE}/")
+    assert (
+        backup["size"]
+        == backup["lastSuccessSize"]
+        == object_store.object_path(s3_bucket, backup["key"]).stat().st_size
+    )
+    assert backup["time"] == backup["lastSuccessTime"]
+    assert (first["version"], first["apiReachable"]) == ("2.23.0", True)  # the agent's fields, untouched
+
+    # The sidecar's next write names no backup field: server-side apply leaves the Job's alone.
+    agent.apply_node_status({"version": "2.24.0", "apiReachable": True})
+    assert status()["backup"] == backup
+
+    time.sleep(1.1)  # a new second: a new key
+    failed = run_backup(tmp_path, Database(node_db.pg, "no_such_database"), env)
+    assert failed.upload.returncode == 1
+    after = status()
+    assert after["backup"]["result"] == "Failed"
+    assert after["backup"]["message"].startswith("pg_dump exited 1")
+    assert "key" not in after["backup"]
+    last = {k: v for k, v in backup.items() if k.startswith("lastSuccess")}
+    assert {k: v for k, v in after["backup"].items() if k.startswith("lastSuccess")} == last
+    assert after["version"] == "2.24.0"
+    managers = {
+        m["manager"]
+        for m in custom.get_namespaced_custom_object(GROUP, VERSION, namespace, NODE_PLURAL, NODE)[
+            "metadata"
+        ]["managedFields"]
+        if m.get("subresource") == "status"
+    }
+    assert managers == {BACKUP_MANAGER, agent.field_manager}
+
+
+def test_the_nodes_placements_go_beside_the_dump_and_a_restore_makes_them_again_released(
+    cluster: Any,
+    kube_api: Any,
+    namespace: str,
+    object_store: ObjectStore,
+    s3_bucket: str,
+    s3: Any,
+    node_db: Database,
+    age_keys: AgeKeys,
+    tmp_path: Path,
+) -> None:
+    """Without them a restored node's jobs, made for resources that exist no more, would run beside the ones
+    the re-applied resources make (records.py)."""
+    install_crd(kube_api)
+    feed = ChainlinkJob.from_dict({"metadata": {"namespace": namespace, "name": "feed", "uid": "uid-old"}})
+    entry = {"phase": "Synced", "jobID": "7", "externalJobID": "0eb9b7e4-0000-4000-8000-00000000000a"}
+    Kube(kube_api, namespace, NODE).apply_placement(feed, entry)
+    Kube(kube_api, namespace, "node-b").apply_placement(feed, {"phase": "Synced", "jobID": "9"})
+    env = store_env(
+        object_store,
+        s3_bucket,
+        CHAINLINK_BACKUP_AGE_RECIPIENTS=age_keys.recipient,
+        CHAINLINK_AGENT_NAMESPACE=namespace,
+        KUBECONFIG=str(_backup_job_identity(cluster, kube_api, namespace)),
+    )
+    ran = run_backup(tmp_path, node_db, env)
+    assert ran.upload.returncode == 0, ran.text
+    [dump] = [k for k in keys(s3, s3_bucket) if k.endswith(".dump.age")]
+    sealed = object_store.object_path(s3_bucket, records.records_key(dump))
+    [saved] = json.loads(_age_decrypt(age_keys.identity, sealed).stdout)  # node-b's is not node-a's
+    assert (saved["name"], saved["uid"], saved["status"]["jobID"]) == ("feed", "uid-old", "7")
+
+    # Restored into another namespace (a lost one's successor), as the agent's ServiceAccount would.
+    core, custom = client.CoreV1Api(kube_api), client.CustomObjectsApi(kube_api)
+    successor = f"{namespace}-restored"[:63]
+    core.create_namespace({"metadata": {"name": successor}})
+    try:
+        restore = store_env(
+            object_store,
+            s3_bucket,
+            CHAINLINK_AGENT_NAMESPACE=successor,
+            CHAINLINK_RESTORE_AGE_IDENTITY_FILE=str(age_keys.identity),
+            KUBECONFIG=str(cluster.kubeconfig),
+        )
+        for attempt in ("first", "again"):  # a restarted init container finds them made: kept as they are
+            directory = tmp_path / f"restore-{attempt}"
+            directory.mkdir()
+            fetched = run_restore(restore, directory)
+            assert fetched.returncode == 0, fetched.stderr
+        made = custom.get_namespaced_custom_object(
+            GROUP, VERSION, successor, placement.PLURAL, placement.name("ChainlinkJob", "feed", NODE)
+        )
+        assert placement.released(made)
+        assert (made["spec"]["uid"], made["spec"]["node"], made["status"]["jobID"]) == ("uid-old", NODE, "7")
+    finally:
+        core.delete_namespace(successor)

@@ -99,6 +99,11 @@ settings.py: CHAINLINK_AGENT_*).
         fieldRef:
           fieldPath: metadata.name
     {{- end }}
+    {{- if $.Values.backup.enabled }}
+    # backup.enabled: the agent exports when the last backup succeeded (the ChainlinkBackupMissing alert).
+    - name: CHAINLINK_AGENT_BACKUP_ENABLED
+      value: "true"
+    {{- end }}
     {{- $bundles := include "chainlink-node.importKeysSpec" (dict "context" $ "types" (list "ocr" "ocr2")) }}
     {{- if ne $bundles "[]" }}
     # OCR/OCR2 bundles: the node imports these only through its API, so the agent does (keyimport.py).

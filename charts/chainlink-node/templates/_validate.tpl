@@ -117,3 +117,40 @@ and no policy rendered, the chart renders nothing unless agent.admissionPolicy.a
 {{- fail (printf "agent.admissionPolicy: the chart would render no admission policy (%s). Without it this node's agent's ServiceAccount can create, rewrite and delete every node's ChainlinkPlacements in the namespace (and through a forged placement make another node's agent delete a job), hold the aggregator's Lease for years and record Events as any node. Install on Kubernetes 1.30+ with agent.admissionPolicy.enabled=true, or accept the risk with agent.admissionPolicy.allowUnprotected=true" $why) }}
 {{- end }}
 {{- end }}
+
+{{/*
+backup and restore (values.yaml backup.*, restore.*): what they need that no helper computing a value checks
+(chainlink-node.backup.s3Env checks the store, chainlink-node.backup.recipients the recipients). Renders nothing
+while both are off.
+*/}}
+{{- define "chainlink-node.validate.backup" -}}
+{{- if .Values.backup.enabled }}
+{{- $_ := include "chainlink-node.backup.s3Env" (dict "context" . "for" "backup.enabled") }}
+{{- $_ = include "chainlink-node.backup.recipients" . }}
+{{- $maxAge := include "chainlink-node.durationMs" (dict "key" "backup.maxAge" "value" .Values.backup.maxAge) | int64 }}
+{{- if lt $maxAge 1000 }}
+{{- fail (printf "backup.maxAge (%s) must be at least 1s: twice the schedule's interval, 48h for a daily backup" (toString .Values.backup.maxAge)) }}
+{{- end }}
+{{- end }}
+{{- if .Values.restore.enabled }}
+{{- $_ := include "chainlink-node.backup.s3Env" (dict "context" . "for" "restore.enabled") }}
+{{- if not .Values.restore.ageIdentitySecret }}
+{{- fail "restore.enabled needs restore.ageIdentitySecret: a Secret holding the age identity (AGE-SECRET-KEY-1...) of one of the backup's recipients, under the key restore.ageIdentityKey" }}
+{{- end }}
+{{- $keystore := .Values.node.keystore.existingSecret }}
+{{- if not $keystore }}
+{{- fail "restore.enabled needs node.keystore.existingSecret: a Secret holding the restored node's keystore password, which you kept (the keys in the backup are encrypted with it; a new password would leave the node unable to open them)" }}
+{{- end }}
+{{- if eq $keystore (include "chainlink-node.secretsName" .) }}
+{{- fail (printf "node.keystore.existingSecret cannot be %s, the chart's own Secret, which drops its keystore-password key once the password comes from an existing Secret: copy the password into a Secret of your own and name that" $keystore) }}
+{{- end }}
+{{- with .Values.restore.fromNode }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" .) }}
+{{- fail (printf "restore.fromNode %q must be a node's name (a DNS label), or empty for this release's nodeName" .) }}
+{{- end }}
+{{- end }}
+{{- if not .Values.restore.key }}
+{{- fail "restore.key must be latest or the full object key of a backup" }}
+{{- end }}
+{{- end }}
+{{- end }}
