@@ -1,10 +1,10 @@
 """`chainlink-agent backup` and `restore-fetch` end to end, with nothing mocked: a real Postgres (Debian's
-server, tests/realnode/postgres.py) with tables and rows, the dump container's script (DUMP_SCRIPT, the
-chart's) running the real pg_dump into the FIFO that the agent, run as its command, encrypts with age and
-uploads to the bench's S3 server (versitygw); the object opens with `age` and the right identity only, and
-holds a custom-format dump; retention removes an expired backup and nothing else; restore-fetch brings it
-back and pg_restore loads it into a fresh database with the same rows. Then the bad inputs: each fails with
-its one line, deletes nothing, stores nothing, and the dump side is never left hanging.
+server, tests/realnode/postgres.py) with tables and rows, the chart's dump script (backupjob.py) running
+the real pg_dump into the FIFO that the agent, run as its command, encrypts with age and uploads to the
+bench's S3 server (versitygw); the object opens with `age` and the right identity only, and holds a
+custom-format dump; retention removes an expired backup and nothing else; restore-fetch brings it back and
+pg_restore loads it into a fresh database with the same rows. Then the bad inputs: each fails with its one
+line, deletes nothing, stores nothing, and the dump side is never left hanging.
 
 These need no cluster: the commands run without KUBECONFIG and outside a pod, so they record nothing and
 say so (backup.record). The last test records into a ChainlinkNode on the light control plane, as a
@@ -19,7 +19,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,80 +34,16 @@ from minio import Minio
 
 from tests.cluster.controlplane import free_ports
 from tests.cluster.objectstore import ObjectStore
-from tests.cluster.tools import tools_bin_dir
 from tests.integration.harness import install_crd
 from tests.realnode.postgres import Postgres, bin_dir
 
-NODE = "node-a"
-PREFIX = "chainlink"
+from .backupjob import NODE, PREFIX, TIMEOUT, Database, run_backup, run_restore, store_env, tool
+
 DATABASE = "chainlink_node"
 # Random bytes do not compress: pg_dump's custom format (gzip) stays about this size, over one 16 MiB part.
 RANDOM_MIB = 20
-TIMEOUT = 180
-
-# The dump container's script (the chart's backup Job runs it in the Postgres image, with PGHOST, PGPORT,
-# PGUSER, PGPASSWORD and PGDATABASE set): wait for the upload container's FIFO, dump into it, hand over
-# pg_dump's exit code (written whole: renamed into place). BACKUP_DIR is /backup in the chart.
-# --no-sync: pg_dump fsyncs its output file at the end, and fsync of a FIFO fails (EINVAL): the dump would
-# stream whole and then exit 1.
-DUMP_SCRIPT = r"""
-set -u
-dir=${BACKUP_DIR:-/backup}
-waited=0
-until [ -p "$dir/dump" ]; do
-  if [ "$waited" -ge 300 ]; then
-    echo "no FIFO $dir/dump from the upload container in 300 s" >&2
-    exit 1
-  fi
-  sleep 1
-  waited=$((waited + 1))
-done
-pg_dump --format=custom --no-sync -f "$dir/dump"
-rc=$?
-echo "$rc" > "$dir/status.tmp" && mv "$dir/status.tmp" "$dir/status"
-exit "$rc"
-"""
-
-
-def _tool(name: str) -> str:
-    path = tools_bin_dir() / name
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"missing {name} in {path.parent}: run `bash scripts/tools.sh` first", pytrace=False)
-    return str(path)
-
 
 # ------------------------------------------------------------------------------------------- Postgres
-
-
-class Database:
-    def __init__(self, pg: Postgres, name: str) -> None:
-        self.pg, self.name = pg, name
-
-    def env(self) -> dict[str, str]:
-        """libpq's variables, as the chart gives the dump container."""
-        return {
-            "PGHOST": str(self.pg.directory),
-            "PGPORT": str(self.pg.port),
-            "PGUSER": "postgres",
-            "PGDATABASE": self.name,
-            "PATH": f"{bin_dir()}:{os.environ['PATH']}",
-        }
-
-    def sql(self, statement: str) -> str:
-        out = subprocess.run(
-            [str(bin_dir() / "psql"), "-X", "-v", "ON_ERROR_STOP=1", "-At", "-c", statement],
-            env={**os.environ, **self.env()},
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=True,
-        )
-        return out.stdout.strip()
-
-    def fingerprint(self) -> dict[str, str]:
-        """Each table's row count and a digest of its rows in key order."""
-        digest = "count(*) || ':' || md5(coalesce(string_agg(t::text, ',' ORDER BY t.id), ''))"
-        return {table: self.sql(f"SELECT {digest} FROM {table} t") for table in ("keys", "jobs", "blobs")}  # noqa: S608 - the test's own names
 
 
 @pytest.fixture(scope="module")
@@ -149,86 +84,6 @@ def node_db(postgres: Postgres) -> Database:
 # --------------------------------------------------------------------------------------------- the Job
 
 
-@dataclass
-class Ran:
-    upload: subprocess.CompletedProcess[str]
-    dump_code: int | None  # the dump script's exit code; None: it was still running (left hanging)
-    dump_stderr: str
-    seconds: float
-
-    @property
-    def text(self) -> str:
-        return self.upload.stdout + self.upload.stderr
-
-
-def _base_env() -> dict[str, str]:
-    """This environment without anything that would point the agent at a cluster or another store."""
-    drop = ("AWS_", "CHAINLINK_", "KUBERNETES_", "KUBECONFIG", "PG")
-    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-
-
-def store_env(store: ObjectStore, bucket: str, **overrides: str) -> dict[str, str]:
-    env = {
-        "CHAINLINK_BACKUP_S3_ENDPOINT": store.endpoint_url,
-        "CHAINLINK_BACKUP_S3_BUCKET": bucket,
-        "CHAINLINK_BACKUP_S3_PREFIX": PREFIX,
-        "CHAINLINK_BACKUP_S3_REGION": store.region,
-        "AWS_ACCESS_KEY_ID": store.access_key,
-        "AWS_SECRET_ACCESS_KEY": store.secret_key,
-        "CHAINLINK_AGENT_NODE_NAME": NODE,
-        "CHAINLINK_AGENT_NAMESPACE": "chainlink",
-    }
-    env.update(overrides)
-    return env
-
-
-def run_backup(
-    workdir: Path, db: Database, env: dict[str, str], dump_wait: float = 30, script: str = DUMP_SCRIPT
-) -> Ran:
-    """The backup Job's pod: the agent's `backup` and the dump script, side by side on one directory."""
-    directory = workdir / f"backup-{time.monotonic_ns()}"
-    directory.mkdir()
-    began = time.monotonic()
-    dump = subprocess.Popen(
-        ["sh", "-c", script],
-        env={**_base_env(), **db.env(), "BACKUP_DIR": str(directory)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        upload = subprocess.run(
-            [sys.executable, "-m", "chainlink_agent", "backup"],
-            env={**_base_env(), **env, "CHAINLINK_BACKUP_DIR": str(directory)},
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-        seconds = time.monotonic() - began
-        try:
-            _, dump_stderr = dump.communicate(timeout=dump_wait)
-            dump_code: int | None = dump.returncode
-        except subprocess.TimeoutExpired:
-            dump_code, dump_stderr = None, ""
-    finally:
-        if dump.poll() is None:
-            dump.kill()
-            dump.communicate()
-    return Ran(upload, dump_code, dump_stderr, seconds)
-
-
-def run_restore(env: dict[str, str], directory: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chainlink_agent", "restore-fetch"],
-        env={**_base_env(), **env, "CHAINLINK_RESTORE_DIR": str(directory)},
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-
-
 # ------------------------------------------------------------------------------------------ the store
 
 
@@ -264,10 +119,10 @@ def age_keys(tmp_path_factory: pytest.TempPathFactory) -> AgeKeys:
     directory = tmp_path_factory.mktemp("age")
     identity, stranger = directory / "identity.txt", directory / "stranger.txt"
     for path in (identity, stranger):
-        subprocess.run([_tool("age-keygen"), "-o", str(path)], check=True, capture_output=True)
+        subprocess.run([tool("age-keygen"), "-o", str(path)], check=True, capture_output=True)
     recipients = [
         subprocess.run(
-            [_tool("age-keygen"), "-y", str(p)], check=True, capture_output=True, text=True
+            [tool("age-keygen"), "-y", str(p)], check=True, capture_output=True, text=True
         ).stdout.strip()
         for p in (identity, stranger)
     ]
@@ -276,7 +131,7 @@ def age_keys(tmp_path_factory: pytest.TempPathFactory) -> AgeKeys:
 
 def _age_decrypt(identity: Path, sealed: Path) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [_tool("age"), "-d", "-i", str(identity), str(sealed)],
+        [tool("age"), "-d", "-i", str(identity), str(sealed)],
         capture_output=True,
         timeout=TIMEOUT,
         check=False,
@@ -341,7 +196,7 @@ def test_a_backup_uploads_encrypted_expires_the_old_and_restores_into_a_fresh_da
     assert sealed.read_bytes()[:22] == b"age-encryption.org/v1\n"
     assert b"PGDMP" not in sealed.read_bytes()[:4096]
     stranger = tmp_path / "nobody.txt"
-    subprocess.run([_tool("age-keygen"), "-o", str(stranger)], check=True, capture_output=True)
+    subprocess.run([tool("age-keygen"), "-o", str(stranger)], check=True, capture_output=True)
     refused = _age_decrypt(stranger, sealed)
     assert refused.returncode != 0
     assert b"no identity matched" in refused.stderr
@@ -413,7 +268,7 @@ def test_restore_fetch_names_the_missing_key_and_the_wrong_identity_and_honours_
 
     # A stranger's identity: not this backup's.
     stranger = tmp_path / "stranger.txt"
-    subprocess.run([_tool("age-keygen"), "-o", str(stranger)], check=True, capture_output=True)
+    subprocess.run([tool("age-keygen"), "-o", str(stranger)], check=True, capture_output=True)
     wrong = run_restore(
         store_env(object_store, s3_bucket, CHAINLINK_RESTORE_AGE_IDENTITY_FILE=str(stranger)), restore_dir
     )
@@ -515,9 +370,11 @@ def test_a_failed_backup_says_why_in_one_line_stores_and_deletes_nothing_and_rel
     defaults = {"CHAINLINK_BACKUP_AGE_RECIPIENTS": age_keys.recipient, "CHAINLINK_BACKUP_RETENTION_DAYS": "1"}
     env = store_env(object_store, s3_bucket, **{**defaults, **overrides})
     db = Database(node_db.pg, "no_such_database") if case == "pg_dump fails" else node_db
-    script = DUMP_SCRIPT.replace(" --no-sync", "") if case == "pg_dump fails at the end" else DUMP_SCRIPT
 
-    ran = run_backup(tmp_path, db, env, script=script)
+    def edit(script: str) -> str:
+        return script.replace(" --no-sync", "") if case == "pg_dump fails at the end" else script
+
+    ran = run_backup(tmp_path, db, env, edit=edit)
 
     assert ran.upload.returncode == 1, ran.text
     last = ran.upload.stderr.strip().splitlines()[-1]
