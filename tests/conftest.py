@@ -1,3 +1,9 @@
-"""Shared pytest wiring: the control-plane bench, the node double and the real node are plugins."""
+"""Shared pytest wiring: the control-plane bench, the object store, the node double and the real node are
+plugins."""
 
-pytest_plugins = ["tests.cluster.fixtures", "tests.nodedouble.fixtures", "tests.realnode.fixtures"]
+pytest_plugins = [
+    "tests.cluster.fixtures",
+    "tests.cluster.objectstore_fixtures",
+    "tests.nodedouble.fixtures",
+    "tests.realnode.fixtures",
+]

@@ -5,8 +5,7 @@
   binary fails the test with the command that builds it, as the control plane's fixtures do.
 * ``s3_bucket`` (function) -> ``str``: a new, empty bucket on ``object_store`` for one test.
 
-To use them from a test directory, import them into its conftest.py (tests/objectstore/conftest.py does),
-or list this module in tests/conftest.py's ``pytest_plugins``. A store on the real-pod bench's bridge,
+tests/conftest.py lists this module in ``pytest_plugins``. A store on the real-pod bench's bridge,
 for pods to reach, is ``ObjectStore(dir, host=tests.cluster.kubelet.NODE_IP)`` started after
 ``real_pods_cluster``.
 """

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -33,12 +34,16 @@ _RENDER = (
     "backup.s3.existingSecret=s3",
     "backup.ageRecipients[0]=age1" + "q" * 58,
 )
+_RESTORE = (
+    *_RENDER,
+    "restore.enabled=true",
+    "restore.ageIdentitySecret=age-identity",
+    "node.keystore.existingSecret=keystore",
+)
 
 
-@functools.cache
-def _chart_dump_script() -> str:
-    """The dump container's script, as the chart renders it for the backup CronJob."""
-    sets = [arg for value in _RENDER for arg in ("--set", value)]
+def _render(*values: str) -> list[dict[str, Any]]:
+    sets = [arg for value in values for arg in ("--set", value)]
     rendered = subprocess.run(
         ["helm", "template", "r", str(REPO_ROOT / "charts" / "chainlink-node"), *sets],
         capture_output=True,
@@ -46,7 +51,13 @@ def _chart_dump_script() -> str:
         timeout=TIMEOUT,
         check=True,
     ).stdout
-    [cronjob] = [d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "CronJob"]
+    return [d for d in yaml.safe_load_all(rendered) if d]
+
+
+@functools.cache
+def _chart_dump_script() -> str:
+    """The dump container's script, as the chart renders it for the backup CronJob."""
+    [cronjob] = [d for d in _render(*_RENDER) if d["kind"] == "CronJob"]
     pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     [dump] = [c for c in pod["containers"] if c["name"] == "dump"]
     return str(dump["command"][-1])
@@ -55,6 +66,25 @@ def _chart_dump_script() -> str:
 def dump_script(directory: Path) -> str:
     """The chart's dump script with its emptyDir, /backup, at `directory`."""
     return _chart_dump_script().replace("/backup", str(directory))
+
+
+@functools.cache
+def _chart_restore_load_script() -> str:
+    """The restore-load init container's script, as the chart renders it (pg_restore of /restore/dump)."""
+    [statefulset] = [
+        d
+        for d in _render(*_RESTORE)
+        if d["kind"] == "StatefulSet" and "postgres" not in d["metadata"]["name"]
+    ]
+    [load] = [
+        c for c in statefulset["spec"]["template"]["spec"]["initContainers"] if c["name"] == "restore-load"
+    ]
+    return str(load["command"][-1])
+
+
+def restore_load_script(directory: Path) -> str:
+    """The chart's restore-load script with its emptyDir, /restore, at `directory`."""
+    return _chart_restore_load_script().replace("/restore", str(directory))
 
 
 def tool(name: str) -> str:

@@ -31,9 +31,17 @@ class RealNodes:
         first = self._start(TEMPLATE, "template")
         first.stop()
 
-    def start(self, name: str, extra_config: str = "") -> RealNode:
-        database, directory = self._database(name)
+    def start(self, name: str, extra_config: str = "", database: str | None = None) -> RealNode:
+        """A node on a new copy of the migrated database, or on `database` (new_database's, or restored)."""
+        if database is None:
+            database, directory = self._database(name)
+        else:
+            directory = f"{re.sub(r'[^a-z0-9]+', '-', name.lower())[:40].strip('-')}-{database}"
         return self._start(database, directory, extra_config)
+
+    def new_database(self, name: str) -> str:
+        """A new copy of the migrated database, for a node started on it by name (start(..., database=))."""
+        return self._database(name)[0]
 
     def pair(self, name: str, extra_config: str = "") -> tuple[RealNode, RealNode]:
         """Two nodes on one database, as the chart's standby runs them: the first holds the lease and is

@@ -54,6 +54,11 @@ class Postgres:
     def url(self, database: str, password: str) -> str:
         return f"postgresql://postgres:{password}@127.0.0.1:{self.port}/{database}?sslmode=disable"
 
+    def drop_database(self, name: str) -> None:
+        self._run(
+            "dropdb", "-h", str(self.directory), "-p", str(self.port), "-U", "postgres", "--force", name
+        )
+
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop", check=False)
         shutil.rmtree(self.directory, ignore_errors=True)
