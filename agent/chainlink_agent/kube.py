@@ -301,6 +301,15 @@ class Kube:
 
     def apply_node_status(self, status: dict[str, Any]) -> None:
         """Server-side apply of this node's ChainlinkNode status, the whole of it (this agent owns it)."""
+        self._apply_node_status(status, self.field_manager)
+
+    def apply_backup_status(self, backup: dict[str, Any]) -> None:
+        """Server-side apply of this node's ChainlinkNode status.backup, the whole of it, as BACKUP_MANAGER:
+        the sidecar's apply_node_status leaves that field out and this one names nothing else, so each keeps
+        its own fields."""
+        self._apply_node_status({"backup": backup}, BACKUP_MANAGER)
+
+    def _apply_node_status(self, status: dict[str, Any], manager: str) -> None:
         body = {
             "apiVersion": API_VERSION,
             "kind": NODE_KIND,
@@ -314,29 +323,7 @@ class Kube:
             NODE_PLURAL,
             self.node,
             body,
-            field_manager=self.field_manager,
-            force=True,
-            _content_type="application/apply-patch+yaml",
-        )
-
-    def apply_backup_status(self, backup: dict[str, Any]) -> None:
-        """Server-side apply of this node's ChainlinkNode status.backup, the whole of it, as BACKUP_MANAGER:
-        the sidecar's apply_node_status leaves that field out and this one names nothing else, so each keeps
-        its own fields."""
-        body = {
-            "apiVersion": API_VERSION,
-            "kind": NODE_KIND,
-            "metadata": {"name": self.node, "namespace": self.namespace},
-            "status": {"backup": backup},
-        }
-        self._custom.patch_namespaced_custom_object_status(
-            GROUP,
-            VERSION,
-            self.namespace,
-            NODE_PLURAL,
-            self.node,
-            body,
-            field_manager=BACKUP_MANAGER,
+            field_manager=manager,
             force=True,
             _content_type="application/apply-patch+yaml",
         )

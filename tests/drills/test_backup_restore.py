@@ -18,18 +18,19 @@ from typing import Any
 
 import httpx
 from chainlink_agent import placement
-from chainlink_agent.resource import API_VERSION, GROUP, NODE_KIND, NODE_PLURAL, VERSION
+from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
 from tests.cluster.objectstore import ObjectStore
 from tests.integration.harness import AgentProcess, Jobs, eventually, synced, toml
 from tests.objectstore.backupjob import (
     Database,
+    age_identity,
+    chainlink_node,
     restore_load_script,
     run_backup,
     run_restore,
     store_env,
-    tool,
 )
 from tests.realnode.node import ocr2_config
 
@@ -60,17 +61,6 @@ def external_job_ids(node: Any) -> list[str]:
         return sorted(j["attributes"]["externalJobID"] for j in http.get("/v2/jobs").json()["data"])
 
 
-def chainlink_node(custom: client.CustomObjectsApi, namespace: str) -> None:
-    """What the release makes: its ChainlinkNode, where the backup records its result."""
-    body = {
-        "apiVersion": API_VERSION,
-        "kind": NODE_KIND,
-        "metadata": {"name": NODE},
-        "spec": {"nodeName": NODE},
-    }
-    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, NODE_PLURAL, body)
-
-
 def test_a_node_lost_with_its_namespace_and_database_comes_back_from_the_bucket_with_its_keys_and_jobs(
     cluster: Any,
     kube_api: Any,
@@ -85,15 +75,12 @@ def test_a_node_lost_with_its_namespace_and_database_comes_back_from_the_bucket_
     custom = client.CustomObjectsApi(kube_api)
     kubeconfig = str(cluster.kubeconfig)
     identity_file = tmp_path / "age-identity.txt"
-    subprocess.run([tool("age-keygen"), "-o", str(identity_file)], check=True, capture_output=True)
-    recipient = subprocess.run(
-        [tool("age-keygen"), "-y", str(identity_file)], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    recipient = age_identity(identity_file)
     config = ocr2_config(CHAIN_ID)  # P2P, the chain's ETH key and OCR2 bundles: a node with an identity
 
     database = real_nodes.new_database("backup")
     node = real_nodes.start("backup", config, database=database)
-    chainlink_node(custom, namespace)
+    chainlink_node(custom, namespace, NODE)
     agent = AgentProcess(tmp_path, kubeconfig, namespace, NODE, node.url, node.email, node.password).start()
     jobs.create("feed", toml("feed"), targets={"names": [NODE]})
     old = synced(jobs, "feed", NODE)
@@ -156,7 +143,7 @@ def test_a_node_lost_with_its_namespace_and_database_comes_back_from_the_bucket_
         assert identity(node) == keys
 
         # The resources come back from where they are kept (git): new UIDs, so a new derived job ID.
-        chainlink_node(custom, successor)
+        chainlink_node(custom, successor, NODE)
         again = Jobs(kube_api, successor)
         agent = AgentProcess(
             tmp_path, kubeconfig, successor, NODE, node.url, node.email, node.password

@@ -352,3 +352,17 @@ def allow(secrets: tuple[str, ...] = (), config_maps: tuple[str, ...] = ()) -> d
         "CHAINLINK_AGENT_ALLOWED_SECRETS": json.dumps(list(secrets)),
         "CHAINLINK_AGENT_ALLOWED_CONFIG_MAPS": json.dumps(list(config_maps)),
     }
+
+
+def release_node(env: dict[str, str]) -> None:
+    """`chainlink-agent release-node` as the chart's hook Job runs it (env: the agent's, with the hook's
+    ServiceAccount as KUBECONFIG), which must succeed."""
+    release = subprocess.run(
+        [sys.executable, "-m", "chainlink_agent", "release-node"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert release.returncode == 0, release.stderr

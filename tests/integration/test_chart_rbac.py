@@ -20,6 +20,7 @@ from .harness import (
     apply_chart_templates,
     eventually,
     node_statefulset,
+    release_node,
     synced,
     toml,
     wait_for_policy,
@@ -168,20 +169,14 @@ def test_release_node_stops_the_node_then_marks_its_placements_released(
         hook = full_cluster.service_account_kubeconfig(
             namespace, "r-chainlink-node-release", tmp_path / "hook"
         )
-        release = subprocess.run(
-            [sys.executable, "-m", "chainlink_agent", "release-node"],
-            env={
+        release_node(
+            {
                 **agent.env,
                 "KUBECONFIG": str(hook),
                 "CHAINLINK_AGENT_STATEFULSET": STATEFULSET,
                 "CHAINLINK_AGENT_RELEASE_WAIT_SECONDS": "60",
-            },
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+            }
         )
-        assert release.returncode == 0, release.stderr
         sts = apps.read_namespaced_stateful_set(STATEFULSET, namespace)
         assert sts.spec.replicas == 0
         assert not sts.status.replicas

@@ -8,14 +8,22 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import sys
 
 import pytest
 from chainlink_agent import placement
 from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
-from .harness import CHART, AgentProcess, apply_chart_templates, eventually, node_statefulset, synced, toml
+from .harness import (
+    CHART,
+    AgentProcess,
+    apply_chart_templates,
+    eventually,
+    node_statefulset,
+    release_node,
+    synced,
+    toml,
+)
 
 RELEASE = "r"
 STATEFULSET = "r-chainlink-node"
@@ -172,15 +180,7 @@ def test_release_node_releases_the_nodes_placements_without_the_agent(
     env = {**agent.env, "KUBECONFIG": str(hook), "CHAINLINK_AGENT_STATEFULSET": STATEFULSET}
     if mode == "agent-disabled":
         env["CHAINLINK_AGENT_RELEASE_AFTER_ROLLOUT"] = "true"
-    release = subprocess.run(
-        [sys.executable, "-m", "chainlink_agent", "release-node"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert release.returncode == 0, release.stderr
+    release_node(env)
     assert placement.released(jobs.placement("feed", "node-a"))
     if mode == "agent-disabled":
         sts = apps.read_namespaced_stateful_set(STATEFULSET, namespace)
@@ -214,15 +214,7 @@ def test_a_reinstall_on_the_kept_database_cleans_and_takes_back_what_its_agent_m
     agent.kill()
 
     hook = cluster.service_account_kubeconfig(namespace, "r-chainlink-node-release", tmp_path / "hook")
-    release = subprocess.run(
-        [sys.executable, "-m", "chainlink_agent", "release-node"],
-        env={**agent.env, "KUBECONFIG": str(hook)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert release.returncode == 0, release.stderr
+    release_node({**agent.env, "KUBECONFIG": str(hook)})
     assert placement.released(jobs.placement("kept", "node-a"))
     eventually(lambda: jobs.entry("kept", "node-a") is None, 30, "node-a to leave the status")
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
+from chainlink_agent.resource import API_VERSION, GROUP, NODE_KIND, NODE_PLURAL, VERSION
+from kubernetes import client
 
 from tests.cluster.objectstore import ObjectStore
 from tests.cluster.tools import REPO_ROOT, tools_bin_dir
@@ -208,3 +210,22 @@ def run_restore(env: dict[str, str], directory: Path) -> subprocess.CompletedPro
         timeout=TIMEOUT,
         check=False,
     )
+
+
+def age_identity(path: Path) -> str:
+    """Makes an age identity at `path` (age-keygen); returns its recipient, the public key backups go to."""
+    subprocess.run([tool("age-keygen"), "-o", str(path)], check=True, capture_output=True)
+    return subprocess.run(
+        [tool("age-keygen"), "-y", str(path)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def chainlink_node(custom: client.CustomObjectsApi, namespace: str, node: str) -> None:
+    """What the node's release makes: its ChainlinkNode, where the backup records its result."""
+    body = {
+        "apiVersion": API_VERSION,
+        "kind": NODE_KIND,
+        "metadata": {"name": node},
+        "spec": {"nodeName": node},
+    }
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, NODE_PLURAL, body)

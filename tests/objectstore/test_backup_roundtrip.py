@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from chainlink_agent import placement, records
 from chainlink_agent.kube import BACKUP_MANAGER, Kube
-from chainlink_agent.resource import API_VERSION, GROUP, NODE_KIND, NODE_PLURAL, VERSION, ChainlinkJob
+from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION, ChainlinkJob
 from kubernetes import client
 from minio import Minio
 
@@ -37,7 +37,18 @@ from tests.cluster.objectstore import ObjectStore
 from tests.integration.harness import install_crd
 from tests.realnode.postgres import Postgres, bin_dir
 
-from .backupjob import NODE, PREFIX, TIMEOUT, Database, run_backup, run_restore, store_env, tool
+from .backupjob import (
+    NODE,
+    PREFIX,
+    TIMEOUT,
+    Database,
+    age_identity,
+    chainlink_node,
+    run_backup,
+    run_restore,
+    store_env,
+    tool,
+)
 
 DATABASE = "chainlink_node"
 # Random bytes do not compress: pg_dump's custom format (gzip) stays about this size, over one 16 MiB part.
@@ -118,15 +129,7 @@ class AgeKeys:
 def age_keys(tmp_path_factory: pytest.TempPathFactory) -> AgeKeys:
     directory = tmp_path_factory.mktemp("age")
     identity, stranger = directory / "identity.txt", directory / "stranger.txt"
-    for path in (identity, stranger):
-        subprocess.run([tool("age-keygen"), "-o", str(path)], check=True, capture_output=True)
-    recipients = [
-        subprocess.run(
-            [tool("age-keygen"), "-y", str(p)], check=True, capture_output=True, text=True
-        ).stdout.strip()
-        for p in (identity, stranger)
-    ]
-    return AgeKeys(identity, stranger, *recipients)
+    return AgeKeys(identity, stranger, age_identity(identity), age_identity(stranger))
 
 
 def _age_decrypt(identity: Path, sealed: Path) -> subprocess.CompletedProcess[bytes]:
@@ -456,13 +459,7 @@ def test_the_result_goes_to_the_chainlinknode_beside_the_agents_status_and_a_fai
 ) -> None:
     install_crd(kube_api)
     custom = client.CustomObjectsApi(kube_api)
-    node = {
-        "apiVersion": API_VERSION,
-        "kind": NODE_KIND,
-        "metadata": {"name": NODE},
-        "spec": {"nodeName": NODE},
-    }
-    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, NODE_PLURAL, node)
+    chainlink_node(custom, namespace, NODE)
     agent = Kube(kube_api, namespace, NODE)
     agent.apply_node_status({"version": "2.23.0", "apiReachable": True})  # the sidecar, its own manager
     env = store_env(

@@ -9,6 +9,7 @@ import copy
 import itertools
 import json
 import tomllib
+import uuid
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -118,6 +119,11 @@ class FakeKube:
         self.secrets[name] = SimpleNamespace(type="Opaque", metadata=meta, data=encoded)
 
 
+def _external_job_id(toml: str) -> str:
+    """As the node stores it: a uuid.UUID column, so in canonical form whatever form the TOML gives."""
+    return str(uuid.UUID(str(tomllib.loads(toml)["externalJobID"])))
+
+
 class FakeNode:
     """The node's jobs and bridges, with the node's answers to the calls the reconcilers make."""
 
@@ -143,7 +149,7 @@ class FakeNode:
 
     def create_job(self, toml: str) -> NodeJob:
         def act() -> NodeJob:
-            ext = str(tomllib.loads(toml)["externalJobID"])
+            ext = _external_job_id(toml)
             if any(j.external_job_id == ext for j in self.jobs.values()):
                 raise NodeRejected(500, "duplicate key value violates unique constraint external_job_id_uniq")
             names = [n for n in self.bridges_named(toml) if n not in self.bridges]
@@ -165,7 +171,7 @@ class FakeNode:
     def replace_job(self, job_id: str, toml: str) -> NodeJob:
         def act() -> NodeJob:
             del self.jobs[job_id]
-            job = NodeJob(str(next(self._ids)), str(tomllib.loads(toml)["externalJobID"]))
+            job = NodeJob(str(next(self._ids)), _external_job_id(toml))
             self.jobs[job.id], self.specs[job.id] = job, toml
             return job
 

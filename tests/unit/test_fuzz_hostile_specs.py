@@ -714,9 +714,8 @@ def scenarios(hex_secret: bool = False) -> st.SearchStrategy[Scenario]:
 
 
 class HostileNode(FakeNode):
-    """FakeNode as the node answers: an externalJobID is stored as the node's uuid.Parse reads it (any of its
-    forms, canonical); and a write refused or failed (write_failures, in order) says so quoting what was
-    sent, the whole spec or URL (in the echo's form), as a careless node might."""
+    """FakeNode, whose write refused or failed (write_failures, in order) says so quoting what was sent, the
+    whole spec or URL (in the echo's form), as a careless node might."""
 
     def __init__(self, write_failures: list[str], echo: Callable[[str], str]) -> None:
         super().__init__()
@@ -737,32 +736,11 @@ class HostileNode(FakeNode):
 
     def create_job(self, toml: str) -> NodeJob:
         self.sent = toml
-
-        def act() -> NodeJob:
-            ext = str(uuid.UUID(str(tomllib.loads(toml)["externalJobID"])))
-            if any(j.external_job_id == ext for j in self.jobs.values()):
-                raise NodeRejected(500, "duplicate key value violates unique constraint external_job_id_uniq")
-            names = [n for n in self.bridges_named(toml) if n not in self.bridges]
-            if names:
-                raise NodeRejected(500, f"not all bridges exist: {names}")
-            job = NodeJob(str(next(self._ids)), ext)
-            self.jobs[job.id], self.specs[job.id] = job, toml
-            return job
-
-        made: NodeJob = self._do("create_job", act)
-        return made
+        return super().create_job(toml)
 
     def replace_job(self, job_id: str, toml: str) -> NodeJob:
         self.sent = toml
-
-        def act() -> NodeJob:
-            del self.jobs[job_id]
-            job = NodeJob(str(next(self._ids)), str(uuid.UUID(str(tomllib.loads(toml)["externalJobID"]))))
-            self.jobs[job.id], self.specs[job.id] = job, toml
-            return job
-
-        made: NodeJob = self._do("replace_job", act)
-        return made
+        return super().replace_job(job_id, toml)
 
     def create_bridge(self, bridge: DesiredBridge) -> NodeBridge:
         self.sent = bridge.url
