@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 from kubernetes.client.exceptions import ApiException
@@ -98,11 +99,13 @@ class AdmissionCheck:
         self._metrics.admission_policy_enforced.set(1 if found else 0)
         return found
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, beat: Callable[[], None] = lambda: None) -> None:
         """Checks every CHECK_SECONDS while the policy holds, every RETRY_SECONDS while it does not (a policy
-        installed with the pod reaches admission a moment later: the agent is ready once it does)."""
+        installed with the pod reaches admission a moment later: the agent is ready once it does). `beat`
+        (the supervisor's) is called once per check."""
         unknown = 0  # answers in a row that told nothing
         while not stop.is_set():
+            beat()
             found = self.check()
             if found is None:
                 stop.wait(retry.delay(unknown, RETRY_SECONDS, CHECK_SECONDS))

@@ -17,11 +17,12 @@ from kubernetes.client.exceptions import ApiException
 
 from . import placement
 from .conditions import bounded_entry
-from .informer import Informer, other_placements
+from .informer import WATCH_SECONDS, Informer, other_placements
 from .kube import AGGREGATOR, Kube
 from .lease import RENEW_SECONDS, Lease
 from .metrics import Metrics
 from .resource import KINDS, split_key, status_digest
+from .supervisor import Supervisor
 from .workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -69,18 +70,21 @@ class Aggregator:
             self._scheduled.add(key)
         self._queue.add_after(key, SETTLE_SECONDS)
 
-    def run(self) -> None:
-        """The election loop: leads while it holds the Lease, and stops writing as soon as it does not."""
-        writer = threading.Thread(target=self._write_loop, name="aggregator-writer", daemon=True)
-        writer.start()
+    def run(self, supervisor: Supervisor, beat: Callable[[], None] = lambda: None) -> None:
+        """The election loop: leads while it holds the Lease, and stops writing as soon as it does not. Its
+        threads (the writer, and the other-placements watch while leading) are `supervisor`'s; `beat` is
+        called once per round."""
+        # The writer blocks on its queue by design: no period, only its being alive counts.
+        supervisor.start("aggregator-writer", lambda _beat: self._write_loop())
         while not self._stop.is_set():
+            beat()
             if self._may_lead():
                 leading = self._lease.try_hold()
             else:
                 self._lease.release()
                 leading = False
             if leading and self._others is None:
-                self._lead()
+                self._lead(supervisor)
             elif not leading and self._others is not None:
                 self._step_down()
             self._metrics.aggregator_leading.set(1 if leading else 0)
@@ -88,7 +92,7 @@ class Aggregator:
         self._queue.shutdown()
         self._others_stop.set()
 
-    def _lead(self) -> None:
+    def _lead(self, supervisor: Supervisor) -> None:
         log.info("leading: writing every resource's status from its placements", extra={"node": self._node})
         self._others_stop = threading.Event()
         stop = self._others_stop
@@ -102,7 +106,8 @@ class Aggregator:
         with self._lock:
             self._nodes = {}
             self._others = others
-        threading.Thread(target=others.run, name="informer-other-placements", daemon=True).start()
+        # Its own stop ends it on purpose (a step-down): the supervisor then forgets it.
+        supervisor.start("informer-other-placements", others.run, WATCH_SECONDS, stop)
         # Whatever the last leader left unwritten is found by looking at everything once.
         for informer in self._resources.values():
             for key in informer.cached_keys():

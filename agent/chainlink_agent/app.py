@@ -1,5 +1,6 @@
 """Runs the agent: the informers, the periodic resync, the workers (reconciler -> node client -> status)
-and the HTTP endpoints, until a stop signal. wiring.py builds the parts."""
+and the HTTP endpoints, until a stop signal. wiring.py builds the parts; every thread is started by one
+supervisor (supervisor.py), which /healthz reads."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
 
 from kubernetes.client.exceptions import ApiException
 
 from . import redaction, retry
+from .admission import CHECK_SECONDS as ADMISSION_CHECK_SECONDS
 from .errors import AgentError, ImportFailed, NodeError
-from .informer import Informer
+from .informer import WATCH_SECONDS, Informer
+from .lease import RENEW_SECONDS
 from .nodetypes import NodeFacts
 from .resource import KINDS, split_key
+from .role import POLL_SECONDS as ROLE_POLL_SECONDS
+from .rollout import POLL_SECONDS as ROLLOUT_POLL_SECONDS
 from .server import serve
+from .supervisor import Beat, Supervisor, Target
 from .wiring import Parts
 
 log = logging.getLogger(__name__)
@@ -47,11 +52,11 @@ class Agent:
         self.admission = parts.admission
         self.role.on_change = self._role_changed
         self._wake = threading.Event()  # ends the resync loop's wait early
-        self._threads: list[threading.Thread] = []
+        self.supervisor = Supervisor(self.stop)
 
     def healthy(self) -> str | None:
-        dead = [t.name for t in self._threads if not t.is_alive()]
-        return f"threads stopped: {', '.join(dead)}" if dead and not self.stop.is_set() else None
+        """A thread that stopped, or a periodic one stuck past its bound (supervisor.py); None at shutdown."""
+        return self.supervisor.problem()
 
     def ready(self) -> str | None:
         for informer in self._watches():
@@ -69,21 +74,32 @@ class Agent:
 
     def run(self) -> None:
         server = serve(
-            self.settings.http_host, self.settings.http_port, self.metrics.registry, self.healthy, self.ready
+            self.settings.http_host,
+            self.settings.http_port,
+            self.metrics.registry,
+            self.healthy,
+            self.ready,
+            start=lambda name, target: self._start(name, lambda _beat: target()),
         )
+        # Each periodic loop beats once per round and is given its longest healthy wait as its period; a
+        # watch beats on each (re)connect, event and bookmark, and ends by WATCH_SECONDS however quiet.
         for informer in self._watches():
-            self._start(f"informer-{informer.plural}", informer.run)
+            self._start(f"informer-{informer.plural}", informer.run, WATCH_SECONDS)
         if self.role.standby:
-            self._start("role", lambda: self.role.run(self.stop))
+            self._start("role", lambda beat: self.role.run(self.stop, beat), ROLE_POLL_SECONDS)
         if (rollout := self.rollout) is not None:
-            self._start("rollout", lambda: rollout.run(self.stop))
+            self._start("rollout", lambda beat: rollout.run(self.stop, beat), ROLLOUT_POLL_SECONDS)
         if (admission := self.admission) is not None:
-            self._start("admission", lambda: admission.run(self.stop))
-        self._start("resync", self._resync_loop)
-        self._start("aggregator", self.aggregator.run)
-        self._start("report", lambda: self.reporter.run(self.stop, self.ready))
+            self._start("admission", lambda beat: admission.run(self.stop, beat), ADMISSION_CHECK_SECONDS)
+        self._start("resync", self._resync_loop, self.settings.resync_seconds)
+        self._start("aggregator", lambda beat: self.aggregator.run(self.supervisor, beat), RENEW_SECONDS)
+        self._start(
+            "report",
+            lambda beat: self.reporter.run(self.stop, self.ready, beat),
+            self.settings.report_seconds,
+        )
         for i in range(self.settings.concurrency):
-            self._start(f"worker-{i}", self._work)
+            self._start(f"worker-{i}", lambda _beat: self._work())  # blocks on the queue: no period
         log.info(
             "agent started",
             extra={
@@ -97,7 +113,7 @@ class Agent:
         self._wake.set()
         self.queue.shutdown()
         deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
-        for thread in self._threads:
+        for thread in self.supervisor.threads():
             if thread.name.startswith("worker"):
                 thread.join(max(0.0, deadline - time.monotonic()))
         server.shutdown()
@@ -106,10 +122,10 @@ class Agent:
     def _watches(self) -> list[Informer]:
         return [*self.informers.values(), self.placements]
 
-    def _start(self, name: str, target: Callable[[], None]) -> None:
-        thread = threading.Thread(target=target, name=name, daemon=True)
-        self._threads.append(thread)
-        thread.start()
+    def _start(self, name: str, target: Target, period: float | None = None) -> None:
+        """The one place the agent starts a thread: `target(beat)` runs in it, watched by the supervisor
+        (with a `period`, as a loop that beats once per round)."""
+        self.supervisor.start(name, target, period)
 
     def _role_changed(self, active: bool) -> None:
         """With a standby: the node became this pod's (list it at once, a full pass) or the other's (stop
@@ -132,7 +148,7 @@ class Agent:
             and all(i.synced.is_set() for i in self._watches())
         )
 
-    def _resync_loop(self) -> None:
+    def _resync_loop(self, beat: Beat) -> None:
         """Imports the key bundles the node lacks, lists its jobs, bridges and keys (once per period), then
         reconciles the resources against that snapshot, which is what repairs drift made on the node and
         replaces jobs whose resolved spec changed (a rotated key): every resource when the node changed
@@ -142,6 +158,7 @@ class Agent:
         the imported one arrived."""
         failures = 0
         while not self.stop.is_set():
+            beat()  # each round waits resync_seconds at most, retries included
             if not self.role.active.is_set():  # standing by: no call to the node
                 self._sleep(self.settings.resync_seconds)
                 continue

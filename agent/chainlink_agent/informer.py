@@ -100,6 +100,7 @@ class Informer:
         # agent's memory. Decoding one takes microseconds, next to milliseconds of API calls per reconcile.
         self._cache: dict[str, bytes] = {}
         self._resource_version: str | None = None
+        self._beat: Callable[[], None] = lambda: None  # run()'s
         self.synced = threading.Event()
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -130,9 +131,13 @@ class Informer:
             packed = [p for p in self._cache.values() if needle in p.lower()]
         return [_unpack(p) for p in packed]
 
-    def run(self) -> None:
+    def run(self, beat: Callable[[], None] = lambda: None) -> None:
+        """Lists and watches until `stop`. `beat` (the supervisor's) is called on each (re)connect and on
+        each event and bookmark: a healthy watch that sees nothing still ends by WATCH_SECONDS and connects
+        again, so a gap of beats much longer than that is a watch stuck (supervisor.py)."""
         # Each pass is one list-if-needed plus one watch until the server closes it; a pass that ends
         # normally resets the backoff, so a blip after days of health waits milliseconds, not 30 s.
+        self._beat = beat
         retrying = backoff.on_exception(
             retry.schedule,
             Exception,
@@ -155,6 +160,7 @@ class Informer:
         )
 
     def _list_and_watch(self) -> None:
+        self._beat()
         if self._resource_version is None:
             self._relist()
         try:
@@ -177,12 +183,14 @@ class Informer:
 
     def _watch(self) -> None:
         assert self._resource_version is not None  # noqa: S101 - _list_and_watch lists first
+        self._beat()  # a list of many pages may have taken a while
         events = self._kube.watch_objects(
             self.plural, self._resource_version, WATCH_SECONDS, self.view.label_selector
         )
         for event in events:
             if self._stop.is_set():
                 return
+            self._beat()
             obj = event.get("object") or {}
             version = (obj.get("metadata") or {}).get("resourceVersion")
             event_type = event.get("type")

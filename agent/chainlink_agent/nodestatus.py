@@ -198,9 +198,16 @@ class NodeReporter:
         self._missing_logged = False
         self.resynced = threading.Event()
 
-    def run(self, stop: threading.Event, not_ready: Callable[[], str | None]) -> None:
-        """`not_ready` says why the agent is not ready (app.Agent.ready), None when it is."""
+    def run(
+        self,
+        stop: threading.Event,
+        not_ready: Callable[[], str | None],
+        beat: Callable[[], None] = lambda: None,
+    ) -> None:
+        """`not_ready` says why the agent is not ready (app.Agent.ready), None when it is. `beat` (the
+        supervisor's) is called once per report."""
         while not stop.is_set():
+            beat()
             full = self.resynced.wait(self._interval)
             self.resynced.clear()
             if not stop.is_set():

@@ -75,8 +75,10 @@ class Role:
     def standby(self) -> bool:
         return self._node is not None
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, beat: Callable[[], None] = lambda: None) -> None:
+        """Polls every POLL_SECONDS until `stop`, calling `beat` (the supervisor's) once per poll."""
         while not stop.is_set():
+            beat()
             self.poll()
             stop.wait(POLL_SECONDS)
 

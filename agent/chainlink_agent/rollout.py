@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from kubernetes.client.exceptions import ApiException
@@ -54,8 +55,10 @@ class Rollout:
         self._other = peer(pod_name)
         self._statefulset = statefulset_of(pod_name)
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, beat: Callable[[], None] = lambda: None) -> None:
+        """Polls every POLL_SECONDS until `stop`, calling `beat` (the supervisor's) once per poll."""
         while not stop.wait(POLL_SECONDS):
+            beat()
             if not self._role.active.is_set():
                 try:
                     self.poll()

@@ -12,9 +12,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 Check = Callable[[], str | None]
 
 
+def _thread(name: str, target: Callable[[], None]) -> None:
+    threading.Thread(target=target, name=name, daemon=True).start()
+
+
 def serve(
-    host: str, port: int, registry: CollectorRegistry, healthy: Check, ready: Check
+    host: str,
+    port: int,
+    registry: CollectorRegistry,
+    healthy: Check,
+    ready: Check,
+    start: Callable[[str, Callable[[], None]], None] = _thread,
 ) -> ThreadingHTTPServer:
+    """Serves in a thread named "http" that `start` starts (the agent's supervisor, app.py); each request
+    is answered in a short-lived thread of its own."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path == "/metrics":
@@ -38,5 +50,5 @@ def serve(
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    start("http", server.serve_forever)
     return server
