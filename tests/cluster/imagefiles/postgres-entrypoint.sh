@@ -41,7 +41,10 @@ prepare_directories() {
 }
 
 sql() {  # psql on the temporary server's socket, as the superuser
-  PGHOST= PGHOSTADDR= psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc "$@"
+  # The socket directory named: this image's psql (PostgreSQL 16.2's, from pgserver; Debian's pg_wrapper
+  # runs it as `psql`) has /tmp compiled in, the server's socket is in /var/run/postgresql (the CMD's).
+  PGHOST=/var/run/postgresql PGHOSTADDR= \
+    psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc "$@"
 }
 
 initialise() {
