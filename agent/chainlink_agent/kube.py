@@ -13,7 +13,7 @@ statefulsets/scale: patch.
 backup (the backup Job, backup.py): its own chainlinknode (resourceNames): get, and its /status: patch
 (server-side apply of status.backup only, as BACKUP_MANAGER); chainlinkplacements: list (this node's, saved
 beside the dump: records.py). restore-fetch (the node pod's init container, as the sidecar's ServiceAccount):
-chainlinkplacements: create (the backup's, released).
+chainlinkplacements: list (its node's), create (the backup's, released).
 """
 
 from __future__ import annotations

@@ -101,7 +101,9 @@ def make_records(settings: RestoreSettings, store: ObjectStore, key: str, kube: 
         log.warning("the backup has no placements beside it", extra={"key": source})
         return "no placements beside the backup"
     bodies = records.restored(saved.getvalue(), settings.node_name, settings.namespace)
-    made = sum(kube.create_placement(body) for body in bodies)
+    # One list, not a refused create per placement, when they are still there (a lost volume's restore).
+    present = {p["metadata"]["name"] for p in kube.node_placements()}
+    made = sum(kube.create_placement(b) for b in bodies if b["metadata"]["name"] not in present)
     return f"{made} of {len(bodies)} placements made again"
 
 

@@ -24,6 +24,7 @@ from kubernetes import client
 from tests.cluster.objectstore import ObjectStore
 from tests.integration.harness import AgentProcess, Jobs, eventually, synced, toml
 from tests.objectstore.backupjob import (
+    NODE,
     Database,
     age_identity,
     chainlink_node,
@@ -32,27 +33,9 @@ from tests.objectstore.backupjob import (
     run_restore,
     store_env,
 )
-from tests.realnode.node import ocr2_config
+from tests.realnode.node import node_keys, ocr2_config
 
-NODE = "node-a"
 CHAIN_ID = "1337"
-
-
-def identity(node: Any) -> dict[str, list[str]]:
-    """The node's keys as its API lists them."""
-    with httpx.Client(base_url=node.url, timeout=10) as http:
-        http.post("/sessions", json={"email": node.email, "password": node.password}).raise_for_status()
-
-        def listed(path: str, attribute: str | None) -> list[str]:
-            keys = http.get(path).json()["data"]
-            return sorted(k["attributes"][attribute] if attribute else k["id"] for k in keys)
-
-        return {
-            "p2p": listed("/v2/keys/p2p", "peerId"),
-            "eth": listed("/v2/keys/eth", "address"),
-            "ocr2": listed("/v2/keys/ocr2", None),
-            "csa": listed("/v2/keys/csa", "publicKey"),
-        }
 
 
 def external_job_ids(node: Any) -> list[str]:
@@ -84,7 +67,7 @@ def test_a_node_lost_with_its_namespace_and_database_comes_back_from_the_bucket_
     agent = AgentProcess(tmp_path, kubeconfig, namespace, NODE, node.url, node.email, node.password).start()
     jobs.create("feed", toml("feed"), targets={"names": [NODE]})
     old = synced(jobs, "feed", NODE)
-    keys = identity(node)
+    keys = node_keys(node)
     assert all(keys.values()), keys
 
     env = store_env(
@@ -140,7 +123,7 @@ def test_a_node_lost_with_its_namespace_and_database_comes_back_from_the_bucket_
         assert load.returncode == 0, load.stderr
         node = real_nodes.start("restored", config, database=restored)
         record_property("restore_to_node_ready_seconds", round(time.monotonic() - began, 2))
-        assert identity(node) == keys
+        assert node_keys(node) == keys
 
         # The resources come back from where they are kept (git): new UIDs, so a new derived job ID.
         chainlink_node(custom, successor, NODE)

@@ -175,3 +175,20 @@ def validate(config_files: list[Path], secrets_files: list[Path]) -> subprocess.
 
 def _flags(flag: str, files: list[Path]) -> list[str]:
     return [arg for f in files for arg in (flag, str(f))]
+
+
+def node_keys(node: RealNode) -> dict[str, list[str]]:
+    """The node's keys (P2P peer IDs, ETH addresses, OCR2 bundle IDs, CSA keys) as its API lists them."""
+    with httpx.Client(base_url=node.url, timeout=10) as http:
+        http.post("/sessions", json={"email": node.email, "password": node.password}).raise_for_status()
+
+        def listed(path: str, attribute: str | None) -> list[str]:
+            keys = http.get(path).json()["data"]
+            return sorted(k["attributes"][attribute] if attribute else k["id"] for k in keys)
+
+        return {
+            "p2p": listed("/v2/keys/p2p", "peerId"),
+            "eth": listed("/v2/keys/eth", "address"),
+            "ocr2": listed("/v2/keys/ocr2", None),
+            "csa": listed("/v2/keys/csa", "publicKey"),
+        }
