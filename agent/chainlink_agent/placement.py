@@ -40,15 +40,25 @@ def name(kind: str, resource: str, node: str) -> str:
 
 def body(obj: Resource, node: str, entry: Mapping[str, Any]) -> dict[str, Any]:
     """The whole placement, as one server-side apply sends it."""
+    return body_of(obj.KIND, obj.name, obj.uid, obj.namespace, node, entry)
+
+
+def body_of(
+    kind: str,
+    resource: str,
+    uid: str,
+    namespace: str,
+    node: str,
+    entry: Mapping[str, Any],
+    released: bool = False,
+) -> dict[str, Any]:
+    """The whole placement of `kind` `resource` (UID `uid`) on `node`, labelled released if so."""
+    labels = {NODE_LABEL: node, **({RELEASED_LABEL: "true"} if released else {})}
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
-        "metadata": {
-            "name": name(obj.KIND, obj.name, node),
-            "namespace": obj.namespace,
-            "labels": {NODE_LABEL: node},
-        },
-        "spec": {"kind": obj.KIND, "name": obj.name, "uid": obj.uid, "node": node},
+        "metadata": {"name": name(kind, resource, node), "namespace": namespace, "labels": labels},
+        "spec": {"kind": kind, "name": resource, "uid": uid, "node": node},
         "status": dict(entry),
     }
 

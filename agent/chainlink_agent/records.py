@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import placement
-from .resource import API_VERSION
 
 SUFFIX = ".placements.json.age"
 
@@ -43,21 +42,10 @@ def saved(placements: Iterable[Mapping[str, Any]]) -> bytes:
 def restored(data: bytes, node: str, namespace: str) -> list[dict[str, Any]]:
     """The placements to make for `node` in `namespace` from saved ones (another node's too, when a restore
     clones one), each released: the aggregator shows none until the agent has reconciled its resource."""
-    bodies = []
-    for record in json.loads(data):
-        if record.get("kind") not in ("ChainlinkJob", "ChainlinkBridge") or not record.get("name"):
-            continue
-        bodies.append(
-            {
-                "apiVersion": API_VERSION,
-                "kind": placement.KIND,
-                "metadata": {
-                    "name": placement.name(record["kind"], record["name"], node),
-                    "namespace": namespace,
-                    "labels": {placement.NODE_LABEL: node, placement.RELEASED_LABEL: "true"},
-                },
-                "spec": {"kind": record["kind"], "name": record["name"], "uid": record["uid"], "node": node},
-                "status": record.get("status") or {},
-            }
+    return [
+        placement.body_of(
+            r["kind"], r["name"], r["uid"], namespace, node, r.get("status") or {}, released=True
         )
-    return bodies
+        for r in json.loads(data)
+        if r.get("kind") in ("ChainlinkJob", "ChainlinkBridge") and r.get("name")
+    ]

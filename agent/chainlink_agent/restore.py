@@ -43,9 +43,8 @@ def resolve_key(store: ObjectStore, settings: RestoreSettings) -> str:
     return newest
 
 
-def fetch(settings: RestoreSettings, store: ObjectStore) -> tuple[str, int]:
+def fetch(settings: RestoreSettings, store: ObjectStore, identities: list[Any]) -> tuple[str, int]:
     """Writes the decrypted backup to DIR/dump; returns its key and size."""
-    identities = agecrypt.identities(settings.identity_file)
     key = resolve_key(store, settings)
     target = settings.directory / DUMP_NAME
     partial = target.with_name(DUMP_NAME + ".partial")
@@ -83,14 +82,15 @@ def _private_file(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
-def make_records(settings: RestoreSettings, store: ObjectStore, key: str, kube: Kube | None) -> str:
+def make_records(
+    settings: RestoreSettings, store: ObjectStore, identities: list[Any], key: str, kube: Kube | None
+) -> str:
     """Makes the placements saved beside the backup `key` again, released, for this node (records.py), where
     none of that name exists; says what it did. A backup saved without them is restored all the same."""
     if kube is None:
         log.warning("no Kubernetes API: the backup's placements are not made again")
         return "no Kubernetes API: placements not made"
     source = records.records_key(key)
-    identities = agecrypt.identities(settings.identity_file)
     saved = io.BytesIO()
     try:
         with store.download(source) as (body, _metadata):
@@ -128,8 +128,9 @@ def main(kube_client: Callable[[], Any]) -> int:
     began = time.monotonic()
     try:
         store = store_for(settings)
-        key, size = fetch(settings, store)
-        made = make_records(settings, store, key, kube_for(kube_client, settings))
+        identities = agecrypt.identities(settings.identity_file)
+        key, size = fetch(settings, store, identities)
+        made = make_records(settings, store, identities, key, kube_for(kube_client, settings))
     except ApiException as exc:
         print(
             f"chainlink-agent restore-fetch: making the placements: {exc.status} {exc.reason}",
