@@ -57,6 +57,7 @@ class Aggregator:
         self._others_stop = threading.Event()
         self._nodes: dict[str, set[str]] = {}  # resource key -> the other nodes with a placement of it
         self._scheduled: set[str] = set()  # resource keys whose write is due within SETTLE_SECONDS
+        self._swept = False  # this term has looked at every resource once, its watches synced
 
     def touch(self, key: str) -> None:
         """A placement of the resource `key` changed: its status is written SETTLE_SECONDS later, with
@@ -78,19 +79,27 @@ class Aggregator:
         supervisor.start("aggregator-writer", lambda _beat: self._write_loop())
         while not self._stop.is_set():
             beat()
-            if self._may_lead():
-                leading = self._lease.try_hold()
-            else:
-                self._lease.release()
-                leading = False
-            if leading and self._others is None:
-                self._lead(supervisor)
-            elif not leading and self._others is not None:
-                self._step_down()
+            leading = self._round(supervisor)
             self._metrics.aggregator_leading.set(1 if leading else 0)
             self._stop.wait(RENEW_SECONDS)
         self._queue.shutdown()
         self._others_stop.set()
+
+    def _round(self, supervisor: Supervisor) -> bool:
+        """One round of the election: holds or gives up the Lease, starts or ends a term, and sweeps once a
+        term can see every resource. Returns whether this candidate leads."""
+        if self._may_lead():
+            leading = self._lease.try_hold()
+        else:
+            self._lease.release()
+            leading = False
+        if leading and self._others is None:
+            self._lead(supervisor)
+        elif not leading and self._others is not None:
+            self._step_down()
+        if leading and not self._swept and all(i.synced.is_set() for i in self._resources.values()):
+            self._sweep()
+        return leading
 
     def _lead(self, supervisor: Supervisor) -> None:
         log.info("leading: writing every resource's status from its placements", extra={"node": self._node})
@@ -108,7 +117,12 @@ class Aggregator:
             self._others = others
         # Its own stop ends it on purpose (a step-down): the supervisor then forgets it.
         supervisor.start("informer-other-placements", others.run, WATCH_SECONDS, stop)
-        # Whatever the last leader left unwritten is found by looking at everything once.
+
+    def _sweep(self) -> None:
+        """Whatever the last leader left unwritten (it may have died between a placement's write and the
+        status's) is found by looking at every resource once; only once the resources' watches have synced,
+        since a leader elected as the agent starts would otherwise see none of them."""
+        self._swept = True
         for informer in self._resources.values():
             for key in informer.cached_keys():
                 self.touch(key)
@@ -120,6 +134,7 @@ class Aggregator:
             self._others = None
             self._nodes = {}
             self._scheduled = set()
+        self._swept = False
 
     def _other_changed(self, stop: threading.Event, key: str) -> None:
         if stop.is_set():
@@ -156,8 +171,8 @@ class Aggregator:
             nodes = sorted(self._nodes.get(key, ()))
         if others is None:
             return
-        if not others.synced.is_set():
-            self.touch(key)  # not every node's placements are known yet
+        if not (others.synced.is_set() and self._own.synced.is_set()):
+            self.touch(key)  # not every node's placements are known yet: this node's own included
             return
         plural = split_key(key)[0]
         cache = self._resources[plural]

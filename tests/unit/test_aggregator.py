@@ -95,3 +95,29 @@ def test_a_leader_whose_term_ended_writes_nothing_even_for_a_write_already_due()
     aggregator._lease._renewed = float("-inf")  # no renewal within the deadline: another may lead now
     aggregator._write(KEY)
     assert kube.writes == []
+
+
+def test_a_leader_elected_before_the_resources_watch_synced_looks_at_every_resource_once_it_has():
+    own = Cache({KEY: {"status": {"phase": "Synced"}}})
+    resources = Cache({})
+    resources.synced.clear()
+    aggregator = elected(own, Cache({}), resources, Kube())
+    aggregator._lease.try_hold = lambda: True  # type: ignore[method-assign]
+    supervisor: Any = None  # already leading: no thread is started
+    assert aggregator._round(supervisor)
+    assert aggregator._scheduled == set()  # nothing to look at yet
+    resources.objects[KEY] = slim({"metadata": {"name": "feed", "namespace": "ns"}, "spec": {}})
+    resources.synced.set()
+    aggregator._round(supervisor)
+    assert aggregator._scheduled == {KEY}  # the status a killed leader left unwritten is written now
+
+
+def test_no_status_is_written_before_this_nodes_own_placements_are_known():
+    own = Cache({})
+    own.synced.clear()
+    resources = Cache({KEY: slim({"metadata": {"name": "feed", "namespace": "ns"}, "spec": {}})})
+    kube = Kube()
+    aggregator = elected(own, Cache({}), resources, kube)
+    aggregator._write(KEY)
+    assert kube.writes == []  # a status without this node's entry would stay so: nothing touches it later
+    assert aggregator._scheduled == {KEY}  # looked at again shortly

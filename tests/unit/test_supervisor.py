@@ -55,7 +55,7 @@ def finished(thread: threading.Thread) -> None:
 
 
 def test_a_thread_that_ended_while_the_agent_runs_shows_and_one_that_failed_is_logged(caplog):
-    supervisor, _, _ = supervised()
+    supervisor, stop, _ = supervised()
     release = threading.Event()
     supervisor.start("resync", blocked(release), PERIOD)
 
@@ -69,11 +69,12 @@ def test_a_thread_that_ended_while_the_agent_runs_shows_and_one_that_failed_is_l
     [failed] = [r for r in caplog.records if r.getMessage() == "a thread failed"]
     assert failed.exc_info is not None
     assert failed.thread_name == "report"
+    stop.set()  # the blocked one then ends on purpose, unreported after the test
     release.set()
 
 
 def test_a_periodic_thread_that_stops_beating_shows_after_its_bound_and_clears_when_it_beats_again(caplog):
-    supervisor, _, clock = supervised()
+    supervisor, stop, clock = supervised()
     release = threading.Event()
     supervisor.start("role", blocked(release), PERIOD)  # its start counts as its first beat
     assert bound(PERIOD) == 3 * PERIOD + GRACE_SECONDS
@@ -87,6 +88,7 @@ def test_a_periodic_thread_that_stops_beating_shows_after_its_bound_and_clears_w
     assert "release.wait" in logged.stack  # where it is stuck
     supervisor.beat("role")
     assert supervisor.problem() is None
+    stop.set()
     release.set()
 
 
@@ -110,12 +112,13 @@ def test_the_beat_a_thread_is_given_is_its_own():
 
 
 def test_a_queue_worker_blocked_for_days_is_healthy():
-    supervisor, _, clock = supervised()
+    supervisor, stop, clock = supervised()
     queue = WorkQueue()
     supervisor.start("worker-0", on(queue))  # no period: only its being alive counts
     supervisor.start("aggregator-writer", on(queue))
     clock.now += 3 * 24 * 3600
     assert supervisor.problem() is None
+    stop.set()
     queue.shutdown()
 
 
