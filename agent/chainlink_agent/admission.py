@@ -17,9 +17,8 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from kubernetes.client.exceptions import ApiException
-
 from . import retry
+from .errors import KubeError
 from .metrics import Metrics
 from .resource import ChainlinkJob, Resource
 
@@ -79,8 +78,8 @@ class AdmissionCheck:
         try:
             self._kube.dry_run_placement(probe, other_node(self._kube.node))
             status, message = None, ""
-        except ApiException as exc:
-            status, message = exc.status, f"{exc.reason} {exc.body}"
+        except KubeError as exc:  # no answer is status 0: unknown, never "accepted"
+            status, message = exc.status or 0, exc.message
         found = verdict(status, message)
         if found is None:
             log.warning(

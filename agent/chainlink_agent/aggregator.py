@@ -8,15 +8,16 @@ once per SETTLE_SECONDS, so a change on N nodes costs a few writes, each seen on
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kubernetes.client.exceptions import ApiException
-
 from . import placement
 from .conditions import bounded_entry
+from .controller import Controller, Result
+from .errors import NotFound
 from .informer import WATCH_SECONDS, Informer, other_placements
 from .kube import AGGREGATOR, Kube
 from .lease import RENEW_SECONDS, Lease
@@ -52,31 +53,33 @@ class Aggregator:
         # whose writes reach a leader by the other-placements watch, which leaves out the leader's own node.
         self._may_lead = may_lead
         self._queue = WorkQueue(base_delay=1.0, max_delay=60.0)
+        self._controller = Controller(
+            "status",
+            self._queue,
+            self._reconcile,
+            lambda key: f"{KINDS[split_key(key)[0]].KIND}Status",
+            metrics,
+            stop,
+        )
         self._lock = threading.Lock()
         self._others: Informer | None = None  # the other nodes' placements, while leading
         self._others_stop = threading.Event()
         self._nodes: dict[str, set[str]] = {}  # resource key -> the other nodes with a placement of it
-        self._scheduled: set[str] = set()  # resource keys whose write is due within SETTLE_SECONDS
         self._swept = False  # this term has looked at every resource once, its watches synced
 
     def touch(self, key: str) -> None:
         """A placement of the resource `key` changed: its status is written SETTLE_SECONDS later, with
         whatever else changed by then (a placement written ahead of a create and the one after it; N
         nodes reporting at once)."""
-        if self._others is None:
-            return
-        with self._lock:
-            if key in self._scheduled:
-                return  # the write already scheduled will read this change too
-            self._scheduled.add(key)
-        self._queue.add_after(key, SETTLE_SECONDS)
+        if self._others is not None:
+            self._queue.add_after(key, SETTLE_SECONDS)  # a write already due reads this change too
 
     def run(self, supervisor: Supervisor, beat: Callable[[], None] = lambda: None) -> None:
         """The election loop: leads while it holds the Lease, and stops writing as soon as it does not. Its
         threads (the writer, and the other-placements watch while leading) are `supervisor`'s; `beat` is
         called once per round."""
         # The writer blocks on its queue by design: no period, only its being alive counts.
-        supervisor.start("aggregator-writer", lambda _beat: self._write_loop())
+        supervisor.start("aggregator-writer", lambda _beat: self._controller.work())
         while not self._stop.is_set():
             beat()
             leading = self._round(supervisor)
@@ -84,6 +87,8 @@ class Aggregator:
             self._stop.wait(RENEW_SECONDS)
         self._queue.shutdown()
         self._others_stop.set()
+        if self._others is not None:  # a leader shutting down (SIGTERM) hands the Lease on at once
+            self._lease.release()
 
     def _round(self, supervisor: Supervisor) -> bool:
         """One round of the election: holds or gives up the Lease, starts or ends a term, and sweeps once a
@@ -133,7 +138,6 @@ class Aggregator:
         with self._lock:
             self._others = None
             self._nodes = {}
-            self._scheduled = set()
         self._swept = False
 
     def _other_changed(self, stop: threading.Event, key: str) -> None:
@@ -152,21 +156,12 @@ class Aggregator:
                 nodes.add(node)
         self.touch(resource)
 
-    def _write_loop(self) -> None:
-        while (key := self._queue.get()) is not None:
-            try:
-                self._write(key)
-            except ApiException as exc:
-                log.warning("could not write a resource's status", extra={"key": key, "status": exc.status})
-                self._queue.add_rate_limited(key)
-            else:
-                self._queue.forget(key)
-            finally:
-                self._queue.done(key)
+    def _reconcile(self, key: str) -> Result:
+        self._write(key)
+        return Result()
 
     def _write(self, key: str) -> None:
         with self._lock:
-            self._scheduled.discard(key)  # a change from here on schedules the next write
             others = self._others
             nodes = sorted(self._nodes.get(key, ()))
         if others is None:
@@ -191,11 +186,8 @@ class Aggregator:
         # Checked last: a term may have ended while this write waited, and the next leader writes now.
         if not self._lease.leading:
             return
-        try:
+        with contextlib.suppress(NotFound):  # deleted meanwhile: no status to write
             cache.store(self._kube.apply_summary(KINDS[plural].from_dict(raw), status))
-        except ApiException as exc:
-            if exc.status != 404:  # deleted meanwhile
-                raise
 
 
 def summary(entries: list[dict[str, Any]]) -> dict[str, Any]:

@@ -4,16 +4,14 @@ supervisor (supervisor.py), which /healthz reads."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 
-from kubernetes.client.exceptions import ApiException
-
-from . import redaction, retry
+from . import retry
 from .admission import CHECK_SECONDS as ADMISSION_CHECK_SECONDS
-from .errors import AgentError, ImportFailed, NodeError
+from .controller import Controller
+from .errors import ImportFailed, NodeError
 from .informer import WATCH_SECONDS, Informer
 from .lease import RENEW_SECONDS
 from .nodetypes import NodeFacts
@@ -53,6 +51,15 @@ class Agent:
         self.role.on_change = self._role_changed
         self._wake = threading.Event()  # ends the resync loop's wait early
         self.supervisor = Supervisor(self.stop)
+        self.controller = Controller(
+            "resources",
+            self.queue,
+            lambda key: self.reconcilers[split_key(key)[0]].reconcile(key),
+            lambda key: KINDS[split_key(key)[0]].KIND,
+            self.metrics,
+            self.stop,
+            self._may_work,
+        )
 
     def healthy(self) -> str | None:
         """A thread that stopped, or a periodic one stuck past its bound (supervisor.py); None at shutdown."""
@@ -99,7 +106,7 @@ class Agent:
             self.settings.report_seconds,
         )
         for i in range(self.settings.concurrency):
-            self._start(f"worker-{i}", lambda _beat: self._work())  # blocks on the queue: no period
+            self._start(f"worker-{i}", lambda _beat: self.controller.work())  # blocks on the queue: no period
         log.info(
             "agent started",
             extra={
@@ -192,56 +199,3 @@ class Agent:
             raise
         self.import_error = None
         return imported
-
-    def _work(self) -> None:
-        while True:
-            while not self._may_work():
-                if self.stop.wait(0.5):
-                    return
-            if (key := self.queue.get()) is None:
-                return
-            if not self._may_work():  # the node became the other pod's while this worker waited
-                self.queue.add(key)  # marked dirty while processing: done() puts it back
-                self.queue.done(key)
-                continue
-            self._reconcile(key)
-
-    def _reconcile(self, key: str) -> None:
-        plural = split_key(key)[0]
-        kind = KINDS[plural].KIND
-        started = time.perf_counter()
-        # The Secret values this reconcile reads are redacted from all it reports, its failure included.
-        with redaction.scope():
-            try:
-                result = self.reconcilers[plural].reconcile(key)
-            except Exception as exc:
-                self.metrics.reconciles.labels(kind, "error").inc()
-                self.metrics.reconcile_errors.labels(kind, type(exc).__name__).inc()
-                delay = self.queue.add_rate_limited(key)
-                log.warning(
-                    "reconcile failed",
-                    extra={"key": key, "error": _describe(exc), "retry_seconds": delay},
-                    # An API or node error is described in full above; anything else is a bug, and
-                    # its traceback (redacted like the rest of the line) is what finds it.
-                    exc_info=not isinstance(exc, ApiException | AgentError),
-                )
-            else:
-                self.metrics.reconciles.labels(kind, "retry" if result.retry else "success").inc()
-                if result.retry:
-                    self.queue.add_rate_limited(key)
-                else:
-                    self.queue.forget(key)
-            finally:
-                self.metrics.reconcile_seconds.labels(kind).observe(time.perf_counter() - started)
-                self.queue.done(key)
-
-
-def _describe(exc: Exception) -> str:
-    """An API error's status and message, without the response headers the client puts in str()."""
-    if isinstance(exc, ApiException):
-        try:
-            message = json.loads(exc.body or "{}").get("message", "")
-        except (ValueError, AttributeError):
-            message = ""
-        return redaction.redact(f"{exc.status} {exc.reason}: {message}")[:1000]
-    return redaction.redact(f"{type(exc).__name__}: {exc}")[:1000]

@@ -25,13 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from . import agecrypt, logs, records, redaction
 from .backupsettings import BackupDirectory, BackupSettings, StoreSettings, describe
 from .dumpfifo import STATUS_WAIT_SECONDS, DumpFifo
-from .errors import BackupError, StoreError
+from .errors import BackupError, KubeError, StoreError
 from .kube import Kube
 from .objectstore import ObjectStore
 
@@ -216,9 +215,9 @@ def run(
         return outcome("Failed", str(exc))
     try:
         saved = _save_records(store, kube, to, key, metadata)
-    except (BackupError, ApiException) as exc:
+    except (BackupError, KubeError) as exc:
         _remove_quietly(store, key)
-        reason = exc if isinstance(exc, BackupError) else f"listing them: {exc.status} {exc.reason}"
+        reason = exc if isinstance(exc, BackupError) else f"listing them: {exc}"
         return outcome("Failed", f"the node's placements could not be saved beside the dump: {reason}")
     seconds = time.monotonic() - began
     size = dump.size if dump is not None else 0  # not None: the upload returned, having read it all
@@ -296,8 +295,8 @@ def record(kube: Kube | None, outcome: Outcome) -> None:
             return
         previous = (node.get("status") or {}).get("backup")
         kube.apply_backup_status(status_body(outcome, previous))
-    except ApiException as exc:
-        log.error("could not record the backup's result", extra={"status": exc.status, "reason": exc.reason})
+    except KubeError as exc:
+        log.error("could not record the backup's result", extra={"error": str(exc)})
         return
     log.info("recorded the backup's result", extra={"result": outcome.result})
 

@@ -16,11 +16,12 @@ from typing import Any, ClassVar
 
 from . import pipeline
 from .conditions import Outcome
+from .controller import Result
 from .errors import InvalidSpec, NodeRejected, NodeUnavailable, Waiting
 from .nodetypes import DesiredBridge
 from .phases import Phase, Reason
 from .plan import BridgeConflict, CreateBridge, DeleteBridge, UpdateBridge, plan_bridge
-from .reconcile import Collaborators, Reconciler, Result
+from .reconcile import Collaborators, Reconciler
 from .resource import ChainlinkBridge, StatusEntry
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,12 @@ the one who catches it must do about it.
     │   ├── NodeUnavailable  no answer, a timeout or a 5xx: worth retrying as is
     │   └── NodeRejected     a 4xx: the node's own words go to the status
     ├── ImportFailed         a key bundle could not be read or imported: the agent stays unready
-    ├── Gone                 a watch's resourceVersion expired (410): list again
+    ├── KubeError            the Kubernetes API did not do what was asked (kube.py translates every error)
+    │   ├── KubeUnavailable  no answer, a timeout, a 5xx or a 429: worth retrying as is
+    │   └── KubeRejected     any other answer but success: `status` says which
+    │       ├── NotFound     404: the object does not exist
+    │       ├── Conflict     409: it exists, or changed since it was read
+    │       └── Gone         410: a watch's resourceVersion expired: list again
     └── BackupError          a backup or restore step failed: the command fails with its one-line message
         └── StoreError       the object store refused, or did not answer (objectstore.py)
 """
@@ -67,8 +72,36 @@ class ImportFailed(AgentError):
     """A bundle could not be read or the node refused it; the message names the file, never a secret."""
 
 
-class Gone(AgentError):
-    """The watch's resourceVersion is too old (410): list again."""
+class KubeError(AgentError):
+    """The Kubernetes API did not do what was asked. kube.py raises nothing else: no ApiException or
+    urllib3 error leaves it. `status` is the HTTP status, None when no answer came; the message is the
+    apiserver's own (its Status's message, never a request body)."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(f"{status} {message}" if status else message)
+        self.status = status
+        self.message = message
+
+
+class KubeUnavailable(KubeError):
+    """No answer, a timeout, a 5xx or a 429 (too many requests): worth retrying as is, with backoff."""
+
+
+class KubeRejected(KubeError):
+    """The apiserver refused the call (a 4xx but 429): retrying the same call is of no use until what it
+    depends on changes."""
+
+
+class NotFound(KubeRejected):
+    """404: the object (or its namespace) does not exist."""
+
+
+class Conflict(KubeRejected):
+    """409: the object exists already, or changed since the resourceVersion the write carried."""
+
+
+class Gone(KubeRejected):
+    """410: the watch's resourceVersion is too old: list again."""
 
 
 class BackupError(AgentError):

@@ -12,10 +12,11 @@ from typing import Any, ClassVar, TypeVar
 
 from . import pipeline, redaction, template
 from .conditions import SYNCED, Outcome
+from .controller import Result
 from .errors import InvalidSpec, NodeError, NodeRejected, Waiting
 from .phases import Phase, Reason
 from .plan import Action, Create, Replace, plan
-from .reconcile import Collaborators, Reconciler, Result, kept
+from .reconcile import Collaborators, Reconciler, kept
 from .resource import ChainlinkJob, StatusEntry, derived_external_job_id
 from .spec import RenderedSpec, render, rendered_before
 

@@ -32,7 +32,7 @@ from kubernetes.watch.watch import iter_resp_lines
 
 from . import placement
 from .conditions import now
-from .errors import Gone
+from .errors import Conflict, Gone, KubeError, KubeRejected, KubeUnavailable, NotFound
 from .resource import API_VERSION, GROUP, NODE_KIND, NODE_PLURAL, VERSION, Resource
 
 log = logging.getLogger(__name__)
@@ -54,25 +54,51 @@ REQUEST_TIMEOUT = (5.0, 30.0)
 
 
 class ApiClient(client.ApiClient):  # type: ignore[misc]  # the client is untyped
-    """The Kubernetes boundary's errors are ApiExceptions, an unreachable apiserver's too: urllib3 raises
-    its own (MaxRetryError after a refused connection, ProtocolError, timeouts), which every `except
-    ApiException` of the agent would miss, so a loop meeting a restarting apiserver died (the aggregator's
-    election and the ChainlinkNode report did, in the apiserver-restart drill). status 0: no answer came.
-    Every call has a timeout (REQUEST_TIMEOUT unless it sets one)."""
+    """The Kubernetes boundary: every call raises a KubeError (errors.py) and nothing else, an unreachable
+    apiserver's included (urllib3 raises its own errors: MaxRetryError after a refused connection,
+    ProtocolError, timeouts, which a loop expecting the client's ApiException missed, and died of). Every
+    call has a timeout (REQUEST_TIMEOUT unless it sets one)."""
 
     def call_api(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs.get("_request_timeout") is None:
             kwargs["_request_timeout"] = REQUEST_TIMEOUT
         try:
             return super().call_api(*args, **kwargs)
+        except ApiException as exc:
+            raise translate(exc.status, _message(exc)) from exc
         except urllib3.exceptions.HTTPError as exc:
-            raise ApiException(
-                status=0, reason=f"the apiserver did not answer: {type(exc).__name__}"
-            ) from exc
+            raise _unanswered(exc) from exc
+
+
+_NAMED: dict[int, type[KubeRejected]] = {404: NotFound, 409: Conflict, 410: Gone}
+
+
+def translate(status: int | None, message: str) -> KubeError:
+    """The agent's error for an apiserver's answer: retry-worthy (none, 5xx, 429), named (404, 409, 410),
+    or refused."""
+    if not status or status >= 500 or status == 429:
+        return KubeUnavailable(status or None, message)
+    return _NAMED.get(status, KubeRejected)(status, message)
+
+
+def _message(exc: ApiException) -> str:
+    """The apiserver's own words (its Status's message), not the response headers the client puts in
+    str(exc)."""
+    try:
+        message = json.loads(exc.body or "{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message or exc.reason or "")
+
+
+def _unanswered(exc: urllib3.exceptions.HTTPError) -> KubeUnavailable:
+    return KubeUnavailable(None, f"the apiserver did not answer: {type(exc).__name__}")
 
 
 class Kube:
     def __init__(self, api_client: client.ApiClient, namespace: str, node: str) -> None:
+        if not isinstance(api_client, ApiClient):  # a plain client (the tests'): the same boundary
+            api_client = ApiClient(api_client.configuration)
         self._custom = client.CustomObjectsApi(api_client)
         self._core = client.CoreV1Api(api_client)
         self._api_client = api_client
@@ -109,21 +135,16 @@ class Kube:
     ) -> Iterator[dict[str, Any]]:
         """Raw watch events; the server ends the stream after timeout_seconds and bookmarks come every
         minute or so, so the read timeout only has to outlast one bookmark interval."""
-        try:
-            response = self._watch_request(plural, resource_version, timeout_seconds, label_selector)
-        except ApiException as exc:
-            if exc.status == 410:
-                raise Gone(str(exc.reason)) from exc
-            raise
+        response = self._watch_request(plural, resource_version, timeout_seconds, label_selector)
         try:
             for line in iter_resp_lines(response):
                 event = json.loads(line)
                 if event.get("type") == "ERROR":
                     status = event.get("object") or {}
-                    if status.get("code") == 410:
-                        raise Gone(status.get("message", "resourceVersion too old"))
-                    raise ApiException(status=status.get("code"), reason=status.get("message"))
+                    raise translate(status.get("code"), str(status.get("message") or "watch error"))
                 yield event
+        except urllib3.exceptions.HTTPError as exc:  # the stream broke off: read outside call_api
+            raise _unanswered(exc) from exc
         finally:
             response.close()
             response.release_conn()
@@ -207,10 +228,8 @@ class Kube:
             self._custom.create_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, placement.PLURAL, body, field_manager=self.field_manager
             )
-        except ApiException as exc:
-            if exc.status == 409:
-                return False
-            raise
+        except Conflict:
+            return False
         return True
 
     def delete_placement(self, kind: str, name: str) -> None:
@@ -381,7 +400,7 @@ class Kube:
         }
         try:
             self._core.create_namespaced_event(obj.namespace, event)
-        except ApiException as exc:
+        except KubeError as exc:
             # An Event is a courtesy: losing one must not fail the reconcile that produced it.
             log.warning(
                 "could not record event", extra={"key": obj.key, "reason": reason, "status": exc.status}
@@ -392,7 +411,5 @@ def _unless_missing(read: Callable[[], T]) -> T | None:
     """read()'s answer, or None when the object does not exist (404)."""
     try:
         return read()
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
+    except NotFound:
+        return None

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from kubernetes.client.exceptions import ApiException
+from .errors import Conflict, KubeError
 
 log = logging.getLogger(__name__)
 DURATION_SECONDS = 15
@@ -43,6 +43,7 @@ class Lease:
         self._renewed = float("-inf")  # monotonic time of this candidate's last successful write
         self._seen: tuple[Any, float] | None = None  # (the other holder's record, when first seen)
         self._released = False  # release() has looked since the last time this candidate held the Lease
+        self._written: dict[str, Any] | None = None  # the record this candidate last wrote, while it leads
 
     @property
     def leading(self) -> bool:
@@ -51,7 +52,10 @@ class Lease:
     def try_hold(self) -> bool:
         """Takes the Lease or renews it if it may; returns whether this candidate leads now."""
         try:
-            current = self._store.lease(self._name)
+            # A leader renews from what it last wrote, without a read: had anyone written since, the write's
+            # resourceVersion no longer matches, and the 409 sends the next round to read.
+            current = self._written if self.leading else None
+            current = current or self._store.lease(self._name)
             spec = (current or {}).get("spec") or {}
             holder = spec.get("holderIdentity") or ""
             if current is not None and holder and holder != self._identity and not self._expired(spec):
@@ -59,7 +63,7 @@ class Lease:
             transitions = int(spec.get("leaseTransitions") or 0) + (bool(holder) and holder != self._identity)
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             acquired = spec.get("acquireTime") if holder == self._identity else stamp
-            self._store.write_lease(
+            written = self._store.write_lease(
                 self._name,
                 {
                     "holderIdentity": self._identity,
@@ -70,12 +74,14 @@ class Lease:
                 },
                 None if current is None else str(current["metadata"]["resourceVersion"]),
             )
-        except ApiException as exc:
-            if exc.status != 409:  # 409: another candidate wrote first, which is the election working
-                log.warning(
-                    "could not take or renew the lease", extra={"lease": self._name, "status": exc.status}
-                )
+        except Conflict:  # another candidate wrote first, which is the election working
+            self._written = None
             return self.leading
+        except KubeError as exc:
+            self._written = None
+            log.warning("could not take or renew the lease", extra={"lease": self._name, "error": str(exc)})
+            return self.leading
+        self._written = written
         self._renewed = time.monotonic()
         self._seen = None
         self._released = False
@@ -86,6 +92,7 @@ class Lease:
         before a restart under the same identity) empties it, so another takes over at once instead of after
         its duration. Looks once per step out."""
         self._renewed = float("-inf")
+        self._written = None
         if self._released:
             return
         self._released = True
@@ -97,8 +104,8 @@ class Lease:
             stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             spec = {**spec, "holderIdentity": "", "leaseDurationSeconds": 1, "renewTime": stamp}
             self._store.write_lease(self._name, spec, str(current["metadata"]["resourceVersion"]))
-        except ApiException as exc:
-            log.warning("could not hand the lease on", extra={"lease": self._name, "status": exc.status})
+        except KubeError as exc:
+            log.warning("could not hand the lease on", extra={"lease": self._name, "error": str(exc)})
 
     def _expired(self, spec: dict[str, Any]) -> bool:
         """Whether another holder's record has stood unchanged for its whole duration, by this clock."""

@@ -17,10 +17,8 @@ from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, Protocol
 
-from kubernetes.client.exceptions import ApiException
-
 from .conditions import condition, now
-from .errors import NodeError
+from .errors import KubeError, NodeError
 from .metrics import Metrics
 from .nodetypes import KeyBundle, NodeFacts
 from .phases import PHASES
@@ -246,8 +244,8 @@ class NodeReporter:
             if body != self._written:
                 self._kube.apply_node_status(body)
                 self._written = body
-        except ApiException as exc:
-            log.warning("could not write the ChainlinkNode status", extra={"status": exc.status})
+        except KubeError as exc:
+            log.warning("could not write the ChainlinkNode status", extra={"error": str(exc)})
 
     @staticmethod
     def _node_name(found: Mapping[str, Any]) -> str:

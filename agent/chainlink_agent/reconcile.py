@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from . import claims, placement, redaction
 from .claims import Claimant, Claims
 from .conditions import Outcome, now, status_entry
+from .controller import Result
 from .errors import InvalidSpec, NodeError, Waiting
 from .nodetypes import DesiredBridge, NodeBridge, NodeJob
 from .phases import EventType, Phase, Reason
@@ -74,11 +75,6 @@ class Collaborators:
     node: NodeWriter
     snapshot: NodeSnapshot
     refs: References
-
-
-@dataclass(frozen=True)
-class Result:
-    retry: bool = False  # requeue with this key's backoff
 
 
 class Reconciler(Generic[R, D]):

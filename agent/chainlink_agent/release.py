@@ -19,9 +19,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from kubernetes.client.exceptions import ApiException
-
 from . import placement
+from .errors import NotFound
 from .kube import Kube
 
 log = logging.getLogger(__name__)
@@ -46,9 +45,7 @@ def release_node(
 def _stop_node(kube: Kube, statefulset: str, wait_seconds: float) -> None:
     try:
         kube.scale_to_zero(statefulset)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
+    except NotFound:
         return
     _wait(statefulset, wait_seconds, kube.statefulset_pods, "node pods still running")
 

@@ -17,13 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from . import agecrypt, logs, records, redaction
 from .backup import kube_for, newest_backup, node_prefix, store_for
 from .backupsettings import LATEST, RestoreDirectory, RestoreSettings, describe
-from .errors import BackupError, StoreError
+from .errors import BackupError, KubeError, StoreError
 from .kube import Kube
 from .objectstore import ObjectStore
 
@@ -131,11 +130,8 @@ def main(kube_client: Callable[[], Any]) -> int:
         identities = agecrypt.identities(settings.identity_file)
         key, size = fetch(settings, store, identities)
         made = make_records(settings, store, identities, key, kube_for(kube_client, settings))
-    except ApiException as exc:
-        print(
-            f"chainlink-agent restore-fetch: making the placements: {exc.status} {exc.reason}",
-            file=sys.stderr,
-        )
+    except KubeError as exc:
+        print(f"chainlink-agent restore-fetch: making the placements: {exc}", file=sys.stderr)
         return 1
     except BackupError as exc:
         print(f"chainlink-agent restore-fetch: {redaction.redact(str(exc))}", file=sys.stderr)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from kubernetes.client.exceptions import ApiException
+from .errors import KubeError
 
 log = logging.getLogger(__name__)
 ROLE_LABEL = "chainlink-k8s.github.io/role"
@@ -106,7 +106,7 @@ class Role:
             return
         try:
             self._pods.label_pod(self._pod_name, ROLE_LABEL, value)
-        except ApiException as exc:
-            log.warning("could not label this pod with its role", extra={"status": exc.status, "role": value})
+        except KubeError as exc:
+            log.warning("could not label this pod with its role", extra={"error": str(exc), "role": value})
             return
         self._labelled = value

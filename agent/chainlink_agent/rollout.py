@@ -19,8 +19,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
-from kubernetes.client.exceptions import ApiException
-
+from .errors import KubeError
 from .pods import PodView, peer, statefulset_of
 from .role import Role
 
@@ -62,8 +61,8 @@ class Rollout:
             if not self._role.active.is_set():
                 try:
                     self.poll()
-                except ApiException as exc:
-                    log.warning("could not read or replace the node's pods", extra={"status": exc.status})
+                except KubeError as exc:
+                    log.warning("could not read or replace the node's pods", extra={"error": str(exc)})
 
     def poll(self) -> None:
         own, other = self._pods.pod(self._own), self._pods.pod(self._other)

@@ -35,7 +35,8 @@ class WorkQueue:
         self._low: set[str] = set()  # dirty keys waiting in the background lane
         self._dirty: set[str] = set()
         self._processing: set[str] = set()
-        self._waiting: list[tuple[float, str]] = []  # heap of (due time, key)
+        self._waiting: list[tuple[float, str]] = []  # heap of (due time, key); may hold stale entries
+        self._due: dict[str, float] = {}  # each waiting key's one due time: the earliest asked for
         self._failures: dict[str, int] = {}
         self._shutdown = False
 
@@ -56,11 +57,17 @@ class WorkQueue:
                 self._add_locked(key, background=True)
 
     def add_after(self, key: str, delay: float) -> None:
+        """Queues the key `delay` seconds from now. A key already waiting waits once, until the earlier of
+        the two times (client-go's delaying queue): N adds within a delay are one reconcile."""
         if delay <= 0:
             self.add(key)
             return
+        due = time.monotonic() + delay
         with self._cond:
-            heapq.heappush(self._waiting, (time.monotonic() + delay, key))
+            if self._due.get(key, float("inf")) <= due:
+                return
+            self._due[key] = due
+            heapq.heappush(self._waiting, (due, key))
             self._cond.notify()
 
     def add_rate_limited(self, key: str) -> float:
@@ -138,5 +145,7 @@ class WorkQueue:
     def _promote_due_locked(self) -> None:
         now = time.monotonic()
         while self._waiting and self._waiting[0][0] <= now:
-            _, key = heapq.heappop(self._waiting)
-            self._add_locked(key)
+            due, key = heapq.heappop(self._waiting)
+            if self._due.get(key) == due:  # else an earlier add_after of it has superseded this entry
+                del self._due[key]
+                self._add_locked(key)

@@ -47,9 +47,11 @@ def test_apiserver_restart_mid_watch(cluster, jobs, start_node, start_agent):
     jobs.create("before", toml("before"), targets={"names": [NODE]})
     synced(jobs, "before", NODE)
 
-    apiserver.stop()
+    apiserver.stop()  # refused connections, not a freeze
     move_etcd_on_and_compact(cluster.etcd_url)
-    time.sleep(scale(3.0, 30.0))
+    # Long enough for Lease renewals (every 5 s) to fail past the leader's 10 s deadline, and for the
+    # ChainlinkNode report and the watches' reconnects to meet the refusals.
+    time.sleep(scale(12.0, 30.0))
     apiserver.start()  # same flags, same port; its log file starts afresh
 
     def answering():
@@ -70,3 +72,6 @@ def test_apiserver_restart_mid_watch(cluster, jobs, start_node, start_agent):
     ]
     print("\n" + "\n".join(restarts))
     assert restarts, "the agent never noticed its watch broke"
+    # Every thread lived through it (a dead one fails /healthz), and the agent leads again, writing status.
+    assert agent.healthz().startswith("200"), agent.healthz()
+    assert "chainlink_agent_aggregator_leading 1.0" in agent.metrics().splitlines()

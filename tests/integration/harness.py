@@ -17,6 +17,7 @@ import httpx
 import yaml
 from chainlink_agent import placement
 from chainlink_agent.access import ALLOWED_NODES
+from chainlink_agent.errors import KubeError
 from chainlink_agent.kube import Kube
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient
@@ -143,8 +144,15 @@ class AgentProcess:
 
     def readyz(self) -> str:
         """/readyz's status and reason, e.g. "503 the ... watch has not synced yet"."""
+        return self._probe("readyz")
+
+    def healthz(self) -> str:
+        """/healthz's status and reason, e.g. "503 threads stopped: aggregator-writer"."""
+        return self._probe("healthz")
+
+    def _probe(self, path: str) -> str:
         try:
-            response = httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=5)
+            response = httpx.get(f"http://127.0.0.1:{self.port}/{path}", timeout=5)
         except httpx.HTTPError as exc:  # not listening yet
             return f"no answer: {exc}"
         return f"{response.status_code} {response.text.strip()}"
@@ -212,8 +220,8 @@ def wait_for_policy(cluster, kubeconfig, namespace: str) -> None:
         # A different message each time: an apply that changes nothing never reaches admission.
         try:
             as_agent.apply_placement(probe, {"phase": "Pending", "message": str(next(attempts))})
-        except ApiException as exc:
-            return exc.status == 403 and "only its own node's placements" in exc.body
+        except KubeError as exc:
+            return exc.status == 403 and "only its own node's placements" in exc.message
         return False
 
     eventually(refused, 30, "the admission policy to refuse another node's placement")
@@ -366,3 +374,15 @@ def release_node(env: dict[str, str]) -> None:
         check=False,
     )
     assert release.returncode == 0, release.stderr
+
+
+def refusal(call: Callable[[], object]) -> tuple[int, str]:
+    """The status and the apiserver's message of a call that must be refused, made through the agent's
+    boundary (a KubeError) or the plain client (an ApiException)."""
+    try:
+        call()
+    except KubeError as exc:
+        return exc.status or 0, exc.message
+    except ApiException as exc:
+        return exc.status, json.loads(exc.body)["message"]
+    raise AssertionError("the call was not refused")

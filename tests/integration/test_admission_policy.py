@@ -7,7 +7,6 @@ the agent's self-test tells an enforced policy from a missing one; status beyond
 from __future__ import annotations
 
 import functools
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -17,13 +16,14 @@ from chainlink_agent import admission, placement
 from chainlink_agent.admission import NOT_ENFORCED, AdmissionCheck
 from chainlink_agent.aggregator import MAX_NODES, summary
 from chainlink_agent.conditions import MAX_MESSAGE
+from chainlink_agent.errors import KubeRejected
 from chainlink_agent.kube import AGGREGATOR, Kube
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.resource import API_VERSION, GROUP, KIND, VERSION, ChainlinkJob
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from .harness import apply_chart_templates, eventually, toml, wait_for_policy
+from .harness import apply_chart_templates, eventually, refusal, toml, wait_for_policy
 
 AGENT_A = "r-chainlink-node-agent"  # release "r", node-a: protected by its policies
 AGENT_B = "s-chainlink-node-agent"  # release "s", node-b: no policy of its own (as with allowUnprotected)
@@ -62,12 +62,6 @@ def chart(cluster, namespace, jobs, tmp_path) -> Iterator[Callable[[str], client
                         raise
 
 
-def refused(call: Callable[[], object]) -> tuple[int, str]:
-    with pytest.raises(ApiException) as caught:
-        call()
-    return caught.value.status, json.loads(caught.value.body)["message"]
-
-
 def shared_job(jobs) -> ChainlinkJob:
     body = {
         "apiVersion": API_VERSION,
@@ -103,13 +97,13 @@ def test_an_agent_holds_the_lease_only_as_itself_for_at_most_60_s_and_records_ev
         return kube.write_lease(AGGREGATOR, lease_spec(holder, seconds), version)
 
     # The review's attack: another holder, nobody renewing it, for 68 years.
-    status, message = refused(lambda: write("node-b", 15))
+    status, message = refusal(lambda: write("node-b", 15))
     assert status == 403
     assert message.endswith(
         "node node-a's agent may hold the Lease chainlink-agent-aggregator only as itself"
         " (holderIdentity node-a, r-chainlink-node-0, r-chainlink-node-1)"
     ), message
-    status, message = refused(lambda: write("node-a", YEARS_68))
+    status, message = refusal(lambda: write("node-a", YEARS_68))
     assert status == 403
     assert message.endswith("for 1 to 60 seconds (leaseDurationSeconds)"), message
     # As its pod (the chart's standby), for the longest allowed, and released (no holder): all the agent's.
@@ -147,10 +141,10 @@ def test_an_agent_holds_the_lease_only_as_itself_for_at_most_60_s_and_records_ev
         "message": event(message="node node-b: deleted your job"),
         "no reportingInstance": event(reportingInstance=None),
     }.items():
-        status, message = refused(functools.partial(core.create_namespaced_event, namespace, forged))
+        status, message = refusal(functools.partial(core.create_namespaced_event, namespace, forged))
         assert (status, as_node in message) == (403, True), f"{what}: {message}"
     pod = {"apiVersion": "v1", "kind": "Pod", "name": "r-chainlink-node-0", "namespace": namespace}
-    status, message = refused(lambda: core.create_namespaced_event(namespace, event(involvedObject=pod)))
+    status, message = refusal(lambda: core.create_namespaced_event(namespace, event(involvedObject=pod)))
     assert (status, "only about chainlink-k8s.github.io resources" in message) == (403, True), message
     Kube(kube._api_client, namespace, "node-b").emit_event(
         shared, "Warning", "Deleted", "forged"
@@ -173,13 +167,13 @@ def test_another_releases_agent_without_a_policy_cannot_touch_this_nodes_placeme
     def guarded() -> bool:  # the guard reaches admission a moment after it is made
         try:
             b_as_a.apply_placement(shared, entry(str(uuid.uuid4())))
-        except ApiException as exc:
-            return exc.status == 403 and GUARD in exc.body
+        except KubeRejected as exc:
+            return exc.status == 403 and GUARD in exc.message
         return False
 
     eventually(guarded, 30, "the guard to refuse node-a's placement to release s's agent")
     custom = client.CustomObjectsApi(as_b)
-    assert refused(lambda: b_as_a.delete_placement(KIND, "shared")) == (403, _guard(namespace, "shared"))
+    assert refusal(lambda: b_as_a.delete_placement(KIND, "shared")) == (403, _guard(namespace, "shared"))
 
     def apply(name: str, node: str, label: str) -> object:
         body = placement.body(shared, "node-b", entry())
@@ -196,7 +190,7 @@ def test_another_releases_agent_without_a_policy_cannot_touch_this_nodes_placeme
         ("job.other.node-b", "node-b", "node-a"),
         ("job.other.node-a", "node-b", "node-b"),
     ):
-        status, message = refused(functools.partial(apply, name, node, label))
+        status, message = refusal(functools.partial(apply, name, node, label))
         assert (status, GUARD in message) == (403, True), (name, node, label, message)
     assert jobs.placement("shared", "node-a")["status"]["message"] == "m"
 
@@ -204,7 +198,7 @@ def test_another_releases_agent_without_a_policy_cannot_touch_this_nodes_placeme
     b.apply_placement(shared, entry())
     b.delete_placement(KIND, "shared")
     # The Lease: whoever holds it, for at most 60 s.
-    status, message = refused(lambda: b.write_lease(AGGREGATOR, lease_spec("node-b", YEARS_68), None))
+    status, message = refusal(lambda: b.write_lease(AGGREGATOR, lease_spec("node-b", YEARS_68), None))
     assert status == 403
     assert message.endswith("the Lease chainlink-agent-aggregator may be held for 1 to 60 seconds"
                             " (leaseDurationSeconds)"), message  # fmt: skip
@@ -263,12 +257,12 @@ def test_status_beyond_the_crds_bounds_is_refused_and_the_agents_capped_status_i
     with cluster.api_client() as admin:
         kube = Kube(admin, namespace, "node-a")
         shared = shared_job(jobs)
-        status, message = refused(lambda: kube.apply_placement(shared, entry("x" * (MAX_MESSAGE + 1))))
+        status, message = refusal(lambda: kube.apply_placement(shared, entry("x" * (MAX_MESSAGE + 1))))
         assert status == 422
         assert "status.message: Too long" in message, message
         kube.apply_placement(shared, entry("x" * MAX_MESSAGE))
         many = [{"node": f"node-{i:04d}", **entry("y" * 5000)} for i in range(MAX_NODES + 1)]
-        status, message = refused(lambda: kube.apply_summary(shared, {"nodes": many}))
+        status, message = refusal(lambda: kube.apply_summary(shared, {"nodes": many}))
         assert (status, "status.nodes: Too many" in message) == (422, True), message[:500]
         kube.apply_summary(shared, summary(many))  # what the aggregator writes: capped
     assert len(jobs.get("shared")["status"]["nodes"]) == MAX_NODES

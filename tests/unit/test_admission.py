@@ -3,17 +3,17 @@ by admission; accepted, the agent is not ready and its gauge says 0."""
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
 
 import pytest
 from chainlink_agent import admission
 from chainlink_agent.admission import NOT_ENFORCED, AdmissionCheck, other_node, verdict
+from chainlink_agent.errors import KubeError
+from chainlink_agent.kube import translate
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.resource import Resource
 from chainlink_agent.settings import Settings
-from kubernetes.client.exceptions import ApiException
 
 from tests.unit.test_worker import agent_with
 
@@ -30,7 +30,7 @@ class Kube:
 
     namespace = "ns"
 
-    def __init__(self, node: str = "node-a", refusal: ApiException | None = None) -> None:
+    def __init__(self, node: str = "node-a", refusal: KubeError | None = None) -> None:
         self.node = node
         self.refusal = refusal
         self.calls: list[tuple[str, str, str]] = []
@@ -41,10 +41,8 @@ class Kube:
             raise self.refusal
 
 
-def refused(status: int, message: str) -> ApiException:
-    exc = ApiException(status=status, reason="Forbidden" if status == 403 else "Error")
-    exc.body = json.dumps({"kind": "Status", "message": message})
-    return exc
+def refused(status: int, message: str) -> KubeError:
+    return translate(status, message)
 
 
 def gauge(metrics: Metrics) -> float | None:

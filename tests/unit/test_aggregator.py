@@ -7,6 +7,7 @@ from typing import Any
 from chainlink_agent.aggregator import SETTLE_SECONDS, Aggregator, summary
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.resource import slim
+from chainlink_agent.supervisor import Supervisor
 
 
 def test_the_summary_maps_each_node_to_its_phase_and_job_id_and_leaves_empty_maps_out():
@@ -69,7 +70,7 @@ def test_changes_within_the_settle_time_share_one_write_and_an_unchanged_status_
     resources = Cache({KEY: slim(resource)})
     kube = Kube()
     aggregator = elected(own, others, resources, kube)
-    writer = threading.Thread(target=aggregator._write_loop)
+    writer = threading.Thread(target=aggregator._controller.work)
     writer.start()
     for phase in ("Pending", "Synced"):  # the placement written ahead of the create, then after it
         own.objects[KEY] = {"status": {"phase": phase}}
@@ -105,11 +106,11 @@ def test_a_leader_elected_before_the_resources_watch_synced_looks_at_every_resou
     aggregator._lease.try_hold = lambda: True  # type: ignore[method-assign]
     supervisor: Any = None  # already leading: no thread is started
     assert aggregator._round(supervisor)
-    assert aggregator._scheduled == set()  # nothing to look at yet
+    assert aggregator._queue._due == {}  # nothing to look at yet
     resources.objects[KEY] = slim({"metadata": {"name": "feed", "namespace": "ns"}, "spec": {}})
     resources.synced.set()
     aggregator._round(supervisor)
-    assert aggregator._scheduled == {KEY}  # the status a killed leader left unwritten is written now
+    assert list(aggregator._queue._due) == [KEY]  # the status a killed leader left unwritten is written now
 
 
 def test_no_status_is_written_before_this_nodes_own_placements_are_known():
@@ -120,4 +121,39 @@ def test_no_status_is_written_before_this_nodes_own_placements_are_known():
     aggregator = elected(own, Cache({}), resources, kube)
     aggregator._write(KEY)
     assert kube.writes == []  # a status without this node's entry would stay so: nothing touches it later
-    assert aggregator._scheduled == {KEY}  # looked at again shortly
+    assert list(aggregator._queue._due) == [KEY]  # looked at again shortly
+
+
+class LeaseStore:
+    """The Lease, held by whoever wrote it last (no resourceVersion checks: one candidate here)."""
+
+    def __init__(self) -> None:
+        self.record: dict[str, Any] | None = None
+
+    def lease(self, name: str) -> dict[str, Any] | None:
+        return self.record
+
+    def write_lease(self, name: str, spec: dict[str, Any], version: str | None) -> dict[str, Any]:
+        self.record = {"metadata": {"resourceVersion": "1"}, "spec": spec}
+        return self.record
+
+    def list_objects(self, plural: str, convert: Any, label_selector: str | None = None) -> Any:
+        return [], "1"
+
+    def watch_objects(self, plural: str, version: str, timeout: int, selector: str | None = None) -> Any:
+        threading.Event().wait(0.05)
+        return iter(())
+
+
+def test_a_leader_that_shuts_down_hands_the_lease_on_at_once():
+    store = LeaseStore()
+    store.node = "node-a"  # type: ignore[attr-defined]
+    stop = threading.Event()
+    aggregator = Aggregator(store, Cache({}), {}, Metrics(), stop, "a-0")  # type: ignore[arg-type]
+    election = threading.Thread(target=aggregator.run, args=(Supervisor(stop),))
+    election.start()
+    while not (store.record and store.record["spec"]["holderIdentity"] == "a-0"):
+        threading.Event().wait(0.01)
+    stop.set()  # SIGTERM
+    election.join(5)
+    assert store.record["spec"]["holderIdentity"] == ""  # the next candidate need not wait out 15 s

@@ -32,7 +32,7 @@ from chainlink_agent.backup import (
 from chainlink_agent.backupsettings import BackupSettings, RestoreSettings, describe
 from chainlink_agent.dumpfifo import DumpFifo
 from chainlink_agent.errors import BackupError
-from kubernetes.client.exceptions import ApiException
+from chainlink_agent.kube import translate
 from pydantic import ValidationError
 from pyrage import x25519
 
@@ -282,7 +282,7 @@ class FakeKube:
 
     def chainlink_node(self) -> dict[str, Any] | None:
         if self.fail:
-            raise ApiException(status=self.fail, reason="Forbidden")
+            raise translate(self.fail, "forbidden")
         return self.found
 
     def apply_backup_status(self, body: dict[str, Any]) -> None:

@@ -79,7 +79,7 @@ def test_list_then_watch_from_the_list_version_and_follow_bookmarks():
 def test_gone_lists_again_and_reports_vanished_keys():
     informer, kube, changed = run(
         [([obj("a", 5), obj("b", 6)], "10"), ([obj("a", 20)], "21")],
-        [Gone("too old"), []],
+        [Gone(410, "too old"), []],
     )
     assert kube.watched_from == ["10", "21", "21"]
     assert informer.get("chainlinkjobs/ns/b") is None

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from chainlink_agent import lease
+from chainlink_agent.errors import Conflict
 from chainlink_agent.lease import Lease
-from kubernetes.client.exceptions import ApiException
 
 
 class Store:
@@ -16,17 +16,25 @@ class Store:
         self.obj: dict[str, Any] | None = None
         self.version = 0
 
+        self.reads = 0
+
     def lease(self, name: str) -> dict[str, Any] | None:
-        return None if self.obj is None else {**self.obj, "metadata": {"resourceVersion": str(self.version)}}
+        self.reads += 1
+        return self._answer()
 
     def write_lease(self, name: str, spec: dict[str, Any], resource_version: str | None) -> dict[str, Any]:
         if (resource_version is None) != (self.obj is None) or (
             resource_version is not None and resource_version != str(self.version)
         ):
-            raise ApiException(status=409)
+            raise Conflict(409, "the object has been modified")
         self.version += 1
         self.obj = {"spec": spec}
-        return self.obj
+        answer = self._answer()
+        assert answer is not None
+        return answer
+
+    def _answer(self) -> dict[str, Any] | None:
+        return None if self.obj is None else {**self.obj, "metadata": {"resourceVersion": str(self.version)}}
 
 
 @pytest.fixture
@@ -111,3 +119,20 @@ def test_a_candidate_that_may_not_lead_hands_on_a_lease_still_in_its_name_once()
     assert store.obj["spec"]["holderIdentity"] == ""
     assert store.version == written  # looked once
     assert Lease(store, "agg", "node-b").try_hold()  # no wait for the duration
+
+
+def test_a_leader_renews_without_reading_and_reads_again_once_someone_else_wrote(clock):
+    store = Store()
+    a = Lease(store, "l", "node-a")
+    assert a.try_hold()
+    reads = store.reads
+    for _ in range(3):
+        clock[0] += lease.RENEW_SECONDS
+        assert a.try_hold()
+    assert store.reads == reads  # each renewal one write, no GET
+    store.version += 1  # someone else wrote (a release by hand, a compromised sidecar)
+    clock[0] += lease.RENEW_SECONDS
+    assert a.try_hold()  # the renewal's 409 lost nothing: it still leads within its deadline...
+    clock[0] += lease.RENEW_SECONDS
+    assert a.try_hold()  # ...and the next round reads, and renews
+    assert store.reads == reads + 1

@@ -3,8 +3,8 @@ only while the node holds the database lease, and labels its pod for the Service
 
 from __future__ import annotations
 
+from chainlink_agent.errors import KubeRejected
 from chainlink_agent.role import DEMOTE_AFTER, ROLE_LABEL, Role, State, step
-from kubernetes.client.exceptions import ApiException
 
 
 class FakeNode:
@@ -22,7 +22,7 @@ class FakePods:
 
     def label_pod(self, name: str, key: str, value: str) -> None:
         if self.refuse:
-            raise ApiException(status=403)
+            raise KubeRejected(403, "pods is forbidden")
         self.labels.setdefault(name, {})[key] = value
 
 

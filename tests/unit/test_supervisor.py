@@ -187,7 +187,7 @@ class Watches:
         return None  # never held: taken at each round
 
     def write_lease(self, name: str, spec: dict[str, Any], version: str | None) -> dict[str, Any]:
-        return {"spec": spec}
+        return {"metadata": {"resourceVersion": "1"}, "spec": spec}
 
 
 def test_a_watch_beats_on_each_connect_event_and_bookmark():

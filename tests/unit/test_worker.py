@@ -1,4 +1,5 @@
-"""The worker loop (app.Agent._work) with a fake reconciler: results, failures and what they log."""
+"""The worker loop (controller.Controller, as the agent runs it) with a fake reconciler: results, failures and
+what they log."""
 
 import io
 import json
@@ -9,9 +10,9 @@ from typing import Any, cast
 
 from chainlink_agent import redaction
 from chainlink_agent.app import Agent
+from chainlink_agent.controller import Result
 from chainlink_agent.logs import JsonFormatter
 from chainlink_agent.metrics import Metrics
-from chainlink_agent.reconcile import Result
 from chainlink_agent.role import Role
 from chainlink_agent.snapshot import NodeSnapshot
 from chainlink_agent.wiring import Parts
@@ -59,7 +60,7 @@ def run_once(reconciler: Any) -> tuple[Agent, WorkQueue]:
     queue = WorkQueue(base_delay=60)
     agent = agent_with(reconciler, snapshot, queue, Role(None))
     queue.add(KEY)
-    worker = threading.Thread(target=agent._work)
+    worker = threading.Thread(target=agent.controller.work)
     worker.start()
     while len(queue) or queue._processing:  # one reconcile, then the key waits out its backoff
         threading.Event().wait(0.01)
@@ -73,7 +74,7 @@ def test_an_unexpected_error_is_logged_with_its_traceback_redacted_and_the_key_b
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("chainlink_agent.app")
+    logger = logging.getLogger("chainlink_agent.controller")
     logger.addHandler(handler)
     try:
         agent, queue = run_once(Failing())
@@ -115,7 +116,7 @@ def test_a_worker_beside_a_standby_node_reconciles_nothing_until_the_node_is_its
     queue = WorkQueue()
     agent = agent_with(reconciler, snapshot, queue, role)
     queue.add(KEY)
-    worker = threading.Thread(target=agent._work, daemon=True)
+    worker = threading.Thread(target=agent.controller.work, daemon=True)
     worker.start()
     threading.Event().wait(0.7)  # a worker polls its gate every 0.5 s
     assert reconciler.keys == []

@@ -87,3 +87,19 @@ def test_a_resync_key_added_while_processing_returns_to_its_lane():
     q.add("b")
     q.done("a")
     assert [q.get(), q.get()] == ["b", "a"]
+
+
+def test_delayed_adds_of_one_key_wait_once_until_the_earliest_time_asked():
+    q = WorkQueue()
+    q.add_after("a", 0.3)
+    q.add_after("a", 0.05)  # sooner: replaces the later time
+    q.add_after("a", 0.2)  # later than the time already set: nothing changes
+    started = time.monotonic()
+    assert q.get() == "a"
+    assert time.monotonic() - started < 0.2
+    q.done("a")
+    threading.Event().wait(0.35)  # past every time asked: the superseded ones add nothing
+    with q._cond:
+        q._promote_due_locked()
+    assert len(q) == 0
+    assert q._due == {}
