@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from . import don, keystoml, logs
 from .app import Agent
+from .errors import KubeError
 from .kube import ApiClient, Kube
 from .metrics import Metrics
 from .release import release_node
@@ -108,9 +109,9 @@ def _keys_toml(out: Path | None) -> int:
 def _don(args: argparse.Namespace) -> int:
     try:
         namespace = args.namespace or _context_namespace()
-        nodes = don.fetch(_kube_client(), namespace, args.selector)
+        nodes = Kube(_kube_client(), namespace, node="").chainlink_nodes(args.selector)
         print(don.render(don.view(nodes, args.chain_type, args.evm_chain_id), args.output))
-    except (don.DonError, config.ConfigException) as exc:
+    except (don.DonError, KubeError, config.ConfigException) as exc:
         print(f"chainlink-agent don: {exc}", file=sys.stderr)
         return 1
     return 0

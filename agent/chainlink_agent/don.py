@@ -10,10 +10,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kubernetes import client
-
-from .resource import GROUP, NODE_PLURAL, VERSION
-
 COLUMNS = ("node", "peerID", "signer", "transmitter", "offchainPublicKey", "configPublicKey")
 LISTS = {  # the config's arrays, each from one column
     "signers": "signer",
@@ -79,10 +75,3 @@ def table(rows: list[dict[str, str]]) -> str:
 
 def render(result: dict[str, Any], output: str) -> str:
     return json.dumps(result, indent=2) if output == "json" else table(result["nodes"])
-
-
-def fetch(api_client: client.ApiClient, namespace: str, selector: str | None) -> list[dict[str, Any]]:
-    body = client.CustomObjectsApi(api_client).list_namespaced_custom_object(
-        GROUP, VERSION, namespace, NODE_PLURAL, label_selector=selector or ""
-    )
-    return list(body.get("items") or [])

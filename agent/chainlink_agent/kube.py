@@ -14,6 +14,7 @@ backup (the backup Job, backup.py): its own chainlinknode (resourceNames): get, 
 (server-side apply of status.backup only, as BACKUP_MANAGER); chainlinkplacements: list (this node's, saved
 beside the dump: records.py). restore-fetch (the node pod's init container, as the sidecar's ServiceAccount):
 chainlinkplacements: list (its node's), create (the backup's, released).
+don (the CLI, as whoever runs it): chainlinknodes: list.
 """
 
 from __future__ import annotations
@@ -216,6 +217,11 @@ class Kube:
             _content_type="application/merge-patch+json",
         )
         return marked
+
+    def chainlink_nodes(self, label_selector: str | None) -> list[dict[str, Any]]:
+        """The namespace's ChainlinkNodes, whole (the `don` command's one read)."""
+        items, _ = self.list_objects(NODE_PLURAL, lambda obj: obj, label_selector)
+        return items
 
     def node_placements(self) -> list[dict[str, Any]]:
         """This node's placements, whole (the backup saves them beside its dump: records.py)."""
