@@ -21,7 +21,7 @@ from .errors import InvalidSpec, NodeRejected, NodeUnavailable, Waiting
 from .nodetypes import DesiredBridge
 from .phases import Phase, Reason
 from .plan import BridgeConflict, CreateBridge, DeleteBridge, UpdateBridge, plan_bridge
-from .reconcile import Collaborators, Reconciler
+from .reconcile import WAIT_SECONDS, Collaborators, Reconciler
 from .resource import ChainlinkBridge, StatusEntry
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
             else:
                 outcome = _held(recorded, "Invalid", "NodeRejected", exc.detail)
             self._report(bridge, recorded, outcome, "Warning")
-            return Result(retry=True)
+            return Result(requeue_after=WAIT_SECONDS) if exc.status == 409 else Result(retry=True)
         except NodeUnavailable as exc:
             for name in names:
                 self._recheck(self._snapshot.recheck_bridge, name)

@@ -22,7 +22,12 @@ GATE_POLL_SECONDS = 0.5
 
 @dataclass(frozen=True)
 class Result:
-    retry: bool = False  # requeue with this key's backoff
+    """What a reconcile asks of the queue. `retry`: it failed (the node's error, reported): back off, longer
+    each time. `requeue_after`: it waits for something (a bridge, a key, another resource): look again then,
+    with no failure counted. Neither: done until the next event."""
+
+    retry: bool = False
+    requeue_after: float | None = None
 
 
 class Controller:
@@ -86,11 +91,15 @@ class Controller:
                     exc_info=not isinstance(exc, AgentError),
                 )
             else:
-                self._metrics.reconciles.labels(kind, "retry" if result.retry else "success").inc()
                 if result.retry:
+                    self._metrics.reconciles.labels(kind, "retry").inc()
                     self.queue.add_rate_limited(key)
                 else:
+                    waiting = result.requeue_after is not None
+                    self._metrics.reconciles.labels(kind, "waiting" if waiting else "success").inc()
                     self.queue.forget(key)
+                    if result.requeue_after is not None:
+                        self.queue.add_after(key, result.requeue_after)
             finally:
                 self._metrics.reconcile_seconds.labels(kind).observe(time.perf_counter() - started)
                 self.queue.done(key)

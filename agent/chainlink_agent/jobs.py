@@ -16,7 +16,7 @@ from .controller import Result
 from .errors import InvalidSpec, NodeError, NodeRejected, Waiting
 from .phases import Phase, Reason
 from .plan import Action, Create, Replace, plan
-from .reconcile import Collaborators, Reconciler, kept
+from .reconcile import WAIT_SECONDS, Collaborators, Reconciler, kept
 from .resource import ChainlinkJob, StatusEntry, derived_external_job_id
 from .spec import RenderedSpec, render, rendered_before
 
@@ -179,7 +179,7 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
                 message = f"waiting for bridges the node does not have: {exc.detail}"
                 outcome = kept(recorded, "Pending", "BridgeMissing", message)
                 self._report(job, recorded, outcome, event="Normal")
-                return Result(retry=True)
+                return Result(requeue_after=WAIT_SECONDS)
             if isinstance(exc, NodeRejected):
                 outcome = kept(recorded, "Invalid", "NodeRejected", exc.detail)
             else:

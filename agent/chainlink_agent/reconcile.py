@@ -28,6 +28,10 @@ from .resource import Resource, StatusEntry, split_key
 from .snapshot import NodeSnapshot
 
 log = logging.getLogger(__name__)
+# A resource that waits (for a bridge made by hand, a key the node lacks, a ConfigMap, the resource that
+# holds its name) is looked at again this often, and at each resync; a bridge the agent makes, or a change
+# a watch shows, wakes it at once.
+WAIT_SECONDS = 30.0
 R = TypeVar("R", bound=Resource)
 D = TypeVar("D")
 
@@ -122,7 +126,7 @@ class Reconciler(Generic[R, D]):
                 self._enqueue(taker)
                 outcome = self._hold(recorded, "Invalid", self.DUPLICATE, self._used_by(obj, held, taker))
                 self._report(obj, recorded, outcome, "Warning")
-                return Result(retry=True)
+                return Result(requeue_after=WAIT_SECONDS)
             recorded = self._without_held(recorded)
         wanted = not obj.deleting and obj.targets(self._node_name, self._node_labels)
         if not wanted or obj.suspend:
@@ -131,7 +135,7 @@ class Reconciler(Generic[R, D]):
             desired = self._desired(obj, recorded)
         except Waiting as exc:
             self._report(obj, recorded, self._hold(recorded, "Pending", exc.reason, exc.message), "Normal")
-            return Result(retry=True)
+            return Result(requeue_after=WAIT_SECONDS)
         except InvalidSpec as exc:
             # Only a spec edit can fix this, and an edit arrives through the watch: no retry.
             self._report(obj, recorded, self._hold(recorded, "Invalid", exc.reason, exc.message), "Warning")

@@ -111,7 +111,8 @@ class DebianImage:
         return _digest(
             self.name,
             self.packages,
-            self.hooks,
+            # Where the checkout is is no part of the recipe: a fresh clone elsewhere finds its images.
+            [hook.replace(str(REPO_ROOT), "<repo>") for hook in self.hooks],
             self.config,
             SOURCES,
             MMDEBSTRAP_OPTIONS,

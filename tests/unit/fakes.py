@@ -281,9 +281,10 @@ class World:
         del self.cache.objects[key]  # no finalizers: the apiserver deletes it at once
 
     def reconcile(self, key: str) -> bool:
-        """One reconcile of key; whether it asked to be retried."""
+        """One reconcile of key; whether it comes back by itself (retried after a failure, or waiting)."""
         reconciler = self.jobs if key.startswith(PLURAL) else self.bridges
-        return reconciler.reconcile(key).retry
+        result = reconciler.reconcile(key)
+        return result.retry or result.requeue_after is not None
 
     def entry(self, key: str) -> dict[str, Any]:
         """This node's placement's status ({} when it has none)."""

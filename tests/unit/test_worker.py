@@ -130,3 +130,18 @@ def test_a_worker_beside_a_standby_node_reconciles_nothing_until_the_node_is_its
     queue.shutdown()
     worker.join(5)
     assert reconciler.keys == [KEY]
+
+
+class Waiting:
+    def reconcile(self, key: str) -> Result:
+        return Result(requeue_after=60)
+
+
+def test_a_reconcile_that_waits_comes_back_after_its_time_and_counts_no_failure():
+    agent, queue = run_once(Waiting())
+    assert queue._failures == {}
+    assert KEY in queue._due  # back in 60 s, however often it waited before
+    waits = agent.metrics.registry.get_sample_value(
+        "chainlink_agent_reconciles_total", {"kind": "ChainlinkJob", "result": "waiting"}
+    )
+    assert waits == 1
