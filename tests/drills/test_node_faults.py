@@ -10,6 +10,7 @@ import pytest
 from chainlink_agent.resource import derived_external_job_id
 
 from tests.integration.harness import eventually, synced, toml
+from tests.nodedouble.fixtures import NodeDoubleProcess
 
 from .conftest import LONG, scale
 from .helpers import entry_in, on_node
@@ -127,3 +128,31 @@ def test_hung_list_during_resync_does_not_block_reconciles(jobs, start_node, sta
         jobs.create(f"feed-{i}", toml(f"feed-{i}"), targets={"names": [NODE]})
     for i in range(3):
         synced(jobs, f"feed-{i}", NODE)
+
+
+def test_a_node_refusing_connections_leaves_every_thread_alive(jobs, start_node, start_agent, tmp_path):
+    """The node's process gone (its port refuses connections) while resyncs, reconciles and reports are due;
+    then a node on the same port and password, with none of the jobs (a fresh double): every thread lived,
+    the jobs come back, and one applied afterwards is Synced within 30 s."""
+    node = start_node()
+    agent = start_agent(NODE, node)
+    jobs.create("before", toml("before"), targets={"names": [NODE]})
+    synced(jobs, "before", NODE)
+    old: Any = node.process
+    node.process.stop()
+    jobs.create("meanwhile", toml("meanwhile"), targets={"names": [NODE]})
+    time.sleep(scale(12.0, 60.0))  # resyncs every 2 s, a report, and the new resource's retries
+    assert agent.healthz().startswith("200"), agent.healthz()
+    assert entry_in(jobs, "meanwhile", NODE, "Error", "NodeUnavailable")
+    port = old.url.rsplit(":", 1)[1]
+    again = NodeDoubleProcess.start(
+        tmp_path, "--port", port, "--password-file", str(old.log.parent / "node-double-password")
+    )
+    try:
+        for name in ("before", "meanwhile"):
+            entry_in(jobs, name, NODE, "Synced", timeout=60)  # missing from the node's list: made again
+        jobs.create("after", toml("after"), targets={"names": [NODE]})
+        synced(jobs, "after", NODE)
+        assert agent.healthz().startswith("200"), agent.healthz()
+    finally:
+        again.stop()
