@@ -18,6 +18,10 @@ COREDNS_VERSION=v1.13.2      # the real-pod lane's cluster DNS; requires client-
 PROMETHEUS_VERSION=v3.16.0   # promtool (alert rule tests) and the server behind docs/dashboard.png
 VERSITYGW_VERSION=v1.8.0     # the bench's S3 server (tests/cluster/objectstore.py): Apache-2.0, its LICENSE's line 1
 AGE_VERSION=v1.3.2           # age and age-keygen, the backups' encryption: BSD-3-Clause
+KUBE_SCORE_VERSION=v1.20.0   # the chart lane's outside linter (tests/chart/test_kube_score.py): MIT
+# The bench's dev chain (tests/cluster/devchain.py): geth is GPL-3.0 (COPYING; its library LGPL-3.0), run
+# here as a separate program and shipped in no image.
+GETH_VERSION=v1.17.10
 # The newest github.com/smartcontractkit/chainlink/v2 the Go module proxy serves here (v2.24+ answer 403).
 CHAINLINK_VERSION=v2.23.0
 
@@ -29,8 +33,10 @@ NODE_BIN=$CACHE_ROOT/chainlink-node/$CHAINLINK_VERSION/bin/chainlink
 # Prometheus has a versioned directory of its own, linked into $BIN: its version in TOOLS_DIR's name would
 # rebuild every other tool whenever only Prometheus moves.
 PROMETHEUS_DIR=$CACHE_ROOT/tools/prometheus-$PROMETHEUS_VERSION
-VERSITYGW_DIR=$CACHE_ROOT/tools/versitygw-$VERSITYGW_VERSION  # the same for these two
+VERSITYGW_DIR=$CACHE_ROOT/tools/versitygw-$VERSITYGW_VERSION  # the same for the ones below
 AGE_DIR=$CACHE_ROOT/tools/age-$AGE_VERSION
+KUBE_SCORE_DIR=$CACHE_ROOT/tools/kube-score-$KUBE_SCORE_VERSION
+GETH_DIR=$CACHE_ROOT/tools/geth-$GETH_VERSION
 
 if [[ ${1:-} == bin-dir ]]; then echo "$BIN"; exit 0; fi
 if [[ ${1:-} == node-bin ]]; then echo "$NODE_BIN"; exit 0; fi
@@ -188,6 +194,12 @@ install_linked "$VERSITYGW_DIR" versitygw -ldflags "-s -w -X main.Version=$VERSI
 # `age --version` reads the module version from the build info.
 install_linked "$AGE_DIR" "age age-keygen" -ldflags "-s -w" \
   "filippo.io/age/cmd/age@$AGE_VERSION" "filippo.io/age/cmd/age-keygen@$AGE_VERSION"
+# kube-score stamps main.version (goreleaser's default); without it `kube-score version` says "development".
+install_linked "$KUBE_SCORE_DIR" kube-score -ldflags "-s -w -X main.version=${KUBE_SCORE_VERSION#v}" \
+  "github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION"
+# geth's go.mod has no replace lines; its version string comes from params/version.go (1.17.10-stable).
+# About 2 min 40 s cold on 2 cores.
+install_linked "$GETH_DIR" geth -ldflags "-s -w" "github.com/ethereum/go-ethereum/cmd/geth@$GETH_VERSION"
 rm -rf "$TOOLS_DIR/build"
 log "all tools present in $BIN"
 if [[ ${CHAINLINK_K8S_REAL_NODE:-1} != 0 ]]; then

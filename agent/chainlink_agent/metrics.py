@@ -103,6 +103,15 @@ class Metrics:
             ["node"],
             registry=self.registry,
         )
+        # The node's own `health` gauge is per service and shows one of the service's checks, whichever its
+        # map range visits last (chainlink-common pkg/services/health.go), so a failing check can read 1.
+        self.node_health_check = Gauge(
+            "chainlink_agent_node_health_check",
+            "1 while the node's GET /health reports the check passing, 0 while failing; one series per check"
+            " it lists, none while /health does not answer.",
+            ["check"],
+            registry=self.registry,
+        )
         self.resources = Gauge(
             "chainlink_agent_resources",
             "Resources targeting this node, by kind and their phase on it.",

@@ -221,7 +221,7 @@ class NodeReporter:
             # Standing by: ready, and nothing of the node's to say (the active pod's agent says it).
             m.ready.set(1 if not_ready is None else 0)
             m.node_up.set(0)
-            for gauge in (m.standby_ready, m.resources, m.backup_last_success):
+            for gauge in (m.standby_ready, m.resources, m.backup_last_success, m.node_health_check):
                 gauge.clear()
             self._written = None  # the other pod's agent writes meanwhile
             return
@@ -297,6 +297,9 @@ class NodeReporter:
             counted = Counter(phases)
             for phase in PHASES:  # every phase, zeros included, so alerts see a series go to 0
                 m.resources.labels(KINDS[plural].KIND, phase).set(counted[phase])
+        m.node_health_check.clear()  # a check the node no longer lists goes with it
+        for check, state in (observed.health or {}).items():
+            m.node_health_check.labels(check).set(1 if state == "passing" else 0)
         if observed.last_resync is not None:
             m.last_resync.set(observed.last_resync)
         if observed.pods is not None:

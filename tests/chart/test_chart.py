@@ -1,14 +1,17 @@
 """The chainlink-node chart: its copies and generated docs stay in step, ct lint and the helm-unittest suites
-pass, every manifest rendered from every ci values file is valid Kubernetes 1.34, the API server accepts a
-dry-run install, and ct install (install --wait, helm test, uninstall) passes on the full bench."""
+pass, every manifest rendered from every ci values file is valid Kubernetes 1.34, kube-score finds nothing
+unaccepted (test_kube_score.py), the API server accepts a dry-run install (also of nodes named like YAML 1.1
+bools and numbers), and ct install (install --wait, helm test, uninstall) passes on the full bench."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 import yaml
@@ -21,6 +24,17 @@ CHART = REPO / "charts" / "chainlink-node"
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
 # The bench's version (scripts/tools.sh builds v1.34.x).
 KUBERNETES_VERSION = "1.34.0"
+# DNS labels that YAML 1.1, which Helm and kubectl parse manifests with, reads as bools or a number.
+YAML_1_1_NON_STRINGS = ("no", "on", "y", "n", "true", "1234")
+
+
+class _GoYamlLoader(yaml.SafeLoader):
+    """YAML 1.1 with y and n as bools, as go-yaml v2 (sigs.k8s.io/yaml: Helm's, kubectl's) reads it."""
+
+    bool_values: ClassVar[dict[str, bool]] = {**yaml.SafeLoader.bool_values, "y": True, "n": False}
+
+
+_GoYamlLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^[yYnN]$"), list("yYnN"))
 
 
 def _bin_dir() -> Path:
@@ -161,6 +175,55 @@ def test_server_side_dry_run(values: Path, cluster: ControlPlane, namespace: str
     manifests.write_text(run(["helm", "template", *helm[2:], *offline], env), encoding="utf-8")
     output = run(["kubectl", "apply", "--dry-run=server", "-n", namespace, "-f", str(manifests)], env)
     assert "would violate PodSecurity" not in output, output
+
+
+def _string_fields(node: Any, where: str = "") -> Iterator[tuple[str, Any]]:
+    """Every name, namespace, *Name field and label or selector entry (key and value) below node."""
+    items = enumerate(node) if isinstance(node, list) else node.items() if isinstance(node, dict) else ()
+    for key, value in items:
+        path = f"{where}[{key}]" if isinstance(node, list) else f"{where}.{key}"
+        if isinstance(value, (dict, list)):
+            if key in {"labels", "matchLabels", "selector"} and isinstance(value, dict):
+                yield from ((f"{path} key", k) for k in value)
+                yield from ((f"{path}.{k}", v) for k, v in value.items() if not isinstance(v, (dict, list)))
+            yield from _string_fields(value, path)
+        elif key in {"name", "namespace"} or str(key).endswith("Name"):
+            yield path, value
+
+
+@pytest.mark.parametrize("name", YAML_1_1_NON_STRINGS)
+def test_names_that_yaml_reads_as_bools_or_numbers_render_as_strings(
+    name: str, tools_env: dict[str, str]
+) -> None:
+    """The release, its namespace, nodeName, nameOverride and fullnameOverride all named `name`: every name,
+    label and selector reads back as a string under YAML 1.1, as Helm's and kubectl's parsers read it."""
+    names = f"nodeName={name},nameOverride={name},fullnameOverride={name}"
+    helm = ["helm", "template", name, str(CHART), "--namespace", name, "--set-string", names]
+    rendered = run([*helm, "--set", "credentials.generateOffline=true"], tools_env)
+    wrong = [
+        f"{doc['kind']}/{doc['metadata']['name']}{path}: {value!r}"
+        for doc in yaml.load_all(rendered, Loader=_GoYamlLoader)
+        if doc
+        for path, value in _string_fields(doc)
+        if not isinstance(value, str)
+    ]
+    assert not wrong, "unquoted in the templates:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("name", YAML_1_1_NON_STRINGS)
+def test_nodes_named_like_bools_or_numbers_install(
+    name: str, cluster: ControlPlane, namespace: str, tmp_path: Path
+) -> None:
+    """The API server takes a node of that name, by helm's dry run and kubectl's. (A release may not be named
+    1234: Service names must begin with a letter.)"""
+    env = cluster.env()
+    _install_crds(env)
+    helm = ["helm", "install", "r", str(CHART), "--namespace", namespace, "--set-string", f"nodeName={name}"]
+    assert "kind: StatefulSet" in run([*helm, "--dry-run=server"], env)
+    manifests = tmp_path / "manifests.yaml"
+    offline = ["--set", "credentials.generateOffline=true"]
+    manifests.write_text(run(["helm", "template", *helm[2:], *offline], env), encoding="utf-8")
+    run(["kubectl", "apply", "--dry-run=server", "-n", namespace, "-f", str(manifests)], env)
 
 
 def test_ct_install(full_cluster: ControlPlane) -> None:

@@ -118,12 +118,13 @@ def test_service_account_token_is_subject_to_rbac(
         pytest.param(["kube-scheduler", "--version"], "K8S", "Kubernetes {}", id="kube-scheduler"),
         pytest.param(["etcd", "--version"], "ETCD", "etcd Version: {}", id="etcd"),
         pytest.param(["kwok", "--version"], "KWOK", "kwok version {}", id="kwok"),
+        pytest.param(["geth", "version"], "GETH", "Version: {}-stable", id="geth"),
     ],
 )
 def test_tools_report_pinned_versions(argv: list[str], pin: str, expected: str) -> None:
     bin_dir = tools_bin_dir()
     out = run_tool(str(bin_dir / argv[0]), *argv[1:])
-    version = PINS[pin].removeprefix("v") if pin == "ETCD" else PINS[pin]
+    version = PINS[pin].removeprefix("v") if pin in ("ETCD", "GETH") else PINS[pin]
     assert expected.format(version) in out
 
 

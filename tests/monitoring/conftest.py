@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -9,10 +12,21 @@ import pytest
 import yaml
 
 from tests.chart.test_chart import CHART, run, tools_env
+from tests.cluster.tools import pinned_versions
 from tests.integration.conftest import bridges, crd, jobs, start_agent, start_node
 
 # The chart tests' tools and the integration tests' bench fixtures, shared rather than copied.
-__all__ = ["bridges", "crd", "jobs", "render", "start_agent", "start_node", "tool", "tools_env"]
+__all__ = [
+    "bridges",
+    "crd",
+    "jobs",
+    "node_source",
+    "render",
+    "start_agent",
+    "start_node",
+    "tool",
+    "tools_env",
+]
 
 # The release alerts_test.yaml's series belong to: its job is "r-chainlink-node-headless" in namespace "ns".
 RELEASE, NAMESPACE = "r", "ns"
@@ -33,3 +47,23 @@ def render(env: dict[str, str], template: str, *sets: str) -> dict[str, Any]:
     for value in ("credentials.generateOffline=true", *sets):
         cmd += ["--set", value]
     return yaml.safe_load(run(cmd, env))
+
+
+NODE_MODULE = "github.com/smartcontractkit/chainlink/v2"
+
+
+def node_source(module: str = NODE_MODULE) -> Path:
+    """The source of a module of the node scripts/tools.sh builds, in the Go module cache: the node's own at
+    its pinned version, any other at the version the node's go.mod requires. Skips the test where the node's
+    build has not fetched it."""
+    gomodcache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=False)
+    cache = Path(gomodcache.stdout.strip() or os.path.expanduser("~/go/pkg/mod"))
+    source = cache / f"{NODE_MODULE}@{pinned_versions()['CHAINLINK']}"
+    if module != NODE_MODULE and source.is_dir():
+        go_mod = (source / "go.mod").read_text()
+        required = re.search(rf"^\s+{re.escape(module)} (\S+)$", go_mod, re.MULTILINE)
+        assert required, f"the node's go.mod does not require {module}"
+        source = cache / f"{module}@{required[1]}"
+    if not source.is_dir():
+        pytest.skip(f"no node source at {source}: scripts/tools.sh fetches it")
+    return source

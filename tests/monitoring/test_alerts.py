@@ -14,7 +14,8 @@ import yaml
 
 from tests.chart.test_chart import CHART, run
 
-from .conftest import render, tool
+from . import dashboard
+from .conftest import NODE_MODULE, node_source, render, tool
 
 HERE = Path(__file__).parent
 UNIT_TESTS = HERE / "alerts_test.yaml"
@@ -29,6 +30,17 @@ BACKUP = (
     "backup.s3.existingSecret=s3-credentials",
     "backup.ageRecipients[0]=age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
 )
+
+
+# The node's own metrics the alerts read, each with the module of the node's build and the file in it that
+# declares it (test_node_on_dev_chain.py finds each, with the labels the alerts read, on a real node).
+FRAMEWORK = "github.com/smartcontractkit/chainlink-framework"
+NODE_METRICS = {
+    "eth_balance": ("github.com/smartcontractkit/chainlink-evm", "pkg/monitor/balance.go"),
+    "head_tracker_current_head": (f"{FRAMEWORK}/chains", "heads/tracker.go"),
+    "multi_node_states": (f"{FRAMEWORK}/multinode", "multi_node.go"),
+    "pipeline_run_errors": (NODE_MODULE, "core/services/pipeline/runner.go"),
+}
 
 
 def spec(env: dict[str, str], *sets: str) -> dict[str, Any]:
@@ -93,3 +105,16 @@ def test_every_alert_links_its_runbook_in_the_chart_readme(tools_env: dict[str, 
     for rule in rules(tools_env, STANDBY, *BACKUP):
         assert rule["annotations"]["runbook_url"] == f"{base}#{rule['alert'].lower()}"
         assert rule["alert"] in headings, f"no runbook heading for {rule['alert']} in the chart README"
+
+
+def test_every_node_metric_an_alert_reads_is_declared_in_the_node_source(tools_env: dict[str, str]) -> None:
+    read = {
+        name
+        for rule in rules(tools_env, STANDBY, *BACKUP)
+        for name in dashboard.metric_names(rule["expr"])
+        if name != "up" and not name.startswith("chainlink_agent_")
+    }
+    assert read == set(NODE_METRICS)
+    for name, (module, path) in NODE_METRICS.items():
+        declared = (node_source(module) / path).read_text()
+        assert re.search(rf'Name:\s+"{name}"', declared), f"{name} is not declared in {module}/{path}"

@@ -3,16 +3,12 @@ exposes them after reconciling a job and a bridge, and the node's, as its source
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.harness import eventually, synced, toml
 
 from . import dashboard
+from .conftest import node_source
 
 # The node's metrics the dashboard reads, and the file of smartcontractkit/chainlink v2.23.0 (the node
 # scripts/tools.sh builds) that declares each.
@@ -20,7 +16,6 @@ NODE_METRICS = {
     "pipeline_run_errors": "core/services/pipeline/runner.go",
     "bridge_errors_total": "core/services/pipeline/task.bridge.go",
 }
-NODE_MODULE = "github.com/smartcontractkit/chainlink/v2@v2.23.0"
 # The series each metric type exposes (the exposition declares a labelled metric before its first use).
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count")}
 
@@ -49,10 +44,7 @@ def test_every_panel_reads_the_agent_or_a_cited_node_metric() -> None:
 
 
 def test_node_metrics_are_declared_in_the_node_source() -> None:
-    gomodcache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=False)
-    source = Path(gomodcache.stdout.strip() or os.path.expanduser("~/go/pkg/mod")) / NODE_MODULE
-    if not source.is_dir():
-        pytest.skip(f"no node source at {source}: scripts/tools.sh fetches it")
+    source = node_source()
     for name, path in NODE_METRICS.items():
         assert f'Name: "{name}"' in (source / path).read_text(), f"{name} is not declared in {path}"
 

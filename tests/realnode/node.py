@@ -57,17 +57,19 @@ MaxOpenConns = 10
 """
 
 
-def evm_config(chain_id: str) -> str:
-    """An EVM chain at an unreachable loopback RPC: the node starts with it, makes its ETH key and is
-    ready (its /health answers 207)."""
-    return f"""
-[[EVM]]
-ChainID = "{chain_id}"
-[[EVM.Nodes]]
-Name = "primary"
-WSURL = "ws://127.0.0.1:9"
-HTTPURL = "http://127.0.0.1:9"
-"""
+# Nothing listens on the discard port: the node starts with a chain there, makes its ETH key and is ready
+# (its /health answers 207).
+UNREACHABLE_RPC = ("ws://127.0.0.1:9", "http://127.0.0.1:9")
+
+
+def evm_config(chain_id: str, *rpcs: tuple[str, str]) -> str:
+    """An EVM chain with these RPC nodes (WebSocket and HTTP URL each), named rpc-0, rpc-1, ...; one
+    unreachable RPC node unless given."""
+    nodes = "".join(
+        f'[[EVM.Nodes]]\nName = "rpc-{i}"\nWSURL = "{ws}"\nHTTPURL = "{http}"\n'
+        for i, (ws, http) in enumerate(rpcs or [UNREACHABLE_RPC])
+    )
+    return f'\n[[EVM]]\nChainID = "{chain_id}"\n{nodes}'
 
 
 def ocr2_config(chain_id: str) -> str:

@@ -97,7 +97,7 @@ class FakeNode:
 
     def health(self) -> dict[str, str]:
         self._call("health")
-        return {"JobSpawner": "passing"}
+        return {"JobSpawner": "passing", "EVM.1337.HeadTracker.HeadListener": "failing"}
 
     def csa_public_keys(self) -> list[str]:
         self._call("csa")
@@ -122,6 +122,9 @@ def test_a_report_writes_only_a_change_and_keeps_what_a_down_node_last_said() ->
     report.report(None, read_build=False)
     assert len(kube.written) == 1
     assert node.calls == ["build_info", "csa", "health", "health"]  # version and CSA key: once per resync
+    value = metrics.registry.get_sample_value
+    assert value("chainlink_agent_node_health_check", {"check": "JobSpawner"}) == 1
+    assert value("chainlink_agent_node_health_check", {"check": "EVM.1337.HeadTracker.HeadListener"}) == 0
     jobs["chainlinkjobs/ns/b"] = "Pending"
     node.down, node.last_call_ok = True, False
     report.report("the Chainlink node is not answering")
@@ -129,7 +132,7 @@ def test_a_report_writes_only_a_change_and_keeps_what_a_down_node_last_said() ->
     assert (latest["jobs"]["summary"], latest["apiReachable"], latest["version"]) == ("1/2", False, "2.23.0")
     assert "health" not in latest
     assert latest["conditions"][0]["status"] == "False"
-    value = metrics.registry.get_sample_value
+    assert value("chainlink_agent_node_health_check", {"check": "JobSpawner"}) is None
     assert value("chainlink_agent_ready") == 0
     assert value("chainlink_agent_node_up") == 0
     assert value("chainlink_agent_resources", {"kind": "ChainlinkJob", "phase": "Pending"}) == 1

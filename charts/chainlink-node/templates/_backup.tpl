@@ -17,6 +17,11 @@ Nothing here renders while both are off.
 {{- include "chainlink-node.componentName" (dict "context" . "component" "backup-before-upgrade") }}
 {{- end }}
 
+{{/* Where a backup pod connects, for its NetworkPolicy: the database, the store (in the rules), the API server. */}}
+{{- define "chainlink-node.backup.egressTo" -}}
+["dns", "apiServer", "database", "rules"]
+{{- end }}
+
 {{/* backup.ageRecipients joined with ",", after checking each is an age X25519 public key. */}}
 {{- define "chainlink-node.backup.recipients" -}}
 {{- $recipients := .Values.backup.ageRecipients | default list }}
@@ -59,13 +64,13 @@ Call with (dict "context" $ "for" "backup.enabled").
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
-      name: {{ $s3.existingSecret }}
-      key: {{ $s3.accessKeyIdKey }}
+      name: {{ $s3.existingSecret | quote }}
+      key: {{ $s3.accessKeyIdKey | quote }}
 - name: AWS_SECRET_ACCESS_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ $s3.existingSecret }}
-      key: {{ $s3.secretAccessKeyKey }}
+      name: {{ $s3.existingSecret | quote }}
+      key: {{ $s3.secretAccessKeyKey | quote }}
 {{- end }}
 
 {{/*
@@ -89,17 +94,17 @@ from secrets.toml).
 - name: PGPASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ include "chainlink-node.postgresSecretName" . }}
-      key: {{ include "chainlink-node.postgresSecretKey" . }}
+      name: {{ include "chainlink-node.postgresSecretName" . | quote }}
+      key: {{ include "chainlink-node.postgresSecretKey" . | quote }}
 {{- else -}}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
       {{- if eq $mode "secret" }}
-      name: {{ .Values.externalDatabase.existingSecret }}
-      key: {{ .Values.externalDatabase.existingSecretKey }}
+      name: {{ .Values.externalDatabase.existingSecret | quote }}
+      key: {{ .Values.externalDatabase.existingSecretKey | quote }}
       {{- else }}
-      name: {{ include "chainlink-node.secretsName" . }}
+      name: {{ include "chainlink-node.secretsName" . | quote }}
       key: database-url
       {{- end }}
 {{- end }}
@@ -175,7 +180,7 @@ The backup Job's pod. Call with (dict "context" $ "serviceAccount" NAME "trigger
 {{- $ := .context }}
 {{- $b := $.Values.backup -}}
 restartPolicy: Never
-serviceAccountName: {{ .serviceAccount }}
+serviceAccountName: {{ .serviceAccount | quote }}
 # Only the upload container holds a Kubernetes token (projected below), to write the ChainlinkNode's status.
 automountServiceAccountToken: false
 {{- with include "chainlink-node.imagePullSecrets" $ }}
@@ -405,10 +410,10 @@ loses finds the other's node there.
   emptyDir: {}
 - name: restore-identity
   secret:
-    secretName: {{ .Values.restore.ageIdentitySecret }}
+    secretName: {{ .Values.restore.ageIdentitySecret | quote }}
     # Read-only to the pod's user (the kubelet adds group read for fsGroup).
     defaultMode: 0400
     items:
-      - key: {{ .Values.restore.ageIdentityKey }}
+      - key: {{ .Values.restore.ageIdentityKey | quote }}
         path: identity
 {{- end }}

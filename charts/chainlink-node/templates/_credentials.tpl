@@ -20,10 +20,10 @@
 {{- define "chainlink-node.apiCredentialsVolume" -}}
 - name: api-credentials
   secret:
-    secretName: {{ include "chainlink-node.apiSecretName" . }}
+    secretName: {{ include "chainlink-node.apiSecretName" . | quote }}
     defaultMode: 0440
     items:
-      - key: {{ include "chainlink-node.apiSecretKey" . }}
+      - key: {{ include "chainlink-node.apiSecretKey" . | quote }}
         path: credentials
 {{- end }}
 

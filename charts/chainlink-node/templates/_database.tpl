@@ -25,6 +25,19 @@
 {{- include "chainlink-node.componentName" (dict "context" . "component" "postgres") }}
 {{- end }}
 
+{{- define "chainlink-node.postgresHeadlessName" -}}
+{{- include "chainlink-node.componentName" (dict "context" . "component" "postgres-headless") }}
+{{- end }}
+
+{{/*
+The embedded Postgres StatefulSet's serviceName: its headless Service. The field cannot change, and releases
+installed before that Service existed name the ClusterIP one: they keep it (read with lookup).
+*/}}
+{{- define "chainlink-node.postgresServiceName" -}}
+{{- $installed := lookup "apps/v1" "StatefulSet" .Release.Namespace (include "chainlink-node.postgresName" .) }}
+{{- dig "spec" "serviceName" "" $installed | default (include "chainlink-node.postgresHeadlessName" .) }}
+{{- end }}
+
 {{- define "chainlink-node.postgresSecretName" -}}
 {{- .Values.postgresql.auth.existingSecret | default (include "chainlink-node.postgresName" .) }}
 {{- end }}

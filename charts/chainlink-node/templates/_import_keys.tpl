@@ -20,7 +20,7 @@ when there are none.
 {{- define "chainlink-node.importKeysMounts" -}}
 {{- range $i, $k := .context.Values.node.importKeys }}
 {{- if has $k.type $.types }}
-- name: {{ printf "import-key-%d" $i }}
+- name: {{ printf "import-key-%d" $i | quote }}
   mountPath: {{ printf "/chainlink/import-keys/%d" $i }}
   readOnly: true
 {{- end }}

@@ -37,16 +37,16 @@ Labels. Call both with (dict "context" $ "component" "node"). Selector labels ne
 the chart: StatefulSet selectors are immutable.
 */}}
 {{- define "chainlink-node.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "chainlink-node.name" .context }}
-app.kubernetes.io/instance: {{ .context.Release.Name }}
-app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/name: {{ include "chainlink-node.name" .context | quote }}
+app.kubernetes.io/instance: {{ .context.Release.Name | quote }}
+app.kubernetes.io/component: {{ .component | quote }}
 {{- end }}
 
 {{- define "chainlink-node.labels" -}}
-helm.sh/chart: {{ include "chainlink-node.chart" .context }}
+helm.sh/chart: {{ include "chainlink-node.chart" .context | quote }}
 {{ include "chainlink-node.selectorLabels" . }}
 app.kubernetes.io/version: {{ .context.Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .context.Release.Service }}
+app.kubernetes.io/managed-by: {{ .context.Release.Service | quote }}
 app.kubernetes.io/part-of: chainlink-k8s
 {{- with .context.Values.commonLabels }}
 {{ toYaml . }}
@@ -67,11 +67,11 @@ Release names may hold dots, node names may not.
 
 {{/* nodeLabels go on the pod next to the chart's own labels, which they must not replace. */}}
 {{- define "chainlink-node.podIdentityLabels" -}}
-chainlink-k8s.github.io/node-name: {{ include "chainlink-node.nodeName" . }}
+chainlink-k8s.github.io/node-name: {{ include "chainlink-node.nodeName" . | quote }}
 {{- range $key, $value := .Values.nodeLabels }}
 {{- if regexMatch "^(app\\.kubernetes\\.io|helm\\.sh|chainlink-k8s\\.github\\.io)/" $key }}
 {{- fail (printf "nodeLabels: %q is reserved for the chart's own labels; choose another key" $key) }}
 {{- end }}
-{{ $key }}: {{ $value | quote }}
+{{ $key | quote }}: {{ $value | quote }}
 {{- end }}
 {{- end }}

@@ -7,8 +7,8 @@ A helm test Pod that GETs one URL and fails on anything but 2xx. Call with
 apiVersion: v1
 kind: Pod
 metadata:
-  name: {{ include "chainlink-node.componentName" (dict "context" $ "component" (printf "test-%s" .name)) }}
-  namespace: {{ $.Release.Namespace }}
+  name: {{ include "chainlink-node.componentName" (dict "context" $ "component" (printf "test-%s" .name)) | quote }}
+  namespace: {{ $.Release.Namespace | quote }}
   labels:
     {{- include "chainlink-node.labels" (dict "context" $ "component" "test") | nindent 4 }}
   annotations:

@@ -1,0 +1,175 @@
+"""A real EVM chain for the bench: geth in developer mode (``geth --dev``, GPL-3.0, run as a separate
+program), built by scripts/tools.sh like the other bench binaries. One block a second (``--dev.period``),
+whether or not there are transactions, so a node following it sees heads steadily; chain ID 1337, which the
+Chainlink node knows as its "Simulated" chain (chainlink-evm pkg/config/toml/defaults/Simulated.toml). Its
+one account, the developer account, holds nearly 2^256 wei and is unlocked: ``fund`` pays from it.
+
+    with DevChain(tmp_dir) as chain:
+        chain.fund(address, 10**18)              # one ether, mined in the next block
+        chain.balance(address)                   # wei
+
+HTTP and WebSocket JSON-RPC listen on free loopback ports (``http_url``, ``ws_url``); no IPC socket, no P2P
+(developer mode dials and listens to no peers). The chain lives in memory, so each start is a new chain from
+its genesis: with a data directory geth's database preallocates about 1.4 GB of disk for a few minutes of
+blocks. ``DIR/logs/geth.log`` has its output; ``DIR/components.json`` lists its pid for
+``python -m tests.cluster down --dir DIR``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import time
+from pathlib import Path
+from typing import Any, Self
+
+import httpx
+
+from tests.cluster.controlplane import free_ports
+from tests.cluster.process import BenchError, Component, record_components
+from tests.cluster.tools import tools_bin_dir
+
+SERVER = "geth"
+# Every flag of geth also reads GETH_<FLAG> from the environment: a stray one must not change the chain.
+_ENV_PREFIX = "GETH_"
+
+
+class DevChain:
+    """``geth --dev`` logging into ``directory``; ``start()`` and ``stop()``, or a context manager. ``stop``
+    is idempotent and runs at interpreter exit if forgotten."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        block_seconds: int = 1,
+        bin_dir: Path | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.directory = Path(directory).resolve()
+        self.logs_dir = self.directory / "logs"
+        self.block_seconds = block_seconds
+        self.bin_dir = bin_dir or tools_bin_dir()
+        self.timeout = timeout
+        self.http_port = self.ws_port = 0
+        self.chain_id = 0
+        self.developer = ""  # the funded, unlocked account
+        self.component: Component | None = None
+        self._http: httpx.Client | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.ws_port}"
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Self:
+        binary = self.bin_dir / SERVER
+        if not os.access(binary, os.X_OK):
+            raise BenchError(f"missing {SERVER} in {self.bin_dir}: run `bash scripts/tools.sh` first")
+        atexit.register(self.stop)
+        try:
+            self.logs_dir.mkdir(parents=True, exist_ok=True)
+            self.http_port, self.ws_port = free_ports(2)
+            self.component = Component(
+                SERVER,
+                [
+                    str(binary),
+                    "--dev",
+                    f"--dev.period={self.block_seconds}",
+                    # Nothing uses IPC; without a data directory its socket would be $TMPDIR/geth.ipc, one
+                    # for every chain on the machine.
+                    "--ipcdisable",
+                    "--http",
+                    "--http.addr=127.0.0.1",
+                    f"--http.port={self.http_port}",
+                    "--ws",
+                    "--ws.addr=127.0.0.1",
+                    f"--ws.port={self.ws_port}",
+                ],
+                self.logs_dir / f"{SERVER}.log",
+                env={k: v for k, v in os.environ.items() if not k.startswith(_ENV_PREFIX)},
+            )
+            self.component.start()
+            record_components(self.directory, [self.component])
+            self._http = httpx.Client(base_url=self.http_url, timeout=10)
+            self._wait_answering()
+            self.chain_id = int(self.rpc("eth_chainId"), 16)
+            self.developer = self.rpc("eth_accounts")[0]
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 10 s; the chain is gone with the process."""
+        atexit.unregister(self.stop)
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+        if self.component is not None:
+            self.component.stop()
+
+    # -- the chain ----------------------------------------------------------------------------------
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        """One JSON-RPC call over HTTP; an error answer raises BenchError with geth's message."""
+        if self._http is None:
+            raise BenchError("the dev chain has not been started")
+        answer = self._http.post("/", json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        answer.raise_for_status()
+        body = answer.json()
+        if "error" in body:
+            raise BenchError(f"{method}: {body['error']}")
+        return body["result"]
+
+    def block_number(self) -> int:
+        return int(self.rpc("eth_blockNumber"), 16)
+
+    def balance(self, address: str) -> int:
+        """The address's balance at the latest block, in wei."""
+        return int(self.rpc("eth_getBalance", address, "latest"), 16)
+
+    def fund(self, address: str, wei: int) -> str:
+        """Send wei from the developer account and wait until a block includes it; the transaction's hash."""
+        tx = self.rpc("eth_sendTransaction", {"from": self.developer, "to": address, "value": hex(wei)})
+        deadline = time.monotonic() + self.timeout
+        while (receipt := self.rpc("eth_getTransactionReceipt", tx)) is None:
+            if time.monotonic() > deadline:
+                raise BenchError(f"transaction {tx} not mined within {self.timeout:.0f}s")
+            time.sleep(0.2)
+        if receipt["status"] != "0x1":
+            raise BenchError(f"transaction {tx} failed: {receipt}")
+        return str(tx)
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _wait_answering(self) -> None:
+        assert self.component is not None
+        deadline = time.monotonic() + self.timeout
+        delay = 0.02
+        while True:
+            self.component.ensure_running()
+            try:
+                self.rpc("eth_blockNumber")
+                return
+            except httpx.HTTPError as e:  # connection refused until it listens
+                last_error = f"{type(e).__name__}: {e}"
+            if time.monotonic() > deadline:
+                raise BenchError(
+                    self.component.describe(
+                        f"{SERVER} not answering within {self.timeout:.0f}s ({last_error})"
+                    )
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
