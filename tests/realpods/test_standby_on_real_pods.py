@@ -55,7 +55,9 @@ API_PORT = 6688
 INSTANCE = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=node"
 REVISION_LABEL = "controller-revision-hash"  # the StatefulSet controller's, on each of its pods
 VALUES = [f"--set=nodeName={RELEASE}", "--set=agent.reportSeconds=5", f"--set=tests.image.tag={CURL_VERSION}"]
-STANDBY = "--set=standby.enabled=true"
+# With its egress policy on: the bench's CNI enforces no NetworkPolicy, so this shows the policies install
+# beside a standby release that works, not that they let exactly what it needs through.
+STANDBY = ["--set=standby.enabled=true", "--set=networkPolicy.egress.enabled=true"]
 CONFIG_CHANGE = "--set=node.logLevel=warn"  # Log.Level: only config.toml changes (and so the pods' checksum)
 JOB = yaml.safe_load((REPO / "samples" / "webhook-job.yaml").read_text())
 POLL_SECONDS = 0.2
@@ -93,7 +95,7 @@ def plain_release(real_pods_cluster: ControlPlane) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def standby_release(real_pods_cluster: ControlPlane) -> Iterator[str]:
     """RELEASE with `standby.enabled`, its pair settled; shared by the standby drills (the lane is slow)."""
-    namespace = _install(real_pods_cluster, "standby", STANDBY)
+    namespace = _install(real_pods_cluster, "standby", *STANDBY)
     # helm's --wait skips a StatefulSet whose updateStrategy is not RollingUpdate (pkg/kube/ready.go), as the
     # chart's is with a standby (OnDelete: the standby's agent drives the roll), so it waits for no node pod.
     with real_pods_cluster.api_client() as api:
