@@ -24,6 +24,9 @@ T = TypeVar("T")
 
 # The node's answer when a job names a bridge it does not have (job ORM.AssertBridgesExist, a 500).
 NODE_BRIDGES_MISSING = "not all bridges exist"
+# The node's answer when it committed the job, then could not make its services (job/spawner.go CreateJob
+# -> StartService, which records the error on the job; web/jobs_controller.go Create and Update: a 500).
+NODE_NOT_STARTED = "failed to create services for job: "
 # Invalid for what the job's text says. Only a node's facts or a Secret could be substituted into it, so on
 # an unchanged node, with no Secret read, parsing the same text gives the same error.
 TEXT_INVALID: frozenset[Reason] = frozenset(
@@ -93,6 +96,22 @@ def settled_invalid(job: ChainlinkJob, recorded: StatusEntry | None) -> bool:
     return recorded.raw.get("observedGeneration") == job.generation and synced.get("reason") in TEXT_INVALID
 
 
+@dataclass(frozen=True)
+class NotStarted:
+    """The node holds a job's spec (job_id, spec_hash) but would not start it, as of the node's snapshot
+    `changes`: the same spec sent again to the same node gets the same answer."""
+
+    job_id: str
+    spec_hash: str
+    changes: int
+    message: str
+
+
+def _recorded_not_started(recorded: StatusEntry | None) -> bool:
+    synced = next((c for c in recorded.conditions if c.get("type") == SYNCED), {}) if recorded else {}
+    return synced.get("reason") == "JobNotStarted"
+
+
 def _same_id_without_secrets(desired: RenderedSpec, blank: str, derived: str) -> bool:
     """Whether the spec without its Secret values (blank) has desired's external job ID: else some of the ID
     is made of them. A blank that does not render cannot tell, and is taken as no."""
@@ -113,14 +132,20 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         self._waiting_lock = threading.Lock()
         # Jobs whose spec reads a ConfigMap or Secret, which no watch follows: each resync reads them again.
         self._reads_objects: set[str] = set()
+        # Jobs the node holds but would not start, by key: not sent again until the spec or the node changes.
+        self._not_started: dict[str, NotStarted] = {}
 
     def needs_resync(self, key: str) -> bool:
         """A Synced or Suspended job stays so until its resource changes (a watch event), the node changes
         (snapshot.changed: another's job edit, a key rotation) or an object its spec reads changes: only
         the last needs the resync. So an unchanged pass costs a set lookup per job, not a reconcile. An
-        Invalid job is passed over too while its own text is what is wrong (settled_invalid)."""
+        Invalid job is passed over too while its own text is what is wrong (settled_invalid), or while the
+        node, unchanged, holds its spec and would not start it (JobNotStarted)."""
         if key in self._reads_objects:
             return True
+        held = self._not_started.get(key)
+        if held is not None and held.changes == self._snapshot.changes:
+            return False
         phase = self.phases.get(key)
         if phase == "Invalid":
             raw = self._cache.get(key)
@@ -161,6 +186,7 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
             owned.add(desired.external_job_id)
         elif (inherited := self._inherited(job)) is not None:
             owned.add(inherited)
+        held, as_planned = self._asked_before(job, recorded)
         try:
             present = self._snapshot.subset(owned)
             if desired is None and not present and recorded is not None and recorded.external_job_id:
@@ -168,32 +194,75 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
                 # node, as a list can miss a job (snapshot._find_missed) and letting go leaves it running.
                 self._snapshot.recheck(recorded.external_job_id)
                 present = self._snapshot.subset(owned)
-            for action in plan(desired, owned, recorded, present):
+            actions = plan(desired, owned, as_planned, present)
+            for action in actions:
                 self._execute(job, action)
         except NodeError as exc:
-            if desired is not None:
-                self._recheck(self._snapshot.recheck, desired.external_job_id)
-            if isinstance(exc, NodeRejected) and exc.detail.startswith(NODE_BRIDGES_MISSING):
-                # The snapshot thought the bridges were there; the node knows better. Wait, as for any
-                # missing bridge, instead of reporting a refusal.
-                message = f"waiting for bridges the node does not have: {exc.detail}"
-                outcome = kept(recorded, "Pending", "BridgeMissing", message)
-                self._report(job, recorded, outcome, event="Normal")
-                return Result(requeue_after=WAIT_SECONDS)
-            if isinstance(exc, NodeRejected):
-                outcome = kept(recorded, "Invalid", "NodeRejected", exc.detail)
-            else:
-                outcome = kept(recorded, "Error", "NodeUnavailable", str(exc))
-            self._report(job, recorded, outcome, event="Warning")
-            return Result(retry=True)
+            return self._failed(job, recorded, desired, exc)
         synced = None
         if desired is not None:
             current = self._snapshot.subset([desired.external_job_id])[desired.external_job_id]
+            if (
+                not actions
+                and held is not None
+                and (held.job_id, held.spec_hash) == (current.id, desired.spec_hash)
+            ):
+                return self._hold_not_started(job, recorded, desired, held)
             message = f"job {current.id} runs generation {job.generation}'s spec"
             synced = Outcome(
                 "Synced", "JobSynced", message, current.id, desired.external_job_id, desired.spec_hash
             )
         return self._settled(job, recorded, synced, wanted)
+
+    def _asked_before(
+        self, job: ChainlinkJob, recorded: StatusEntry | None
+    ) -> tuple[NotStarted | None, StatusEntry | None]:
+        """The node's refusal to start this job's spec if the node as it is now gave it (else None), and the
+        record to plan from: without its spec hash, so that the spec is sent once more, when the recorded
+        refusal came from the node before it changed (a restart may have brought what it lacked) or before
+        this agent started (it did not see the answer)."""
+        held = self._not_started.pop(job.key, None)
+        if held is not None and held.changes == self._snapshot.changes:
+            return held, recorded
+        if recorded is not None and _recorded_not_started(recorded):
+            return None, replace(recorded, spec_hash=None)
+        return None, recorded
+
+    def _failed(
+        self, job: ChainlinkJob, recorded: StatusEntry | None, desired: RenderedSpec | None, exc: NodeError
+    ) -> Result:
+        if desired is not None:
+            self._recheck(self._snapshot.recheck, desired.external_job_id)
+            made = self._snapshot.subset([desired.external_job_id]).get(desired.external_job_id)
+            if made is not None and isinstance(exc, NodeRejected) and exc.detail.startswith(NODE_NOT_STARTED):
+                held = NotStarted(made.id, desired.spec_hash, self._snapshot.changes, exc.detail)
+                return self._hold_not_started(job, recorded, desired, held)
+        if isinstance(exc, NodeRejected) and exc.detail.startswith(NODE_BRIDGES_MISSING):
+            # The snapshot thought the bridges were there; the node knows better. Wait, as for any
+            # missing bridge, instead of reporting a refusal.
+            message = f"waiting for bridges the node does not have: {exc.detail}"
+            outcome = kept(recorded, "Pending", "BridgeMissing", message)
+            self._report(job, recorded, outcome, event="Normal")
+            return Result(requeue_after=WAIT_SECONDS)
+        if isinstance(exc, NodeRejected):
+            outcome = kept(recorded, "Invalid", "NodeRejected", exc.detail)
+        else:
+            outcome = kept(recorded, "Error", "NodeUnavailable", str(exc))
+        self._report(job, recorded, outcome, event="Warning")
+        return Result(retry=True)
+
+    def _hold_not_started(
+        self, job: ChainlinkJob, recorded: StatusEntry | None, desired: RenderedSpec, held: NotStarted
+    ) -> Result:
+        """The node holds the spec and said why it would not start it. Invalid: the author can change the
+        spec (or have the node changed); sending the same spec again replaces the job only to be refused
+        again. No retry: a spec edit is a watch event, a node change is a full resync."""
+        self._not_started[job.key] = held
+        outcome = Outcome(
+            "Invalid", "JobNotStarted", held.message, held.job_id, desired.external_job_id, desired.spec_hash
+        )
+        self._report(job, recorded, outcome, event="Warning")
+        return Result()
 
     def _desired(self, job: ChainlinkJob, recorded: StatusEntry | None) -> RenderedSpec:
         toml = job.toml

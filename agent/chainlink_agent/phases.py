@@ -42,6 +42,7 @@ Reason = Literal[
     "DuplicateBridgeName",
     "BridgeExists",
     "NodeRejected",
+    "JobNotStarted",
     # Error and Deleting: the node, retried
     "NodeUnavailable",
     "BridgeInUse",

@@ -116,6 +116,7 @@ class NodeSnapshot:
         # Whether the last list found the node other than the agent's own writes had left it (someone
         # else's job, bridge or key change, or the first list): then every resource needs a look.
         self.changed = True
+        self.changes = 0  # how many lists found it so: a decision made on the node as it was names one
 
     def refresh(self, preferred_bundles: frozenset[str] = frozenset(), facts: NodeFacts | None = None) -> int:
         """Lists jobs, bridges and keys (unless `facts` is the keys just listed); returns the number of jobs.
@@ -138,6 +139,7 @@ class NodeSnapshot:
             jobs_changed = self._jobs.end_list(jobs_written, jobs)
             bridges_changed = self._bridges.end_list(bridges_written, bridges)
             self.changed = jobs_changed or bridges_changed or facts != self._facts or not self.listed.is_set()
+            self.changes += self.changed
             self._facts = facts
         self.listed_at = time.time()
         self.listed.set()

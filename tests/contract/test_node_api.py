@@ -255,7 +255,8 @@ juelsPerFeeCoinSource = \"\"\"
 
 
 @pytest.fixture(params=["double", "real"])
-def ocr2_client(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+def evm_client(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+    """A node with EVM chain 1337, the double's, and OCR2 on."""
     if request.param == "double":
         with session(request.getfixturevalue("node_double")) as logged_in:
             yield logged_in
@@ -268,30 +269,60 @@ def ocr2_client(request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
         node.stop()
 
 
-def test_an_ocr2_job_without_bootstrappers_is_500_yet_stays(ocr2_client: httpx.Client) -> None:
+def test_an_ocr2_job_without_bootstrappers_is_500_yet_stays(evm_client: httpx.Client) -> None:
     """The node commits the job, then fails to make its services (job/spawner.go, ocr2/delegate.go): the
     agent must recheck after a 500, not assume nothing was made."""
     bundle = next(
         k["id"]
-        for k in ocr2_client.get("/v2/keys/ocr2").json()["data"]
+        for k in evm_client.get("/v2/keys/ocr2").json()["data"]
         if k["attributes"]["chainType"] == "evm"
     )
     transmitter = next(
         k["attributes"]["address"]
-        for k in ocr2_client.get("/v2/keys/eth").json()["data"]
+        for k in evm_client.get("/v2/keys/eth").json()["data"]
         if k["attributes"]["evmChainID"] == "1337"
     )
     spec = {"bundle": bundle, "transmitter": transmitter}
-    refused = ocr2_client.post(
-        "/v2/jobs", json={"toml": OCR2.format(name="lonely", bootstrappers="", **spec)}
-    )
+    refused = evm_client.post("/v2/jobs", json={"toml": OCR2.format(name="lonely", bootstrappers="", **spec)})
     assert refused.status_code == 500
     (detail,) = details(refused)
     assert re.fullmatch(r"failed to create services for job: \d+: no bootstrappers found", detail), detail
-    assert [j["attributes"]["name"] for j in ocr2_client.get("/v2/jobs").json()["data"]] == ["lonely"]
+    assert [j["attributes"]["name"] for j in evm_client.get("/v2/jobs").json()["data"]] == ["lonely"]
     peers = 'p2pv2Bootstrappers = ["12D3KooWBFJeqnBYFXeCr1qAS5ruziyxFfr2ETX7FC9qPKRHrUKP@127.0.0.1:1"]'
-    made = create(ocr2_client, OCR2.format(name="feed", bootstrappers=peers, **spec))
+    made = create(evm_client, OCR2.format(name="feed", bootstrappers=peers, **spec))
     assert made["attributes"]["offChainReporting2OracleSpec"]["ocrKeyBundleID"] == bundle
+
+
+DIRECT_REQUEST = """type = "directrequest"
+schemaVersion = 1
+name = "{name}"
+contractAddress = "0x613a38AC1659769640aaE063C651F48E0250454C"
+evmChainID = "{chain}"
+observationSource = \"\"\"
+    one [type=memo value="1"];
+\"\"\"
+"""
+
+
+def test_a_job_on_a_chain_the_node_lacks_is_500_yet_stays_and_a_put_of_it_is_500_again(
+    evm_client: httpx.Client,
+) -> None:
+    """Validation leaves the chain alone (web/jobs_controller.go validateJobSpec ->
+    directrequest.ValidatedDirectRequestSpec); the job is committed, then directrequest/delegate.go
+    ServicesForSpec fails at legacyChains.Get (job/spawner.go CreateJob -> StartService). A PUT of the
+    same spec (Update: DeleteJob, then AddJobV2 under the same ID) gets the same answer: sending it again
+    fixes nothing."""
+    toml = DIRECT_REQUEST.format(name="elsewhere", chain="999")
+    refused = evm_client.post("/v2/jobs", json={"toml": toml})
+    assert refused.status_code == 500
+    (detail,) = details(refused)
+    held = re.fullmatch(r"failed to create services for job: (\d+): chain id does not exist: 999", detail)
+    assert held, detail
+    assert [j["id"] for j in evm_client.get("/v2/jobs").json()["data"]] == [held[1]]
+    again = evm_client.put(f"/v2/jobs/{held[1]}", json={"toml": toml})
+    assert (again.status_code, details(again)) == (500, [detail])
+    assert [j["id"] for j in evm_client.get("/v2/jobs").json()["data"]] == [held[1]]
+    create(evm_client, DIRECT_REQUEST.format(name="here", chain="1337"))
 
 
 # Bridges ----------------------------------------------------------------------------------------
@@ -359,10 +390,10 @@ def test_the_node_has_a_csa_key_from_its_first_start(client: httpx.Client) -> No
     assert re.fullmatch(r"[0-9a-f]{64}", csa["id"])
 
 
-def test_ocr2_bundles_show_their_public_parts_with_chain_prefixes(ocr2_client: httpx.Client) -> None:
+def test_ocr2_bundles_show_their_public_parts_with_chain_prefixes(evm_client: httpx.Client) -> None:
     # presenters/ocr_keys.go NewOCR2KeysBundleResource: "ocr2on_<chain>_", "ocr2off_<chain>_",
     # "ocr2cfg_<chain>_"; what the DON view strips.
-    bundles = ocr2_client.get("/v2/keys/ocr2").json()["data"]
+    bundles = evm_client.get("/v2/keys/ocr2").json()["data"]
     evm = [b["attributes"] for b in bundles if b["attributes"]["chainType"] == "evm"]
     assert evm
     for part, prefix in (

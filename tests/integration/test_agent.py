@@ -7,6 +7,8 @@ import time
 import pytest
 from chainlink_agent.resource import derived_external_job_id
 
+from tests.contract.test_node_api import DIRECT_REQUEST
+
 from .harness import allow, eventually, synced, toml
 
 # Scenarios whose every check goes through the node's API run against the double and a real node alike.
@@ -154,6 +156,32 @@ def test_node_rejection_is_reported_and_retried_with_bounded_calls(jobs, start_n
     # Backoff from 0.5 s doubling: 0.5 + 1 + 2 + 4 + 8 s, so about 6 tries in 20 s, never a hot loop.
     assert node.stats().get("POST /v2/jobs", 0) <= 7
     assert len([e for e in jobs.events("unknown") if e.type == "Warning"]) == 1
+
+
+@BOTH_NODES
+def test_a_job_the_node_holds_but_cannot_start_is_recorded_and_not_sent_again(jobs, start_node, start_agent):
+    node = start_node()
+    start_agent("node-a", node)  # resyncs every 2 s
+    jobs.create(
+        "elsewhere", DIRECT_REQUEST.format(name="elsewhere", chain="999"), targets={"names": ["node-a"]}
+    )
+    entry = eventually(
+        lambda: (e := jobs.entry("elsewhere", "node-a")) and e["phase"] == "Invalid" and e, 30, "Invalid"
+    )
+    (cond,) = entry["conditions"]
+    assert cond["reason"] == "JobNotStarted"
+    assert (
+        cond["message"]
+        == f"failed to create services for job: {entry['jobID']}: chain id does not exist: 999"
+    )
+    assert node_jobs_by_ext(node)[entry["externalJobID"]].id == entry["jobID"]
+
+    def pipeline_spec() -> int:  # a new one each time the node takes the spec (PUT deletes, then inserts)
+        return int(node.api("GET", f"/v2/jobs/{entry['jobID']}")["data"]["attributes"]["pipelineSpec"]["id"])
+
+    taken = pipeline_spec()
+    time.sleep(6)  # three resyncs
+    assert (pipeline_spec(), jobs.entry("elsewhere", "node-a")) == (taken, entry)
 
 
 @BOTH_NODES

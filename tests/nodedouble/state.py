@@ -209,6 +209,13 @@ class NodeState:
                 # ocr2/delegate.go ServicesForSpec fails without bootstrap peers (the double's node sets no
                 # P2P.V2.DefaultBootstrappers): a 500, yet the job stays. Seen on a real v2.23.0 node.
                 raise NodeError(500, f"failed to create services for job: {new_id}: no bootstrappers found")
+            chain = spec.values.get("evmChainID")
+            if spec.type == "directrequest" and str(chain) != self.evm_chain_id:
+                # directrequest/delegate.go ServicesForSpec asks legacyChains.Get for the job's chain first;
+                # chains/chain_kv.go Get: "%w: %s" of ErrNoSuchChainID. The double has one chain, its keys'.
+                raise NodeError(
+                    500, f"failed to create services for job: {new_id}: chain id does not exist: {chain}"
+                )
             return job
 
     def _assert_bridges_exist(self, names: list[str]) -> None:

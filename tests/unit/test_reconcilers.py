@@ -6,7 +6,7 @@ import logging
 import pytest
 from chainlink_agent import placement, snapshot
 from chainlink_agent.conditions import Outcome, now, status_entry
-from chainlink_agent.errors import NodeUnavailable
+from chainlink_agent.errors import NodeRejected, NodeUnavailable
 from chainlink_agent.jobs import settled_invalid
 from chainlink_agent.nodetypes import KeyBundle, NodeBridge, NodeFacts, NodeJob
 from chainlink_agent.pipeline import MAX_BRIDGES
@@ -288,6 +288,65 @@ def test_only_an_invalid_of_the_jobs_own_text_at_its_current_generation_is_settl
     recorded = placement.entry({"spec": {"uid": "u"}, "status": status})
     assert settled_invalid(job, recorded) is settled
     assert not settled_invalid(job, placement.entry({"spec": {"uid": "another"}, "status": status}))
+
+
+def not_started(w):
+    """The node commits each job it is sent, then cannot start it (as for a chain it lacks: job/spawner.go
+    CreateJob, a 500); returns the message it gives for the job made last."""
+
+    def refused(call):
+        if call in ("create_job", "replace_job"):
+            raise NodeRejected(500, message())
+
+    def message():
+        return f"failed to create services for job: {max(w.node.jobs, key=int)}: chain id does not exist: 999"
+
+    w.node.after = refused
+    return message
+
+
+def test_a_job_the_node_holds_but_would_not_start_is_not_sent_again_until_the_node_or_the_agent_changes():
+    w = World()
+    key = w.add_job("feed", TOML)
+    message = not_started(w)
+    assert not w.reconcile(key)  # no retry: the same spec gets the same answer
+    entry = w.entry(key)
+    assert phase(w, key) == ("Invalid", "JobNotStarted")
+    assert (entry["jobID"], entry["conditions"][0]["message"]) == ("1", message())
+    assert entry["externalJobID"] == w.node.jobs["1"].external_job_id
+    assert w.kube.events[-1] == ("feed", "Warning", "JobNotStarted")
+    sent = ["create_job", "find_job"]
+    assert w.node.calls == sent
+    w.snapshot.refresh()  # the node as the agent left it: a resync passes over it; a reconcile sends nothing
+    assert (w.snapshot.changed, w.jobs.needs_resync(key)) == (False, False)
+    assert not w.reconcile(key)
+    assert (w.node.calls, phase(w, key)) == (sent, ("Invalid", "JobNotStarted"))
+    w.restart()  # a new agent has not seen the answer: it sends the spec once more, then holds
+    for _ in range(2):
+        assert not w.reconcile(key)
+    sent += ["replace_job", "find_job"]
+    assert (w.node.calls, w.entry(key)["jobID"]) == (sent, "2")
+    w.node.after = lambda call: None  # the node restarts with the chain: its keys change, and it is asked
+    w.node.key_facts = NodeFacts(ocr2_bundles=(KeyBundle("b1", "evm"),))
+    w.snapshot.refresh()
+    assert (w.snapshot.changed, w.jobs.needs_resync(key)) == (True, True)
+    assert not w.reconcile(key)
+    assert w.node.calls == [*sent, "replace_job"]
+    assert (phase(w, key), w.entry(key)["jobID"]) == (("Synced", "JobSynced"), "3")
+    assert w.entry(key)["specHash"] == entry["specHash"]  # what it recorded was the spec the node held
+
+
+def test_an_edited_spec_the_node_would_not_start_is_sent_at_once():
+    w = World()
+    key = w.add_job("feed", TOML)
+    not_started(w)
+    assert not w.reconcile(key)
+    w.cache.objects[key]["spec"]["toml"] = TOML.replace('"1"', '"2"')
+    w.cache.objects[key]["metadata"]["generation"] = 2
+    w.node.after = lambda call: None
+    assert not w.reconcile(key)
+    assert w.node.calls == ["create_job", "find_job", "replace_job"]
+    assert phase(w, key) == ("Synced", "JobSynced")
 
 
 def test_a_deleted_resource_asks_the_node_before_letting_go_of_a_job_the_snapshot_lost():
