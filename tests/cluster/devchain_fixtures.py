@@ -16,17 +16,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.cluster.devchain import DevChain
-from tests.cluster.process import BenchError
+from tests.cluster.fixtures import serving
 
 
 @pytest.fixture(scope="session")
 def dev_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevChain]:
-    chain = DevChain(tmp_path_factory.mktemp("devchain"))
-    try:
-        chain.start()
-    except BenchError as e:
-        pytest.fail(f"dev chain did not start: {e}", pytrace=False)
-    try:
-        yield chain
-    finally:
-        chain.stop()
+    yield from serving(DevChain(tmp_path_factory.mktemp("devchain")), "dev chain")

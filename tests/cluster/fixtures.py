@@ -39,7 +39,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from kubernetes import client
@@ -48,6 +48,27 @@ from kubernetes.client.rest import ApiException
 from tests.cluster.controlplane import BenchError, ControlPlane
 
 _STARTED: pytest.StashKey[list[ControlPlane]] = pytest.StashKey()
+
+
+class _Server(Protocol):
+    def start(self) -> object: ...
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=_Server)
+
+
+def serving(server: S, what: str) -> Iterator[S]:
+    """For a fixture to yield from: `server` started, and stopped after. One that cannot start fails the
+    test with why (for a missing binary, the command that builds it)."""
+    try:
+        server.start()
+    except BenchError as e:
+        pytest.fail(f"{what} did not start: {e}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.hookimpl(tryfirst=True)

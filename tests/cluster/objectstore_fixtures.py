@@ -18,21 +18,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.cluster.fixtures import serving
 from tests.cluster.objectstore import ObjectStore
-from tests.cluster.process import BenchError
 
 
 @pytest.fixture(scope="session")
 def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
-    store = ObjectStore(tmp_path_factory.mktemp("objectstore"))
-    try:
-        store.start()
-    except BenchError as e:
-        pytest.fail(f"object store did not start: {e}", pytrace=False)
-    try:
-        yield store
-    finally:
-        store.stop()
+    yield from serving(ObjectStore(tmp_path_factory.mktemp("objectstore")), "object store")
 
 
 @pytest.fixture
