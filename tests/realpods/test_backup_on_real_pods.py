@@ -55,8 +55,9 @@ from tests.cluster.controlplane import ControlPlane
 from tests.cluster.images import CURL_VERSION
 from tests.cluster.kubelet import NODE_IP
 from tests.cluster.objectstore import ObjectStore
-from tests.integration.harness import Jobs, eventually
+from tests.integration.harness import Jobs
 from tests.objectstore.backupjob import tool
+from tests.realpods.helpers import waiting
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
@@ -166,19 +167,8 @@ def origin(
 ) -> Iterator[Origin]:
     """Namespace A: node-a with backup.enabled, the sample job Synced on it and the node's keys read."""
     cluster = real_pods_cluster
-    namespace = f"backup-a-{int(time.time())}"
-    run(["kubectl", "create", "namespace", namespace], cluster.env())
+    namespace = _namespace_with_secrets(cluster, store, "backup-a")
     try:
-        with cluster.api_client() as api:
-            core = client.CoreV1Api(api)
-            _secret(
-                core,
-                namespace,
-                S3_SECRET,
-                AWS_ACCESS_KEY_ID=store.access_key,
-                AWS_SECRET_ACCESS_KEY=store.secret_key,
-            )
-            _secret(core, namespace, KEYSTORE_SECRET, password=KEYSTORE_PASSWORD)
         values = {
             **NODE_VALUES,
             "backup": {"enabled": True, "s3": _s3_values(store), "ageRecipients": [age.recipient]},
@@ -393,19 +383,10 @@ def restored(
         ]
         assert not left, f"volumes of {origin.namespace} left: {left}"
 
-    namespace = f"backup-b-{int(time.time())}"
-    run(["kubectl", "create", "namespace", namespace], cluster.env())
+    namespace = _namespace_with_secrets(cluster, store, "backup-b")
     try:
         with cluster.api_client() as api:
             core = client.CoreV1Api(api)
-            _secret(
-                core,
-                namespace,
-                S3_SECRET,
-                AWS_ACCESS_KEY_ID=store.access_key,
-                AWS_SECRET_ACCESS_KEY=store.secret_key,
-            )
-            _secret(core, namespace, KEYSTORE_SECRET, password=KEYSTORE_PASSWORD)
             _secret(core, namespace, IDENTITY_SECRET, identity=age.identity.read_text())
             _secret(core, namespace, RESTORED_API_SECRET, credentials=origin.api_credentials)
         values = {
@@ -546,6 +527,23 @@ def _install(cluster: ControlPlane, namespace: str, values: dict[str, Any], dire
         )
 
 
+def _namespace_with_secrets(cluster: ControlPlane, store: ObjectStore, prefix: str) -> str:
+    """A new namespace holding what both releases need: the store's credentials and the keystore password."""
+    namespace = f"{prefix}-{int(time.time())}"
+    run(["kubectl", "create", "namespace", namespace], cluster.env())
+    with cluster.api_client() as api:
+        core = client.CoreV1Api(api)
+        _secret(
+            core,
+            namespace,
+            S3_SECRET,
+            AWS_ACCESS_KEY_ID=store.access_key,
+            AWS_SECRET_ACCESS_KEY=store.secret_key,
+        )
+        _secret(core, namespace, KEYSTORE_SECRET, password=KEYSTORE_PASSWORD)
+    return namespace
+
+
 def _secret(core: Any, namespace: str, name: str, **data: str) -> None:
     core.create_namespaced_secret(namespace, {"metadata": {"name": name}, "stringData": data})
 
@@ -672,10 +670,7 @@ def _waiting(
     cluster: ControlPlane, namespace: str, check: Callable[[], T | None], timeout: float, what: str
 ) -> T:
     """eventually(), failing with the namespace's pods, jobs, ChainlinkNode and logs."""
-    try:
-        return eventually(check, timeout, what)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{_evidence(cluster, namespace)}") from None
+    return waiting(check, timeout, what, lambda: _evidence(cluster, namespace))
 
 
 def _evidence(cluster: ControlPlane, namespace: str) -> str:

@@ -43,7 +43,8 @@ from kubernetes import client
 from tests.chart.test_chart import CHART, run
 from tests.cluster.controlplane import ControlPlane
 from tests.cluster.images import CURL_VERSION
-from tests.integration.harness import Jobs, eventually, toml
+from tests.integration.harness import Jobs, toml
+from tests.realpods.helpers import waiting
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
@@ -521,10 +522,7 @@ def _waiting(
     cluster: ControlPlane, namespace: str, check: Callable[[], T | None], timeout: float, what: str
 ) -> T:
     """eventually(), failing with the release's pods, ChainlinkNode and agent logs."""
-    try:
-        return eventually(check, timeout, what)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\n{_evidence(cluster, namespace)}") from None
+    return waiting(check, timeout, what, lambda: _evidence(cluster, namespace))
 
 
 def _evidence(cluster: ControlPlane, namespace: str) -> str:
