@@ -16,11 +16,11 @@ from typing import Any
 
 from . import placement
 from .conditions import bounded_entry
-from .controller import Controller, Result
+from .controller import Result
 from .errors import NotFound
 from .informer import WATCH_SECONDS, Informer, other_placements
-from .kube import AGGREGATOR, Kube
-from .lease import RENEW_SECONDS, Lease
+from .kube import Kube
+from .lease import LeaderCallbacks
 from .metrics import Metrics
 from .resource import KINDS, split_key, status_digest
 from .supervisor import Supervisor
@@ -29,43 +29,38 @@ from .workqueue import WorkQueue
 log = logging.getLogger(__name__)
 SETTLE_SECONDS = 0.25  # a resource's status is written at most this often: N nodes' changes share a write
 MAX_NODES = 256  # the CRDs' bound on status.nodes (as on spec.targets.names): the first by name are shown
+SWEEP = "sweep"  # the key that, once at the start of a term, looks at every resource
+SWEEP_WAIT_SECONDS = 0.5
 
 
 class Aggregator:
+    """The status writer: the reconcile of a controller whose keys are resources (its queue and Lease are
+    built in wiring.py), and the callbacks that start and end its terms (`callbacks`). A term watches the
+    other nodes' placements; the informer is made per term, so a stepped-down leader holds no cache."""
+
     def __init__(
         self,
         kube: Kube,
         own: Informer,
         resources: Mapping[str, Informer],
+        queue: WorkQueue,
+        leading: Callable[[], bool],  # the Lease's word, checked right before each write
+        supervisor: Supervisor,
         metrics: Metrics,
-        stop: threading.Event,
-        identity: str,  # per pod: a node's two pods (the chart's standby) are two candidates
-        may_lead: Callable[[], bool] = lambda: True,
     ) -> None:
         self._kube = kube
         self._node = kube.node
         self._own = own
         self._resources = resources
+        self._queue = queue
+        self._leading = leading
+        self._supervisor = supervisor
         self._metrics = metrics
-        self._stop = stop
-        self._lease = Lease(kube, AGGREGATOR, identity)
-        # A standby's agent does not lead: its node's placements change only through the active pod's agent,
-        # whose writes reach a leader by the other-placements watch, which leaves out the leader's own node.
-        self._may_lead = may_lead
-        self._queue = WorkQueue(base_delay=1.0, max_delay=60.0)
-        self._controller = Controller(
-            "status",
-            self._queue,
-            self._reconcile,
-            lambda key: f"{KINDS[split_key(key)[0]].KIND}Status",
-            metrics,
-            stop,
-        )
         self._lock = threading.Lock()
         self._others: Informer | None = None  # the other nodes' placements, while leading
         self._others_stop = threading.Event()
         self._nodes: dict[str, set[str]] = {}  # resource key -> the other nodes with a placement of it
-        self._swept = False  # this term has looked at every resource once, its watches synced
+        self.callbacks = LeaderCallbacks(self._lead, self._step_down)
 
     def touch(self, key: str) -> None:
         """A placement of the resource `key` changed: its status is written SETTLE_SECONDS later, with
@@ -74,39 +69,18 @@ class Aggregator:
         if self._others is not None:
             self._queue.add_after(key, SETTLE_SECONDS)  # a write already due reads this change too
 
-    def run(self, supervisor: Supervisor, beat: Callable[[], None] = lambda: None) -> None:
-        """The election loop: leads while it holds the Lease, and stops writing as soon as it does not. Its
-        threads (the writer, and the other-placements watch while leading) are `supervisor`'s; `beat` is
-        called once per round."""
-        # The writer blocks on its queue by design: no period, only its being alive counts.
-        supervisor.start("aggregator-writer", lambda _beat: self._controller.work())
-        while not self._stop.is_set():
-            beat()
-            leading = self._round(supervisor)
-            self._metrics.aggregator_leading.set(1 if leading else 0)
-            self._stop.wait(RENEW_SECONDS)
-        self._queue.shutdown()
-        self._others_stop.set()
-        if self._others is not None:  # a leader shutting down (SIGTERM) hands the Lease on at once
-            self._lease.release()
+    @staticmethod
+    def kind(key: str) -> str:
+        """A key's kind in the metrics."""
+        return "StatusSweep" if key == SWEEP else f"{KINDS[split_key(key)[0]].KIND}Status"
 
-    def _round(self, supervisor: Supervisor) -> bool:
-        """One round of the election: holds or gives up the Lease, starts or ends a term, and sweeps once a
-        term can see every resource. Returns whether this candidate leads."""
-        if self._may_lead():
-            leading = self._lease.try_hold()
-        else:
-            self._lease.release()
-            leading = False
-        if leading and self._others is None:
-            self._lead(supervisor)
-        elif not leading and self._others is not None:
-            self._step_down()
-        if leading and not self._swept and all(i.synced.is_set() for i in self._resources.values()):
-            self._sweep()
-        return leading
+    def reconcile(self, key: str) -> Result:
+        if key == SWEEP:
+            return self._sweep()
+        self._write(key)
+        return Result()
 
-    def _lead(self, supervisor: Supervisor) -> None:
+    def _lead(self) -> None:
         log.info("leading: writing every resource's status from its placements", extra={"node": self._node})
         self._others_stop = threading.Event()
         stop = self._others_stop
@@ -120,25 +94,31 @@ class Aggregator:
         with self._lock:
             self._nodes = {}
             self._others = others
+        self._metrics.aggregator_leading.set(1)
         # Its own stop ends it on purpose (a step-down): the supervisor then forgets it.
-        supervisor.start("informer-other-placements", others.run, WATCH_SECONDS, stop)
+        self._supervisor.start("informer-other-placements", others.run, WATCH_SECONDS, stop)
+        self._queue.add(SWEEP)
 
-    def _sweep(self) -> None:
+    def _sweep(self) -> Result:
         """Whatever the last leader left unwritten (it may have died between a placement's write and the
         status's) is found by looking at every resource once; only once the resources' watches have synced,
         since a leader elected as the agent starts would otherwise see none of them."""
-        self._swept = True
+        if self._others is None:
+            return Result()  # the term ended
+        if not all(informer.synced.is_set() for informer in self._resources.values()):
+            return Result(requeue_after=SWEEP_WAIT_SECONDS)
         for informer in self._resources.values():
             for key in informer.cached_keys():
                 self.touch(key)
+        return Result()
 
     def _step_down(self) -> None:
         log.info("no longer leading", extra={"node": self._node})
+        self._metrics.aggregator_leading.set(0)
         self._others_stop.set()
         with self._lock:
             self._others = None
             self._nodes = {}
-        self._swept = False
 
     def _other_changed(self, stop: threading.Event, key: str) -> None:
         if stop.is_set():
@@ -155,10 +135,6 @@ class Aggregator:
             else:
                 nodes.add(node)
         self.touch(resource)
-
-    def _reconcile(self, key: str) -> Result:
-        self._write(key)
-        return Result()
 
     def _write(self, key: str) -> None:
         with self._lock:
@@ -184,7 +160,7 @@ class Aggregator:
         if status_digest(status) == raw.get("statusDigest"):
             return
         # Checked last: a term may have ended while this write waited, and the next leader writes now.
-        if not self._lease.leading:
+        if not self._leading():
             return
         with contextlib.suppress(NotFound):  # deleted meanwhile: no status to write
             cache.store(self._kube.apply_summary(KINDS[plural].from_dict(raw), status))

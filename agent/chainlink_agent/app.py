@@ -19,7 +19,7 @@ from .resource import KINDS, split_key
 from .role import POLL_SECONDS as ROLE_POLL_SECONDS
 from .rollout import POLL_SECONDS as ROLLOUT_POLL_SECONDS
 from .server import serve
-from .supervisor import Beat, Supervisor, Target
+from .supervisor import Beat, Target
 from .wiring import Parts
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ class Agent:
         self.informers = parts.informers
         self.placements = parts.placements
         self.reconcilers = parts.reconcilers
-        self.aggregator = parts.aggregator
+        self.election = parts.election
+        self.status_writer = parts.status_writer
         self.import_error: str | None = None
         self.reporter = parts.reporter
         self.role = parts.role
@@ -50,7 +51,7 @@ class Agent:
         self.admission = parts.admission
         self.role.on_change = self._role_changed
         self._wake = threading.Event()  # ends the resync loop's wait early
-        self.supervisor = Supervisor(self.stop)
+        self.supervisor = parts.supervisor
         self.controller = Controller(
             "resources",
             self.queue,
@@ -99,7 +100,9 @@ class Agent:
         if (admission := self.admission) is not None:
             self._start("admission", lambda beat: admission.run(self.stop, beat), ADMISSION_CHECK_SECONDS)
         self._start("resync", self._resync_loop, self.settings.resync_seconds)
-        self._start("aggregator", lambda beat: self.aggregator.run(self.supervisor, beat), RENEW_SECONDS)
+        self._start("election", lambda beat: self.election.run(self.stop, beat), RENEW_SECONDS)
+        # The writer blocks on its queue by design: no period, only its being alive counts.
+        self._start("aggregator-writer", lambda _beat: self.status_writer.work())
         self._start(
             "report",
             lambda beat: self.reporter.run(self.stop, self.ready, beat),
@@ -119,9 +122,11 @@ class Agent:
         log.info("stopping")
         self._wake.set()
         self.queue.shutdown()
+        self.status_writer.queue.shutdown()
         deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
+        # The workers finish their reconciles; the election hands the Lease on if it holds it.
         for thread in self.supervisor.threads():
-            if thread.name.startswith("worker"):
+            if thread.name.startswith("worker") or thread.name == "election":
                 thread.join(max(0.0, deadline - time.monotonic()))
         server.shutdown()
         self.node.close()

@@ -7,13 +7,19 @@ RENEW_DEADLINE_SECONDS after its last successful renewal, which ends before anyo
 Another holder's leaseDurationSeconds counts for at most MAX_DURATION_SECONDS: the Lease is writable by every
 agent of the namespace, so one record claiming a duration of years (a compromised sidecar's, or an agent the
 chart's admission policy does not cover) would otherwise stop every agent from ever taking it over, and no
-status would be written again. The chart's admission policy refuses a longer duration from its agents."""
+status would be written again. The chart's admission policy refuses a longer duration from its agents.
+
+`Election` runs the rounds and calls its `LeaderCallbacks` as a term starts and ends (client-go's
+LeaderElector and LeaderCallbacks): what leads is told, and never polls the Lease itself."""
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -115,6 +121,51 @@ class Lease:
             self._seen = (record, now)
             return False
         return now - self._seen[1] > duration(spec)
+
+
+@dataclass(frozen=True)
+class LeaderCallbacks:
+    """What an election tells the candidate: a term started, a term ended (lost, given up, or shut down)."""
+
+    on_started_leading: Callable[[], None]
+    on_stopped_leading: Callable[[], None]
+
+
+class Election:
+    """The rounds of one candidate: every RENEW_SECONDS it holds the Lease or gives it up, and a change
+    either way starts or ends a term. `may_lead` False (a standby's agent) gives the Lease up; a term that
+    is on at shutdown ends, and the Lease is handed on at once instead of after its duration."""
+
+    def __init__(
+        self, lease: Lease, callbacks: LeaderCallbacks, may_lead: Callable[[], bool] = lambda: True
+    ) -> None:
+        self._lease = lease
+        self._callbacks = callbacks
+        self._may_lead = may_lead
+        self._term = False
+
+    def run(self, stop: threading.Event, beat: Callable[[], None] = lambda: None) -> None:
+        """Rounds until `stop`; `beat` (the supervisor's) once per round."""
+        while not stop.is_set():
+            beat()
+            self.round()
+            stop.wait(RENEW_SECONDS)
+        if self._term:
+            self._term = False
+            self._callbacks.on_stopped_leading()
+            self._lease.release()
+
+    def round(self) -> bool:
+        """Holds or gives up the Lease, and starts or ends a term; returns whether this candidate leads."""
+        if self._may_lead():
+            leading = self._lease.try_hold()
+        else:
+            self._lease.release()
+            leading = False
+        if leading != self._term:
+            self._term = leading
+            (self._callbacks.on_started_leading if leading else self._callbacks.on_stopped_leading)()
+        return leading
 
 
 def duration(spec: dict[str, Any]) -> float:

@@ -14,10 +14,12 @@ from .access import Allowlist
 from .admission import AdmissionCheck
 from .aggregator import Aggregator
 from .bridges import BridgeReconciler
+from .controller import Controller
 from .informer import Informer, own_placements, resources
 from .jobs import JobReconciler
 from .keyimport import KeyImporter
-from .kube import Kube
+from .kube import AGGREGATOR, Kube
+from .lease import Election, Lease
 from .metrics import Metrics
 from .nodeclient import NodeClient
 from .nodestatus import NodeReporter
@@ -29,6 +31,7 @@ from .role import Role
 from .rollout import Rollout
 from .settings import Credentials, Settings
 from .snapshot import NodeSnapshot
+from .supervisor import Supervisor
 from .workqueue import WorkQueue
 
 
@@ -37,6 +40,7 @@ class Parts:
     settings: Settings
     metrics: Metrics
     stop: threading.Event
+    supervisor: Supervisor  # starts every thread, and /healthz reads it
     queue: WorkQueue
     node: NodeClient
     snapshot: NodeSnapshot
@@ -46,6 +50,8 @@ class Parts:
     reconcilers: dict[str, Reconciler[Any, Any]]  # by plural: queue keys carry the kind
     reporter: NodeReporter
     aggregator: Aggregator
+    election: Election  # starts and ends the aggregator's terms
+    status_writer: Controller  # the aggregator's: its keys are resources, its reconcile writes their status
     role: Role
     rollout: Rollout | None  # with a standby only
     admission: AdmissionCheck | None = None  # the admission self-test
@@ -55,6 +61,7 @@ def wire(
     settings: Settings, api_client: client.ApiClient, credentials: Credentials, metrics: Metrics
 ) -> Parts:
     stop = threading.Event()
+    supervisor = Supervisor(stop)
     queue = WorkQueue(on_depth=metrics.queue_depth.set)
     kube = Kube(api_client, settings.namespace, settings.node_name)
     pace = RateLimit(settings.node_rate_limit, settings.node_rate_period_seconds)
@@ -70,15 +77,18 @@ def wire(
     }
     placements = Informer(kube, queue.add, metrics, stop, own_placements(settings.node_name))
     role = Role(node if settings.standby else None, kube, settings.pod_name)
+    # Per pod: a node's two pods (the chart's standby) are two candidates.
+    lease = Lease(kube, AGGREGATOR, settings.pod_name or settings.node_name)
+    status_queue = WorkQueue(base_delay=1.0, max_delay=60.0)
     aggregator = Aggregator(
-        kube,
-        placements,
-        informers,
-        metrics,
-        stop,
-        settings.pod_name or settings.node_name,
-        role.active.is_set,
+        kube, placements, informers, status_queue, lambda: lease.leading, supervisor, metrics
     )
+    status_writer = Controller(
+        "aggregator", status_queue, aggregator.reconcile, aggregator.kind, metrics, stop
+    )
+    # A standby's agent does not lead: its node's placements change only through the active pod's agent,
+    # whose writes reach a leader by the other-placements watch, which leaves out the leader's own node.
+    election = Election(lease, aggregator.callbacks, role.active.is_set)
 
     def deps(plural: str) -> Collaborators:
         return Collaborators(
@@ -103,6 +113,7 @@ def wire(
         settings=settings,
         metrics=metrics,
         stop=stop,
+        supervisor=supervisor,
         queue=queue,
         node=node,
         snapshot=snapshot,
@@ -123,6 +134,8 @@ def wire(
             backups=settings.backup_enabled,
         ),
         aggregator=aggregator,
+        election=election,
+        status_writer=status_writer,
         role=role,
         rollout=Rollout(kube, role, settings.pod_name) if settings.standby and settings.pod_name else None,
         admission=AdmissionCheck(kube, metrics, settings.admission_policy_required),

@@ -4,10 +4,11 @@ import threading
 import time
 from typing import Any
 
-from chainlink_agent.aggregator import SETTLE_SECONDS, Aggregator, summary
+from chainlink_agent.aggregator import SETTLE_SECONDS, SWEEP, SWEEP_WAIT_SECONDS, Aggregator, summary
+from chainlink_agent.controller import Controller, Result
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.resource import slim
-from chainlink_agent.supervisor import Supervisor
+from chainlink_agent.workqueue import WorkQueue
 
 
 def test_the_summary_maps_each_node_to_its_phase_and_job_id_and_leaves_empty_maps_out():
@@ -53,13 +54,16 @@ class Kube:
 KEY = "chainlinkjobs/ns/feed"
 
 
-def elected(own: Cache, others: Cache, resources: Cache, kube: Kube) -> Aggregator:
-    """An aggregator as if it had just won the Lease, with node-b's placement known."""
-    fake_kube: Any = kube
-    aggregator = Aggregator(fake_kube, own, {"chainlinkjobs": resources}, Metrics(), threading.Event(), "a-0")  # type: ignore[arg-type, dict-item]
+def elected(
+    own: Cache, others: Cache, resources: Cache, kube: Kube, leading: list[bool] | None = None
+) -> Aggregator:
+    """An aggregator as if it had just won the Lease, with node-b's placement known; `leading` is the
+    Lease's word."""
+    fakes: Any = {"kube": kube, "own": own, "resources": {"chainlinkjobs": resources}, "supervisor": None}
+    leading = [True] if leading is None else leading
+    aggregator = Aggregator(queue=WorkQueue(), leading=lambda: leading[0], metrics=Metrics(), **fakes)
     aggregator._others = others  # type: ignore[assignment]
     aggregator._nodes = {KEY: {"node-b"}}
-    aggregator._lease._renewed = time.monotonic()
     return aggregator
 
 
@@ -70,7 +74,10 @@ def test_changes_within_the_settle_time_share_one_write_and_an_unchanged_status_
     resources = Cache({KEY: slim(resource)})
     kube = Kube()
     aggregator = elected(own, others, resources, kube)
-    writer = threading.Thread(target=aggregator._controller.work)
+    controller = Controller(
+        "aggregator", aggregator._queue, aggregator.reconcile, aggregator.kind, Metrics(), threading.Event()
+    )
+    writer = threading.Thread(target=controller.work)
     writer.start()
     for phase in ("Pending", "Synced"):  # the placement written ahead of the create, then after it
         own.objects[KEY] = {"status": {"phase": phase}}
@@ -92,8 +99,7 @@ def test_a_leader_whose_term_ended_writes_nothing_even_for_a_write_already_due()
     own = Cache({KEY: {"status": {"phase": "Synced"}}})
     resources = Cache({KEY: slim({"metadata": {"name": "feed", "namespace": "ns"}, "spec": {}})})
     kube = Kube()
-    aggregator = elected(own, Cache({}), resources, kube)
-    aggregator._lease._renewed = float("-inf")  # no renewal within the deadline: another may lead now
+    aggregator = elected(own, Cache({}), resources, kube, leading=[False])  # no renewal within the deadline
     aggregator._write(KEY)
     assert kube.writes == []
 
@@ -103,13 +109,11 @@ def test_a_leader_elected_before_the_resources_watch_synced_looks_at_every_resou
     resources = Cache({})
     resources.synced.clear()
     aggregator = elected(own, Cache({}), resources, Kube())
-    aggregator._lease.try_hold = lambda: True  # type: ignore[method-assign]
-    supervisor: Any = None  # already leading: no thread is started
-    assert aggregator._round(supervisor)
-    assert aggregator._queue._due == {}  # nothing to look at yet
+    assert aggregator.reconcile(SWEEP) == Result(requeue_after=SWEEP_WAIT_SECONDS)  # nothing to look at yet
+    assert aggregator._queue._due == {}
     resources.objects[KEY] = slim({"metadata": {"name": "feed", "namespace": "ns"}, "spec": {}})
     resources.synced.set()
-    aggregator._round(supervisor)
+    assert aggregator.reconcile(SWEEP) == Result()
     assert list(aggregator._queue._due) == [KEY]  # the status a killed leader left unwritten is written now
 
 
@@ -122,38 +126,3 @@ def test_no_status_is_written_before_this_nodes_own_placements_are_known():
     aggregator._write(KEY)
     assert kube.writes == []  # a status without this node's entry would stay so: nothing touches it later
     assert list(aggregator._queue._due) == [KEY]  # looked at again shortly
-
-
-class LeaseStore:
-    """The Lease, held by whoever wrote it last (no resourceVersion checks: one candidate here)."""
-
-    def __init__(self) -> None:
-        self.record: dict[str, Any] | None = None
-
-    def lease(self, name: str) -> dict[str, Any] | None:
-        return self.record
-
-    def write_lease(self, name: str, spec: dict[str, Any], version: str | None) -> dict[str, Any]:
-        self.record = {"metadata": {"resourceVersion": "1"}, "spec": spec}
-        return self.record
-
-    def list_objects(self, plural: str, convert: Any, label_selector: str | None = None) -> Any:
-        return [], "1"
-
-    def watch_objects(self, plural: str, version: str, timeout: int, selector: str | None = None) -> Any:
-        threading.Event().wait(0.05)
-        return iter(())
-
-
-def test_a_leader_that_shuts_down_hands_the_lease_on_at_once():
-    store = LeaseStore()
-    store.node = "node-a"  # type: ignore[attr-defined]
-    stop = threading.Event()
-    aggregator = Aggregator(store, Cache({}), {}, Metrics(), stop, "a-0")  # type: ignore[arg-type]
-    election = threading.Thread(target=aggregator.run, args=(Supervisor(stop),))
-    election.start()
-    while not (store.record and store.record["spec"]["holderIdentity"] == "a-0"):
-        threading.Event().wait(0.01)
-    stop.set()  # SIGTERM
-    election.join(5)
-    assert store.record["spec"]["holderIdentity"] == ""  # the next candidate need not wait out 15 s

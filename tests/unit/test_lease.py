@@ -3,12 +3,13 @@ does: one holder at a time, renewal, takeover only after the record stood still 
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 from chainlink_agent import lease
-from chainlink_agent.errors import Conflict
-from chainlink_agent.lease import Lease
+from chainlink_agent.errors import Conflict, KubeUnavailable
+from chainlink_agent.lease import Election, LeaderCallbacks, Lease
 
 
 class Store:
@@ -136,3 +137,59 @@ def test_a_leader_renews_without_reading_and_reads_again_once_someone_else_wrote
     clock[0] += lease.RENEW_SECONDS
     assert a.try_hold()  # ...and the next round reads, and renews
     assert store.reads == reads + 1
+
+
+def test_an_election_starts_a_term_once_and_ends_it_when_its_candidate_may_no_longer_lead(clock):
+    store = Store()
+    calls: list[str] = []
+    may_lead = [True]  # False: its node stands by (the chart's standby)
+    election = Election(
+        Lease(store, "l", "a-0"),
+        LeaderCallbacks(lambda: calls.append("started"), lambda: calls.append("stopped")),
+        lambda: may_lead[0],
+    )
+    assert election.round()
+    clock[0] += lease.RENEW_SECONDS
+    assert election.round()  # renewed: the same term
+    may_lead[0] = False
+    assert not election.round()
+    assert calls == ["started", "stopped"]
+    assert store.obj is not None
+    assert store.obj["spec"]["holderIdentity"] == ""  # handed on at once
+
+
+def unavailable(name: str, spec: dict[str, Any], resource_version: str | None) -> dict[str, Any]:
+    raise KubeUnavailable(None, "connection refused")
+
+
+def test_a_term_ends_when_its_lease_lapses_unrenewed(clock):
+    store = Store()
+    calls: list[str] = []
+    election = Election(
+        Lease(store, "l", "a-0"),
+        LeaderCallbacks(lambda: calls.append("started"), lambda: calls.append("stopped")),
+    )
+    assert election.round()
+    store.write_lease = unavailable  # type: ignore[method-assign]  # the apiserver stops answering
+    clock[0] += lease.RENEW_DEADLINE_SECONDS
+    assert not election.round()
+    assert calls == ["started", "stopped"]
+
+
+def test_a_leader_that_shuts_down_ends_its_term_and_hands_the_lease_on_at_once():
+    store = Store()
+    calls: list[str] = []
+    stop = threading.Event()
+    election = Election(
+        Lease(store, "l", "a-0"),
+        LeaderCallbacks(lambda: calls.append("started"), lambda: calls.append("stopped")),
+    )
+    running = threading.Thread(target=election.run, args=(stop,))
+    running.start()
+    while not calls:
+        threading.Event().wait(0.01)
+    stop.set()  # SIGTERM
+    running.join(5)
+    assert calls == ["started", "stopped"]
+    assert store.obj is not None
+    assert store.obj["spec"]["holderIdentity"] == ""  # the next candidate need not wait out 15 s

@@ -10,7 +10,9 @@ from typing import Any, cast
 
 import pytest
 from chainlink_agent.aggregator import Aggregator
+from chainlink_agent.controller import Controller
 from chainlink_agent.informer import WATCH_SECONDS, Informer, resources
+from chainlink_agent.lease import Election, Lease
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.supervisor import GRACE_SECONDS, Beat, Supervisor, bound
 from chainlink_agent.workqueue import WorkQueue
@@ -201,16 +203,21 @@ def test_a_watch_beats_on_each_connect_event_and_bookmark():
 
 
 def test_the_aggregators_threads_are_the_supervisors_and_a_stepped_down_watch_is_not_reported(monkeypatch):
-    monkeypatch.setattr("chainlink_agent.aggregator.RENEW_SECONDS", 0.01)
+    monkeypatch.setattr("chainlink_agent.lease.RENEW_SECONDS", 0.01)
     stop, clock = threading.Event(), Clock()
     supervisor = Supervisor(stop, clock)
-    kube = Watches(stop)
+    kube = cast(Any, Watches(stop))
+    lease = Lease(kube, "l", "a-0")
+    queue = WorkQueue()
+    aggregator = Aggregator(kube, cast(Any, None), {}, queue, lambda: lease.leading, supervisor, Metrics())
+    writer = Controller("aggregator", queue, aggregator.reconcile, aggregator.kind, Metrics(), stop)
     may_lead = [True]  # False: its node stands by (the chart's standby), and it steps down
-    aggregator = Aggregator(kube, cast(Any, None), {}, Metrics(), stop, "a-0", lambda: may_lead[0])  # type: ignore[arg-type]
-    election = supervisor.start("aggregator", lambda beat: aggregator.run(supervisor, beat), 5.0)
+    election = Election(lease, aggregator.callbacks, lambda: may_lead[0])
+    supervisor.start("election", lambda beat: election.run(stop, beat), 5.0)
+    supervisor.start("aggregator-writer", lambda _beat: writer.work())
     while sorted(t.name for t in supervisor.threads()) != [
-        "aggregator",
         "aggregator-writer",
+        "election",
         "informer-other-placements",
     ]:
         threading.Event().wait(0.01)
@@ -220,8 +227,8 @@ def test_the_aggregators_threads_are_the_supervisors_and_a_stepped_down_watch_is
     while "informer-other-placements" in [t.name for t in supervisor.threads()]:  # ended, and forgotten
         threading.Event().wait(0.01)
     assert supervisor.problem() is None
-    [writer] = [t for t in supervisor.threads() if t.name == "aggregator-writer"]
     stop.set()
-    finished(election)
-    finished(writer)
+    queue.shutdown()  # as the agent's shutdown does
+    for thread in supervisor.threads():
+        finished(thread)
     assert supervisor.threads() == []  # the writer ended with the shutdown, on purpose

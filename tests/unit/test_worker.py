@@ -39,6 +39,7 @@ def agent_with(reconciler: Any, snapshot: NodeSnapshot, queue: WorkQueue, role: 
         settings=cast(Any, None),
         metrics=Metrics(),
         stop=threading.Event(),
+        supervisor=cast(Any, None),
         queue=queue,
         node=cast(Any, None),
         snapshot=snapshot,
@@ -48,6 +49,8 @@ def agent_with(reconciler: Any, snapshot: NodeSnapshot, queue: WorkQueue, role: 
         reconcilers={"chainlinkjobs": reconciler},
         reporter=cast(Any, None),
         aggregator=cast(Any, None),
+        election=cast(Any, None),
+        status_writer=cast(Any, None),
         role=role,
         rollout=None,
     )
