@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chainlink_agent import placement
-from chainlink_agent.conditions import Outcome, now, status_entry
+from chainlink_agent.conditions import Outcome, now, placement_status
 from chainlink_agent.informer import Informer, View, own_placements, resources
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.resource import PLURAL, ChainlinkJob
@@ -78,7 +78,7 @@ def placed(obj: dict[str, Any], i: int) -> dict[str, Any]:
     outcome = Outcome(
         "Synced", "JobSynced", f"job {i} runs generation 1's spec", str(i), str(uuid.uuid4()), "a" * 64
     )
-    body = placement.body(ChainlinkJob.from_dict(obj), NODE, status_entry(1, outcome, None, now()))
+    body = placement.body(ChainlinkJob.from_dict(obj), NODE, placement_status(1, outcome, None, now()))
     body["metadata"]["resourceVersion"] = str(20000 + i)
     body["metadata"]["name"] = placement.name("ChainlinkJob", name, NODE)
     return body

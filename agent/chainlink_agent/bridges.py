@@ -17,12 +17,13 @@ from typing import Any, ClassVar
 from . import pipeline
 from .conditions import Outcome
 from .controller import Result
-from .errors import InvalidSpec, NodeRejected, NodeUnavailable, Waiting
+from .errors import InvalidSpec, NodeError, NodeRejected, Waiting
 from .nodetypes import DesiredBridge
 from .phases import Phase, Reason
+from .placement import Record
 from .plan import BridgeConflict, CreateBridge, DeleteBridge, UpdateBridge, plan_bridge
 from .reconcile import WAIT_SECONDS, Collaborators, Reconciler
-from .resource import ChainlinkBridge, StatusEntry
+from .resource import ChainlinkBridge
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +39,26 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
     def _parse(self, raw: dict[str, Any]) -> ChainlinkBridge:
         return ChainlinkBridge.from_dict(raw)
 
-    def _hold(self, recorded: StatusEntry | None, phase: Phase, reason: Reason, message: str) -> Outcome:
-        return _held(recorded, phase, reason, message)
+    def _keeping(self, recorded: Record | None, phase: Phase, reason: Reason, message: str) -> Outcome:
+        """An outcome that keeps what the record says this resource owns on the node."""
+        if recorded is None:
+            return Outcome(phase, reason, message)
+        return Outcome(
+            phase,
+            reason,
+            message,
+            spec_hash=recorded.spec_hash,
+            owned=recorded.owned or None,
+            bridge_name=recorded.bridge_name,
+        )
 
     def _name(self, bridge: ChainlinkBridge) -> str | None:
         return bridge.bridge_name
 
-    def _held(self, recorded: StatusEntry | None) -> str | None:
+    def _held(self, recorded: Record | None) -> str | None:
         return recorded.bridge_name if recorded is not None and recorded.owned else None
 
-    def _without_held(self, recorded: StatusEntry) -> StatusEntry:
+    def _without_held(self, recorded: Record) -> Record:
         return replace(recorded, owned=False, bridge_name=None, spec_hash=None)
 
     def _pinned(self, bridge: ChainlinkBridge, name: str) -> bool:
@@ -56,7 +67,7 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
     def _on_node(self, name: str) -> bool:
         return bool(self._snapshot.bridges([name]))
 
-    def _desired(self, bridge: ChainlinkBridge, recorded: StatusEntry | None) -> DesiredBridge:
+    def _desired(self, bridge: ChainlinkBridge, recorded: Record | None) -> DesiredBridge:
         pipeline.check_bridge_name(bridge.bridge_name)
         url, hashed_url = bridge.url, bridge.url
         if bridge.url_from is not None:
@@ -82,7 +93,7 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
     def _converge(
         self,
         bridge: ChainlinkBridge,
-        recorded: StatusEntry | None,
+        recorded: Record | None,
         desired: DesiredBridge | None,
         wanted: bool,
     ) -> Result:
@@ -96,25 +107,17 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
                         f"a bridge named {action.name} already exists on the node and was not made by"
                         " this resource"
                     )
-                    outcome = _held(recorded, "Invalid", "BridgeExists", message)
-                    self._report(bridge, recorded, outcome, "Warning")
-                    return Result()
+                    return self._stopped(bridge, recorded, InvalidSpec("BridgeExists", message))
                 recorded = self._execute(bridge, recorded, action)
-        except NodeRejected as exc:
+        except NodeError as exc:
             for name in names:
                 self._recheck(self._snapshot.recheck_bridge, name)
-            if exc.status == 409:
-                # DELETE answers 409 while a job still uses the bridge: retried until the job is gone.
-                outcome = _held(recorded, "Deleting", "BridgeInUse", exc.detail)
-            else:
-                outcome = _held(recorded, "Invalid", "NodeRejected", exc.detail)
-            self._report(bridge, recorded, outcome, "Warning")
-            return Result(requeue_after=WAIT_SECONDS) if exc.status == 409 else Result(retry=True)
-        except NodeUnavailable as exc:
-            for name in names:
-                self._recheck(self._snapshot.recheck_bridge, name)
-            self._report(bridge, recorded, _held(recorded, "Error", "NodeUnavailable", str(exc)), "Warning")
-            return Result(retry=True)
+            if isinstance(exc, NodeRejected) and exc.status == 409:
+                # DELETE answers 409 while a job still uses the bridge: looked at again until the job is gone.
+                outcome = self._keeping(recorded, "Deleting", "BridgeInUse", exc.detail)
+                self._record(bridge, recorded, outcome, "Warning")
+                return Result(requeue_after=WAIT_SECONDS)
+            return self._stopped(bridge, recorded, exc)
         synced = None
         if desired is not None:
             message = f"bridge {desired.name} matches generation {bridge.generation}'s spec"
@@ -131,10 +134,10 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
     def _execute(
         self,
         bridge: ChainlinkBridge,
-        recorded: StatusEntry | None,
+        recorded: Record | None,
         action: CreateBridge | UpdateBridge | DeleteBridge,
-    ) -> StatusEntry | None:
-        """Does one action; returns the status entry as it now stands (a create writes one first)."""
+    ) -> Record | None:
+        """Does one action; returns the record as it now stands (a create writes one first)."""
         if isinstance(action, CreateBridge):
             desired = action.bridge
             # Write-ahead: the entry claims the name before the bridge exists, so a crash right after the
@@ -147,8 +150,8 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
                 owned=True,
                 bridge_name=desired.name,
             )
-            entry = self._report(bridge, recorded, ahead, None)
-            recorded = StatusEntry(
+            entry = self._record(bridge, recorded, ahead, None)
+            recorded = Record(
                 node=self._node_name, phase="Pending", owned=True, bridge_name=desired.name, raw=entry
             )
             made = self._node.create_bridge(desired)
@@ -165,17 +168,3 @@ class BridgeReconciler(Reconciler[ChainlinkBridge, DesiredBridge]):
             self._snapshot.remove_bridge(action.name)
             self._event(bridge, "Normal", "BridgeDeleted", f"deleted bridge {action.name}")
         return recorded
-
-
-def _held(recorded: StatusEntry | None, phase: Phase, reason: Reason, message: str) -> Outcome:
-    """An outcome that keeps what the entry says this resource owns on the node."""
-    if recorded is None:
-        return Outcome(phase, reason, message)
-    return Outcome(
-        phase,
-        reason,
-        message,
-        spec_hash=recorded.spec_hash,
-        owned=recorded.owned or None,
-        bridge_name=recorded.bridge_name,
-    )

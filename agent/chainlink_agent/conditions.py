@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .phases import Phase, Reason
-from .resource import StatusEntry
+from .placement import Record
 
 SYNCED = "Synced"
 # The CRDs' bounds on an entry (a placement's status, an item of a resource's status.nodes): what the agent
@@ -64,8 +64,8 @@ def condition(
     }
 
 
-def status_entry(
-    generation: int, outcome: Outcome, previous: StatusEntry | None, timestamp: str
+def placement_status(
+    generation: int, outcome: Outcome, previous: Record | None, timestamp: str
 ) -> dict[str, Any]:
     """The entry to apply. lastTransitionTime moves only when the condition's status changes, and
     lastSyncTime only when anything else does, so an unchanged job yields an identical entry (no write)."""

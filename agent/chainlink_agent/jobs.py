@@ -15,9 +15,10 @@ from .conditions import SYNCED, Outcome
 from .controller import Result
 from .errors import InvalidSpec, NodeError, NodeRejected, Waiting
 from .phases import Phase, Reason
+from .placement import Record
 from .plan import Action, Create, Replace, plan
-from .reconcile import WAIT_SECONDS, Collaborators, Reconciler, kept
-from .resource import ChainlinkJob, StatusEntry, derived_external_job_id
+from .reconcile import Collaborators, Reconciler
+from .resource import ChainlinkJob, derived_external_job_id
 from .spec import RenderedSpec, render, rendered_before
 
 T = TypeVar("T")
@@ -84,7 +85,7 @@ def shown_bridges(names: list[str], blank: str | None) -> list[str]:
     return [name if name in own else redaction.REDACTED for name in names]
 
 
-def settled_invalid(job: ChainlinkJob, recorded: StatusEntry | None) -> bool:
+def settled_invalid(job: ChainlinkJob, recorded: Record | None) -> bool:
     """Whether the placement records job's current generation as Invalid for its own inline text: a new
     generation arrives through the watch, so a resync of an unchanged node need not parse it again. A TOML
     from a ConfigMap, which no watch follows, is never settled."""
@@ -107,7 +108,7 @@ class NotStarted:
     message: str
 
 
-def _recorded_not_started(recorded: StatusEntry | None) -> bool:
+def _recorded_not_started(recorded: Record | None) -> bool:
     synced = next((c for c in recorded.conditions if c.get("type") == SYNCED), {}) if recorded else {}
     return synced.get("reason") == "JobNotStarted"
 
@@ -166,13 +167,16 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
     def _parse(self, raw: dict[str, Any]) -> ChainlinkJob:
         return ChainlinkJob.from_dict(raw)
 
-    def _hold(self, recorded: StatusEntry | None, phase: Phase, reason: Reason, message: str) -> Outcome:
-        return kept(recorded, phase, reason, message)
+    def _keeping(self, recorded: Record | None, phase: Phase, reason: Reason, message: str) -> Outcome:
+        """An outcome that leaves the node's job as it was, so the record keeps pointing at it."""
+        if recorded is None:
+            return Outcome(phase, reason, message)
+        return Outcome(phase, reason, message, recorded.job_id, recorded.external_job_id, recorded.spec_hash)
 
     def _converge(
         self,
         job: ChainlinkJob,
-        recorded: StatusEntry | None,
+        recorded: Record | None,
         desired: RenderedSpec | None,
         wanted: bool,
     ) -> Result:
@@ -190,7 +194,7 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         try:
             present = self._snapshot.subset(owned)
             if desired is None and not present and recorded is not None and recorded.external_job_id:
-                # About to let go of a job the status records, which the snapshot does not show: ask the
+                # About to let go of a job the record holds, which the snapshot does not show: ask the
                 # node, as a list can miss a job (snapshot._find_missed) and letting go leaves it running.
                 self._snapshot.recheck(recorded.external_job_id)
                 present = self._snapshot.subset(owned)
@@ -207,7 +211,7 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
                 and held is not None
                 and (held.job_id, held.spec_hash) == (current.id, desired.spec_hash)
             ):
-                return self._hold_not_started(job, recorded, desired, held)
+                return self._not_started_held(job, recorded, desired, held)
             message = f"job {current.id} runs generation {job.generation}'s spec"
             synced = Outcome(
                 "Synced", "JobSynced", message, current.id, desired.external_job_id, desired.spec_hash
@@ -215,8 +219,8 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         return self._settled(job, recorded, synced, wanted)
 
     def _asked_before(
-        self, job: ChainlinkJob, recorded: StatusEntry | None
-    ) -> tuple[NotStarted | None, StatusEntry | None]:
+        self, job: ChainlinkJob, recorded: Record | None
+    ) -> tuple[NotStarted | None, Record | None]:
         """The node's refusal to start this job's spec if the node as it is now gave it (else None), and the
         record to plan from: without its spec hash, so that the spec is sent once more, when the recorded
         refusal came from the node before it changed (a restart may have brought what it lacked) or before
@@ -229,30 +233,23 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         return None, recorded
 
     def _failed(
-        self, job: ChainlinkJob, recorded: StatusEntry | None, desired: RenderedSpec | None, exc: NodeError
+        self, job: ChainlinkJob, recorded: Record | None, desired: RenderedSpec | None, exc: NodeError
     ) -> Result:
         if desired is not None:
             self._recheck(self._snapshot.recheck, desired.external_job_id)
             made = self._snapshot.subset([desired.external_job_id]).get(desired.external_job_id)
             if made is not None and isinstance(exc, NodeRejected) and exc.detail.startswith(NODE_NOT_STARTED):
                 held = NotStarted(made.id, desired.spec_hash, self._snapshot.changes, exc.detail)
-                return self._hold_not_started(job, recorded, desired, held)
+                return self._not_started_held(job, recorded, desired, held)
         if isinstance(exc, NodeRejected) and exc.detail.startswith(NODE_BRIDGES_MISSING):
             # The snapshot thought the bridges were there; the node knows better. Wait, as for any
             # missing bridge, instead of reporting a refusal.
             message = f"waiting for bridges the node does not have: {exc.detail}"
-            outcome = kept(recorded, "Pending", "BridgeMissing", message)
-            self._report(job, recorded, outcome, event="Normal")
-            return Result(requeue_after=WAIT_SECONDS)
-        if isinstance(exc, NodeRejected):
-            outcome = kept(recorded, "Invalid", "NodeRejected", exc.detail)
-        else:
-            outcome = kept(recorded, "Error", "NodeUnavailable", str(exc))
-        self._report(job, recorded, outcome, event="Warning")
-        return Result(retry=True)
+            return self._stopped(job, recorded, Waiting("BridgeMissing", message))
+        return self._stopped(job, recorded, exc)
 
-    def _hold_not_started(
-        self, job: ChainlinkJob, recorded: StatusEntry | None, desired: RenderedSpec, held: NotStarted
+    def _not_started_held(
+        self, job: ChainlinkJob, recorded: Record | None, desired: RenderedSpec, held: NotStarted
     ) -> Result:
         """The node holds the spec and said why it would not start it. Invalid: the author can change the
         spec (or have the node changed); sending the same spec again replaces the job only to be refused
@@ -261,10 +258,10 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         outcome = Outcome(
             "Invalid", "JobNotStarted", held.message, held.job_id, desired.external_job_id, desired.spec_hash
         )
-        self._report(job, recorded, outcome, event="Warning")
+        self._record(job, recorded, outcome, event="Warning")
         return Result()
 
-    def _desired(self, job: ChainlinkJob, recorded: StatusEntry | None) -> RenderedSpec:
+    def _desired(self, job: ChainlinkJob, recorded: Record | None) -> RenderedSpec:
         toml = job.toml
         if job.toml_from is not None:
             ref = job.toml_from
@@ -308,10 +305,10 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         except InvalidSpec:
             return self._claims.name_of(job.key)
 
-    def _held(self, recorded: StatusEntry | None) -> str | None:
+    def _held(self, recorded: Record | None) -> str | None:
         return recorded.external_job_id if recorded is not None else None
 
-    def _without_held(self, recorded: StatusEntry) -> StatusEntry:
+    def _without_held(self, recorded: Record) -> Record:
         return replace(recorded, external_job_id=None, job_id=None, spec_hash=None)
 
     def _pinned(self, job: ChainlinkJob, name: str) -> bool:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from .resource import API_VERSION, GROUP, KINDS, Resource, StatusEntry, queue_key
+from .resource import API_VERSION, GROUP, KINDS, Resource, queue_key
 
 PLURAL = "chainlinkplacements"
 KIND = "ChainlinkPlacement"
@@ -24,6 +25,25 @@ RELEASED_LABEL = f"{GROUP}/released"
 _PREFIX = {"ChainlinkJob": "job", "ChainlinkBridge": "bridge"}
 _PLURAL_OF = {kind.KIND: plural for plural, kind in KINDS.items()}
 _MAX_NAME = 253
+
+
+@dataclass(frozen=True)
+class Record:
+    """This node's record of a resource (its ChainlinkPlacement's status), as last written."""
+
+    node: str
+    uid: str = ""  # of the resource it was written for
+    phase: str | None = None
+    job_id: str | None = None
+    external_job_id: str | None = None
+    spec_hash: str | None = None
+    conditions: tuple[Mapping[str, Any], ...] = ()
+    owned: bool = False
+    bridge_name: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    # Kept while the node's release was uninstalled (release.py): hidden from status until its agent,
+    # back on the same database, has reconciled the resource again.
+    released: bool = False
 
 
 def name(kind: str, resource: str, node: str) -> str:
@@ -87,10 +107,10 @@ def released(obj: Mapping[str, Any]) -> bool:
     return RELEASED_LABEL in ((obj.get("metadata") or {}).get("labels") or {})
 
 
-def entry(obj: Mapping[str, Any]) -> StatusEntry:
+def record(obj: Mapping[str, Any]) -> Record:
     """The placement as the reconcile reads its record (an empty status: made, nothing recorded yet)."""
     status = obj.get("status") or {}
-    return StatusEntry(
+    return Record(
         node=node_of(obj),
         uid=str((obj.get("spec") or {}).get("uid", "")),
         phase=status.get("phase"),

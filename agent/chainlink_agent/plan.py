@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .nodetypes import DesiredBridge, NodeBridge, NodeJob
-from .resource import StatusEntry
+from .placement import Record
 from .spec import RenderedSpec
 
 
@@ -34,16 +34,16 @@ Action = Create | Replace | Delete
 def plan(
     desired: RenderedSpec | None,
     owned_external_ids: Iterable[str],
-    recorded: StatusEntry | None,
+    recorded: Record | None,
     node_jobs: Mapping[str, NodeJob],
 ) -> list[Action]:
     """Actions for one resource on one node.
 
     owned_external_ids are the only jobs this resource may touch: the ID it derives, the one its TOML sets
-    and the one its status recorded (a previous spec's). A node job with any other external ID is someone
+    and the one its record holds (a previous spec's). A node job with any other external ID is someone
     else's and is never in the plan.
 
-    A job whose ID or spec hash differs from what the status recorded is replaced: either the spec changed,
+    A job whose ID or spec hash differs from what the record holds is replaced: either the spec changed,
     someone replaced the job on the node, or the agent died before recording what it made. Replacing is
     correct in all three, and the last costs one extra replace instead of a guess about the node's copy.
     """
@@ -93,13 +93,13 @@ BridgeAction = CreateBridge | UpdateBridge | DeleteBridge | BridgeConflict
 
 def plan_bridge(
     desired: DesiredBridge | None,
-    recorded: StatusEntry | None,
+    recorded: Record | None,
     node_bridges: Mapping[str, NodeBridge],
     adopted: str | None = None,
 ) -> list[BridgeAction]:
     """Actions for one ChainlinkBridge on one node.
 
-    Bridges have no external ID, so ownership is written ahead: the status entry says `owned` (with the
+    Bridges have no external ID, so ownership is written ahead: the record says `owned` (with the
     bridge's name) before the agent creates the bridge. A bridge on the node is this resource's only if
     the entry says so, or it is `adopted` (the agent made it for another resource that held the name,
     which this one now holds: claims.py); any other bridge of that name is a conflict, reported and never

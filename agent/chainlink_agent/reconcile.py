@@ -14,17 +14,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from . import claims, placement, redaction
 from .claims import Claimant, Claims
-from .conditions import Outcome, now, status_entry
+from .conditions import Outcome, now, placement_status
 from .controller import Result
-from .errors import InvalidSpec, NodeError, Waiting
+from .errors import InvalidSpec, NodeError, NodeRejected, SpecError, Waiting
 from .nodetypes import DesiredBridge, NodeBridge, NodeJob
 from .phases import EventType, Phase, Reason
+from .placement import Record
 from .references import References
-from .resource import Resource, StatusEntry, split_key
+from .resource import Resource, split_key
 from .snapshot import NodeSnapshot
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,7 @@ class Collaborators:
 
 class Reconciler(Generic[R, D]):
     """The reconcile every kind shares, and its pieces; a kind supplies _parse, _desired, _converge and
-    _hold (the outcome that keeps what the status says this resource has on the node), and for its names
+    _keeping (the outcome that keeps what the record says this resource has on the node), and for its names
     (claims.py) _name, _held, _without_held, _pinned and _on_node."""
 
     NAMED: ClassVar[str]  # what a name of this kind is, in messages
@@ -108,69 +110,78 @@ class Reconciler(Generic[R, D]):
     def reconcile(self, key: str) -> Result:
         raw = self._cache.get(key)
         recorded = self.recorded(key)
+        obj = None
         if raw is not None:
             obj = self._parse(raw)
         elif recorded is not None:
             # A resource gone with a placement left: what the placement records is still to be removed.
             obj = self._gone(key, recorded)
-        else:
-            self._claims.release(key, None)
-            self.phases.pop(key, None)
-            return Result()
         held = self._held(recorded)
         # Checked before anything is done under the name: a resource that lost it never acts on it.
-        if recorded is not None and held is not None and (taker := self._taker(obj, held)) is not None:
+        taker = None if obj is None or recorded is None or held is None else self._taker(obj, held)
+        if obj is not None and recorded is not None and held is not None and taker is not None:
             if self._holders(held) == {key} and self._on_node(held):
                 # Its record is the only sign that the agent made what the node has under the name: kept,
                 # and nothing done, until the winner takes that over.
                 self._enqueue(taker)
-                outcome = self._hold(recorded, "Invalid", self.DUPLICATE, self._used_by(obj, held, taker))
-                self._report(obj, recorded, outcome, "Warning")
-                return Result(requeue_after=WAIT_SECONDS)
+                lost = InvalidSpec(self.DUPLICATE, self._used_by(obj, held, taker))
+                return self._stopped(obj, recorded, lost, Result(requeue_after=WAIT_SECONDS))
             recorded = self._without_held(recorded)
-        wanted = not obj.deleting and obj.targets(self._node_name, self._node_labels)
-        if not wanted or obj.suspend:
-            return self._remove(obj, recorded, held, wanted)
+        seen = Seen(
+            present=obj is not None,
+            recorded=recorded is not None,
+            deleting=obj is not None and obj.deleting,
+            targeted=obj is not None and obj.targets(self._node_name, self._node_labels),
+            suspended=obj is not None and obj.suspend,
+        )
+        decided = step(seen, lambda: obj is not None and self._inherited(obj) is not None)
+        if decided is Step.FORGET:
+            if not seen.present or seen.deleting:
+                self._claims.release(key, None)
+            self.phases.pop(key, None)
+            return Result()
+        assert obj is not None  # noqa: S101 - step() forgets an absent resource
+        if decided is Step.REMOVE:
+            return self._remove(obj, recorded, held, seen.wanted)
         try:
             desired = self._desired(obj, recorded)
-        except Waiting as exc:
-            self._report(obj, recorded, self._hold(recorded, "Pending", exc.reason, exc.message), "Normal")
-            return Result(requeue_after=WAIT_SECONDS)
-        except InvalidSpec as exc:
-            # Only a spec edit can fix this, and an edit arrives through the watch: no retry.
-            self._report(obj, recorded, self._hold(recorded, "Invalid", exc.reason, exc.message), "Warning")
-            return Result()
+        except (Waiting, InvalidSpec) as exc:
+            return self._stopped(obj, recorded, exc)
         if recorded is None:
             # The placement before anything is made on the node: a crash right after still leaves the
             # record that cleans it up, even once the resource is gone.
             ahead = self._ahead(desired)
-            recorded = placement.entry(
-                {"spec": {"uid": obj.uid}, "status": self._report(obj, None, ahead, None)}
+            recorded = placement.record(
+                {"spec": {"uid": obj.uid}, "status": self._record(obj, None, ahead, None)}
             )
-        return self._converge(obj, recorded, desired, wanted)
+        return self._converge(obj, recorded, desired, True)
+
+    def _stopped(
+        self, obj: R, recorded: Record | None, exc: SpecError | NodeError, result: Result | None = None
+    ) -> Result:
+        """Records why obj cannot be made to match (verdict()), keeping what its record says it has on
+        the node, and says when its key comes back (`result` instead of the verdict's, if given)."""
+        v = verdict(exc)
+        self._record(obj, recorded, self._keeping(recorded, v.phase, v.reason, v.message), v.event)
+        return v.result if result is None else result
 
     def _ahead(self, desired: D) -> Outcome:
         """The entry written before anything is made on the node."""
         return Outcome("Pending", "Creating", "making it on the node")
 
-    def _remove(self, obj: R, recorded: StatusEntry | None, held: str | None, wanted: bool) -> Result:
+    def _remove(self, obj: R, recorded: Record | None, held: str | None, wanted: bool) -> Result:
         """Nothing of obj is wanted on this node (deleted, untargeted or suspended): removes what it holds
         there. held: the name its placement recorded."""
-        if not wanted and recorded is None and self._inherited(obj) is None:
-            if obj.deleting:
-                self._claims.release(obj.key, None)
-            self.phases.pop(obj.key, None)
-            return Result()  # not ours, and nothing of ours to clean up
         result = self._converge(obj, recorded, None, wanted)
         if obj.deleting and not result.retry:
             # Only deletion lets go of a name, and only once the cleanup is done (claims.winner).
             self._claims.release(obj.key, held)
         return result
 
-    def recorded(self, key: str) -> StatusEntry | None:
+    def recorded(self, key: str) -> Record | None:
         """This node's record of the resource: its placement, if there is one."""
         held = self._placements.get(key)
-        return None if held is None else placement.entry(held)
+        return None if held is None else placement.record(held)
 
     def needs_resync(self, key: str) -> bool:
         """Whether a resync must reconcile this key when the node is as the agent left it (snapshot.changed
@@ -181,31 +192,31 @@ class Reconciler(Generic[R, D]):
     def _parse(self, raw: dict[str, Any]) -> R:
         raise NotImplementedError
 
-    def _gone(self, key: str, recorded: StatusEntry) -> R:
+    def _gone(self, key: str, recorded: Record) -> R:
         """A deleted resource, as far as its placement tells."""
         namespace, name = split_key(key)[1].split("/", 1)
         metadata = {"namespace": namespace, "name": name, "uid": recorded.uid, "deletionTimestamp": "gone"}
         return self._parse({"metadata": metadata, "spec": {}})
 
-    def _desired(self, obj: R, recorded: StatusEntry | None) -> D:
+    def _desired(self, obj: R, recorded: Record | None) -> D:
         raise NotImplementedError
 
-    def _converge(self, obj: R, recorded: StatusEntry | None, desired: D | None, wanted: bool) -> Result:
+    def _converge(self, obj: R, recorded: Record | None, desired: D | None, wanted: bool) -> Result:
         """Makes the node match `desired` (None: nothing of this resource on the node), then reports."""
         raise NotImplementedError
 
-    def _hold(self, recorded: StatusEntry | None, phase: Phase, reason: Reason, message: str) -> Outcome:
+    def _keeping(self, recorded: Record | None, phase: Phase, reason: Reason, message: str) -> Outcome:
         raise NotImplementedError
 
     def _name(self, obj: R) -> str | None:
         """The name obj's spec sets, whatever its suspend and targets (None: none this node can tell)."""
         raise NotImplementedError
 
-    def _held(self, recorded: StatusEntry | None) -> str | None:
+    def _held(self, recorded: Record | None) -> str | None:
         """The name a placement records this resource holding on the node."""
         raise NotImplementedError
 
-    def _without_held(self, recorded: StatusEntry) -> StatusEntry:
+    def _without_held(self, recorded: Record) -> Record:
         """The record without the name it holds."""
         raise NotImplementedError
 
@@ -216,11 +227,11 @@ class Reconciler(Generic[R, D]):
     def _on_node(self, name: str) -> bool:
         raise NotImplementedError
 
-    def _settled(self, obj: R, recorded: StatusEntry | None, synced: Outcome | None, wanted: bool) -> Result:
+    def _settled(self, obj: R, recorded: Record | None, synced: Outcome | None, wanted: bool) -> Result:
         """The tail of a converge that went through: `synced` reported (the node matches the spec), or the
         resource forgotten (it no longer wants anything here), or Suspended."""
         if synced is not None:
-            self._report(obj, recorded, synced, None)
+            self._record(obj, recorded, synced, None)
         elif not wanted:
             self._forget(obj, recorded)
         else:
@@ -228,18 +239,18 @@ class Reconciler(Generic[R, D]):
             message = f"spec.suspend is true: the {what} is removed from the node"
             # The external job ID stays recorded: a suspended resource keeps it, and others find it here.
             ext = recorded.external_job_id if recorded is not None else None
-            self._report(obj, recorded, Outcome("Suspended", "Suspended", message, external_job_id=ext), None)
+            self._record(obj, recorded, Outcome("Suspended", "Suspended", message, external_job_id=ext), None)
         return Result()
 
-    def _report(
-        self, obj: Resource, recorded: StatusEntry | None, outcome: Outcome, event: EventType | None
+    def _record(
+        self, obj: Resource, recorded: Record | None, outcome: Outcome, event: EventType | None
     ) -> dict[str, Any]:
         """Writes this node's placement if it changed, with one Event (`event` is its type) per change, not
-        one per retry. Returns the entry (the placement's status)."""
+        one per retry. Returns the record as written (the placement's status)."""
         message = redaction.redact(outcome.message)
         if message != outcome.message:
             outcome = replace(outcome, message=message)
-        entry = status_entry(obj.generation, outcome, recorded, now())
+        entry = placement_status(obj.generation, outcome, recorded, now())
         self.phases[obj.key] = outcome.phase
         if recorded is not None and recorded.released:
             # Back on the database its release was uninstalled from: the record is current again.
@@ -263,7 +274,7 @@ class Reconciler(Generic[R, D]):
         self._summarize(obj.key)
         return entry
 
-    def _forget(self, obj: Resource, recorded: StatusEntry | None) -> None:
+    def _forget(self, obj: Resource, recorded: Record | None) -> None:
         """The resource no longer wants anything here (deleted or untargeted) and it is gone from the node:
         so goes its placement."""
         self.phases.pop(obj.key, None)
@@ -277,7 +288,7 @@ class Reconciler(Generic[R, D]):
         log.info("event", extra={"key": obj.key, "reason": reason, "event_message": message})
         self._kube.emit_event(obj, event_type, reason, message)
 
-    def _claim(self, obj: R, recorded: StatusEntry | None, name: str) -> None:
+    def _claim(self, obj: R, recorded: Record | None, name: str) -> None:
         """Claims `name`, which obj's spec sets, for obj: Invalid (self.DUPLICATE) if another resource
         holds it (claims.winner)."""
         contestable = self._contestable(obj, name)
@@ -327,7 +338,7 @@ class Reconciler(Generic[R, D]):
         return {
             placement.resource_key(held)
             for held in self._placements.cached_containing(name)
-            if self._held(placement.entry(held)) == name
+            if self._held(placement.record(held)) == name
         }
 
     def _inherited(self, obj: R) -> str | None:
@@ -349,8 +360,58 @@ class Reconciler(Generic[R, D]):
             log.info("could not recheck the node", extra={"item": name, "error": str(exc)})
 
 
-def kept(recorded: StatusEntry | None, phase: Phase, reason: Reason, message: str) -> Outcome:
-    """An outcome that leaves the node's job as it was, so the status keeps pointing at it."""
-    if recorded is None:
-        return Outcome(phase, reason, message)
-    return Outcome(phase, reason, message, recorded.job_id, recorded.external_job_id, recorded.spec_hash)
+@dataclass(frozen=True)
+class Seen:
+    """What decides a reconcile's first step, read from the cache and the placement."""
+
+    present: bool  # the resource exists (or is gone with a placement left: deleting)
+    recorded: bool  # this node has a placement of it
+    deleting: bool
+    targeted: bool
+    suspended: bool
+
+    @property
+    def wanted(self) -> bool:
+        return self.present and not self.deleting and self.targeted
+
+
+class Step(Enum):
+    FORGET = "forget"  # nothing of it here or recorded: only what the agent keeps in memory of it goes
+    REMOVE = "remove"  # nothing of it wanted here: what it holds on the node goes, then its record
+    CONVERGE = "converge"  # the node is made to match its spec
+
+
+def step(seen: Seen, inherits: Callable[[], bool]) -> Step:
+    """The first step. `inherits`: whether the resource wins a name that another resource's placement
+    left on the node (asked only of an unwanted resource with no record: it then removes that)."""
+    if not seen.present:
+        return Step.FORGET
+    if seen.wanted and not seen.suspended:
+        return Step.CONVERGE
+    if not seen.wanted and not seen.recorded and not inherits():
+        return Step.FORGET  # not ours, and nothing of ours to clean up
+    return Step.REMOVE
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a resource that cannot be made to match reads in its record, and when its key comes back."""
+
+    phase: Phase
+    reason: Reason
+    message: str
+    event: EventType
+    result: Result
+
+
+def verdict(exc: SpecError | NodeError) -> Verdict:
+    """The one table for both kinds. A spec that waits for something (a bridge, a key, a ConfigMap) is
+    looked at again after WAIT_SECONDS, with no failure counted; one only an edit can fix is not retried
+    (the edit arrives through the watch); a node's refusal and its silence back off, longer each time."""
+    if isinstance(exc, Waiting):
+        return Verdict("Pending", exc.reason, exc.message, "Normal", Result(requeue_after=WAIT_SECONDS))
+    if isinstance(exc, SpecError):
+        return Verdict("Invalid", exc.reason, exc.message, "Warning", Result())
+    if isinstance(exc, NodeRejected):
+        return Verdict("Invalid", "NodeRejected", exc.detail, "Warning", Result(retry=True))
+    return Verdict("Error", "NodeUnavailable", str(exc), "Warning", Result(retry=True))

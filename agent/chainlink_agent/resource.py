@@ -88,25 +88,6 @@ class Selector:
 
 
 @dataclass(frozen=True)
-class StatusEntry:
-    """This node's record of a resource (its ChainlinkPlacement's status), as last written."""
-
-    node: str
-    uid: str = ""  # of the resource it was written for
-    phase: str | None = None
-    job_id: str | None = None
-    external_job_id: str | None = None
-    spec_hash: str | None = None
-    conditions: tuple[Mapping[str, Any], ...] = ()
-    owned: bool = False
-    bridge_name: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict)
-    # Kept while the node's release was uninstalled (release.py): hidden from status until its agent,
-    # back on the same database, has reconciled the resource again.
-    released: bool = False
-
-
-@dataclass(frozen=True)
 class Resource:
     """What every kind shares: identity, targeting and suspension."""
 

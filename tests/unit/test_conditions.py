@@ -1,13 +1,13 @@
-from chainlink_agent.conditions import Outcome, status_entry
-from chainlink_agent.resource import StatusEntry
+from chainlink_agent.conditions import Outcome, placement_status
+from chainlink_agent.placement import Record
 
 
 def entry_of(raw):
-    return StatusEntry(node="n", conditions=tuple(raw["conditions"]), raw=raw)
+    return Record(node="n", conditions=tuple(raw["conditions"]), raw=raw)
 
 
 def test_synced_entry_shape():
-    entry = status_entry(2, Outcome("Synced", "JobSynced", "ok", "5", "e", "h"), None, "T1")
+    entry = placement_status(2, Outcome("Synced", "JobSynced", "ok", "5", "e", "h"), None, "T1")
     assert entry["jobID"] == "5"
     assert entry["observedGeneration"] == 2
     assert entry["lastSyncTime"] == "T1"
@@ -23,21 +23,21 @@ def test_synced_entry_shape():
 
 
 def test_unchanged_outcome_gives_an_identical_entry():
-    first = status_entry(2, Outcome("Synced", "JobSynced", "ok", "5", "e", "h"), None, "T1")
-    again = status_entry(2, Outcome("Synced", "JobSynced", "ok", "5", "e", "h"), entry_of(first), "T2")
+    first = placement_status(2, Outcome("Synced", "JobSynced", "ok", "5", "e", "h"), None, "T1")
+    again = placement_status(2, Outcome("Synced", "JobSynced", "ok", "5", "e", "h"), entry_of(first), "T2")
     assert again == first
 
 
 def test_transition_time_moves_only_when_status_flips():
-    ok = status_entry(1, Outcome("Synced", "JobSynced", "ok", "5"), None, "T1")
-    failing = status_entry(1, Outcome("Error", "NodeUnavailable", "down", "5"), entry_of(ok), "T2")
-    still = status_entry(1, Outcome("Invalid", "NodeRejected", "bad", "5"), entry_of(failing), "T3")
+    ok = placement_status(1, Outcome("Synced", "JobSynced", "ok", "5"), None, "T1")
+    failing = placement_status(1, Outcome("Error", "NodeUnavailable", "down", "5"), entry_of(ok), "T2")
+    still = placement_status(1, Outcome("Invalid", "NodeRejected", "bad", "5"), entry_of(failing), "T3")
     assert failing["conditions"][0]["lastTransitionTime"] == "T2"
     assert still["conditions"][0]["lastTransitionTime"] == "T2"
     assert still["lastSyncTime"] == "T3"
 
 
 def test_suspended_counts_as_synced():
-    entry = status_entry(1, Outcome("Suspended", "Suspended", "off"), None, "T")
+    entry = placement_status(1, Outcome("Suspended", "Suspended", "off"), None, "T")
     assert entry["conditions"][0]["status"] == "True"
     assert "jobID" not in entry

@@ -1,8 +1,8 @@
 """Desired vs actual -> actions, with no cluster and no node."""
 
 from chainlink_agent.nodetypes import NodeJob
+from chainlink_agent.placement import Record
 from chainlink_agent.plan import Create, Delete, Replace, plan
-from chainlink_agent.resource import StatusEntry
 from chainlink_agent.spec import render
 
 EXT = "11111111-1111-5111-8111-111111111111"
@@ -15,7 +15,7 @@ def desired():
 
 
 def recorded(job_id="7", spec_hash=None, ext=EXT):
-    return StatusEntry(
+    return Record(
         node="node-a", job_id=job_id, external_job_id=ext, spec_hash=spec_hash or desired().spec_hash
     )
 
@@ -80,7 +80,7 @@ SAME = NodeBridge("price", "https://ea", 1, "100")
 
 
 def owned(name="price", phase="Synced"):
-    return StatusEntry(node="n", phase=phase, owned=True, bridge_name=name)
+    return Record(node="n", phase=phase, owned=True, bridge_name=name)
 
 
 def test_bridge_missing_is_created_and_restored_when_it_had_been_made():
@@ -99,7 +99,7 @@ def test_owned_bridge_is_updated_only_when_it_differs():
 
 def test_a_bridge_this_resource_did_not_make_is_never_touched():
     assert plan_bridge(WANT, None, {"price": SAME}) == [BridgeConflict("price")]
-    not_owned = StatusEntry(node="n", phase="Invalid", bridge_name="price")
+    not_owned = Record(node="n", phase="Invalid", bridge_name="price")
     assert plan_bridge(WANT, not_owned, {"price": SAME}) == [BridgeConflict("price")]
     assert plan_bridge(None, not_owned, {"price": SAME}) == []
     assert plan_bridge(WANT, owned("other"), {"price": SAME}) == [BridgeConflict("price")]

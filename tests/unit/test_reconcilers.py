@@ -5,7 +5,7 @@ import logging
 
 import pytest
 from chainlink_agent import placement, snapshot
-from chainlink_agent.conditions import Outcome, now, status_entry
+from chainlink_agent.conditions import Outcome, now, placement_status
 from chainlink_agent.errors import NodeRejected, NodeUnavailable
 from chainlink_agent.jobs import settled_invalid
 from chainlink_agent.nodetypes import KeyBundle, NodeBridge, NodeFacts, NodeJob
@@ -284,10 +284,10 @@ def test_only_an_invalid_of_the_jobs_own_text_at_its_current_generation_is_settl
 ):
     metadata = {"name": "feed", "uid": "u", "generation": generation}
     job = ChainlinkJob.from_dict({"metadata": metadata, "spec": spec})
-    status = status_entry(1, Outcome("Invalid", reason, "why"), None, now())
-    recorded = placement.entry({"spec": {"uid": "u"}, "status": status})
+    status = placement_status(1, Outcome("Invalid", reason, "why"), None, now())
+    recorded = placement.record({"spec": {"uid": "u"}, "status": status})
     assert settled_invalid(job, recorded) is settled
-    assert not settled_invalid(job, placement.entry({"spec": {"uid": "another"}, "status": status}))
+    assert not settled_invalid(job, placement.record({"spec": {"uid": "another"}, "status": status}))
 
 
 def not_started(w):

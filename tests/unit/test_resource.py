@@ -71,7 +71,7 @@ def test_a_placement_reads_back_as_this_nodes_record_and_names_its_resource():
     assert held["metadata"]["name"] == "job.j.node-a"
     assert held["metadata"]["labels"] == {placement.NODE_LABEL: "node-a"}
     assert held["spec"] == {"kind": "ChainlinkJob", "name": "j", "uid": "u", "node": "node-a"}
-    record = placement.entry(held)
+    record = placement.record(held)
     assert (record.uid, record.job_id, record.external_job_id, record.spec_hash) == ("u", "4", "e", "h")
     assert placement.resource_key(held) == job.key
 

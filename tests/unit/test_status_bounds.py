@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from chainlink_agent.aggregator import MAX_NODES, summary
-from chainlink_agent.conditions import MAX_CONDITIONS, MAX_MESSAGE, Outcome, bounded, status_entry
+from chainlink_agent.conditions import MAX_CONDITIONS, MAX_MESSAGE, Outcome, bounded, placement_status
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 
@@ -53,7 +53,7 @@ def test_the_agents_caps_are_the_crds_bounds(name):
 
 def test_a_long_refusal_is_cut_to_the_bound_in_the_entry_and_its_condition():
     refusal = "the node says: " + "x" * 100_000
-    entry = status_entry(1, Outcome("Invalid", "NodeRejected", refusal), None, "2026-01-01T00:00:00Z")
+    entry = placement_status(1, Outcome("Invalid", "NodeRejected", refusal), None, "2026-01-01T00:00:00Z")
     assert len(entry["message"]) == MAX_MESSAGE
     assert entry["message"].startswith("the node says: xxx")
     assert entry["message"].endswith("\u2026")
