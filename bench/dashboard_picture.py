@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,11 +23,11 @@ from typing import Any
 
 import httpx
 import matplotlib
-import yaml
 from kubernetes import client
 
 from tests.cluster.controlplane import ControlPlane
-from tests.integration.harness import AgentProcess, Bridges, Jobs, eventually, free_port, install_crd, toml
+from tests.cluster.prometheus import Prometheus
+from tests.integration.harness import AgentProcess, Bridges, Jobs, install_crd, toml
 from tests.monitoring import dashboard
 from tests.nodedouble.fixtures import NodeDoubleProcess
 
@@ -77,7 +76,7 @@ def scenario(jobs: Jobs, bridges: Bridges, node: NodeDoubleProcess, log: Callabl
     time.sleep(90)
 
 
-def start_prometheus(workdir: Path, agent_port: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_prometheus(workdir: Path, agent_port: int) -> Prometheus:
     config = {
         "global": {"scrape_interval": f"{SCRAPE_SECONDS}s", "evaluation_interval": f"{SCRAPE_SECONDS}s"},
         "scrape_configs": [
@@ -87,29 +86,7 @@ def start_prometheus(workdir: Path, agent_port: int) -> tuple[subprocess.Popen[b
             }
         ],
     }
-    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    log_file = (workdir / "prometheus.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={workdir / 'prometheus.yml'}",
-            f"--storage.tsdb.path={workdir / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log_file,
-        stderr=log_file,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/-/ready", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    eventually(ready, 30, "Prometheus to be ready")
-    return proc, url
+    return Prometheus(workdir / "prometheus", config).start()
 
 
 def query_range(url: str, expr: str, start: float, end: float) -> list[dict[str, Any]]:
@@ -315,7 +292,8 @@ def main() -> int:
             {"chain": "sepolia"},
             resync_seconds=15.0,
         )
-        prometheus, url = start_prometheus(workdir, agent.port)
+        prometheus = start_prometheus(workdir, agent.port)
+        url = prometheus.url
         try:
             start = time.time()
             agent.start()
@@ -327,8 +305,7 @@ def main() -> int:
             render(run, args.out)
             log(f"wrote {args.out} and {args.series}")
         finally:
-            prometheus.terminate()
-            prometheus.wait(30)
+            prometheus.stop()
             agent.stop()
             node.stop()
     return 0

@@ -8,10 +8,15 @@ one account, the developer account, holds nearly 2^256 wei and is unlocked: ``fu
         chain.fund(address, 10**18)              # one ether, mined in the next block
         chain.balance(address)                   # wei
 
-HTTP and WebSocket JSON-RPC listen on free loopback ports (``http_url``, ``ws_url``); no IPC socket, no P2P
-(developer mode dials and listens to no peers). The chain lives in memory, so each start is a new chain from
-its genesis: with a data directory geth's database preallocates about 1.4 GB of disk for a few minutes of
-blocks. ``DIR/logs/geth.log`` has its output; ``DIR/components.json`` lists its pid for
+HTTP and WebSocket JSON-RPC listen on free loopback ports (``http_url``, ``ws_url``), picked at the first
+start and kept by later ones, so that a node configured with them finds the chain again after ``stop()`` and
+``start()``; no IPC socket, no P2P (developer mode dials and listens to no peers). The chain lives in memory,
+so each start is a new chain from its genesis (with a data directory and geth's default cache, its database
+preallocates about 1.4 GB of disk). A node following a chain that starts again from its genesis keeps its
+highest head until the new chain passes it (chainlink-framework chains/heads/tracker.go), and its keys' funds
+are gone. ``persist=True`` keeps the chain in ``DIR/data`` instead, so that a start after a stop continues
+it, as an RPC node that restarts does; geth's cache is then cut to 16 MB, and what its database preallocates
+to a few MB. ``DIR/logs/geth.log`` has its output; ``DIR/components.json`` lists its pid for
 ``python -m tests.cluster down --dir DIR``.
 """
 
@@ -43,12 +48,14 @@ class DevChain:
         directory: Path,
         *,
         block_seconds: int = 1,
+        persist: bool = False,
         bin_dir: Path | None = None,
         timeout: float = 30.0,
     ) -> None:
         self.directory = Path(directory).resolve()
         self.logs_dir = self.directory / "logs"
         self.block_seconds = block_seconds
+        self.persist = persist
         self.bin_dir = bin_dir or tools_bin_dir()
         self.timeout = timeout
         self.http_port = self.ws_port = 0
@@ -80,7 +87,8 @@ class DevChain:
         atexit.register(self.stop)
         try:
             self.logs_dir.mkdir(parents=True, exist_ok=True)
-            self.http_port, self.ws_port = free_ports(2)
+            if not self.http_port:
+                self.http_port, self.ws_port = free_ports(2)
             self.component = Component(
                 SERVER,
                 [
@@ -96,6 +104,7 @@ class DevChain:
                     "--ws",
                     "--ws.addr=127.0.0.1",
                     f"--ws.port={self.ws_port}",
+                    *([f"--datadir={self.directory / 'data'}", "--cache=16"] if self.persist else []),
                 ],
                 self.logs_dir / f"{SERVER}.log",
                 env={k: v for k, v in os.environ.items() if not k.startswith(_ENV_PREFIX)},

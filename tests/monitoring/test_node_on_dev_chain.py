@@ -10,22 +10,20 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import promql_parser
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cluster.devchain import DevChain
 from tests.integration.harness import eventually
 from tests.realnode.fixtures import RealNodes
-from tests.realnode.node import UNREACHABLE_RPC, RealNode, evm_config, node_keys
+from tests.realnode.node import UNREACHABLE_RPC
 
+from .chainnode import FUNDS, ChainNode, Sample, node_on_chain
 from .test_alerts import rules
 
-FUNDS = 10**18  # one ether
 # What Prometheus and the ServiceMonitor add to every series of the node; the node exports none of them.
 TARGET_LABELS = {"namespace", "job", "pod", "endpoint", "service", "instance", "container"}
 FAILING_JOB = """type = "webhook"
@@ -38,46 +36,18 @@ observationSource = \"\"\"
 """
 
 
-@dataclass
-class Sample:
-    name: str
-    labels: dict[str, str]
-    value: float
-
-
-@dataclass
-class ChainNode:
-    node: RealNode
-    key: str  # its ETH key, funded with FUNDS
-    chain_id: str
-
-    def samples(self) -> list[Sample]:
-        """The node's samples named as Prometheus stores them: without its comment lines, as untyped samples,
-        since the parser would name a counter's samples with a _total the node does not write."""
-        exposition = httpx.get(f"{self.node.url}/metrics", timeout=10).text
-        text = "\n".join(line for line in exposition.splitlines() if not line.startswith("#"))
-        return [
-            Sample(s.name, s.labels, s.value) for f in text_string_to_metric_families(text) for s in f.samples
-        ]
-
-
 @pytest.fixture(scope="module")
 def chain_node(real_nodes: RealNodes, dev_chain: DevChain) -> Iterator[ChainNode]:
-    chain_id = str(dev_chain.chain_id)
-    rpcs = ((dev_chain.ws_url, dev_chain.http_url), UNREACHABLE_RPC)
-    node = real_nodes.start("dev-chain", evm_config(chain_id, *rpcs))
-    try:
-        key = node_keys(node)["eth"][0]
-        dev_chain.fund(key, FUNDS)
+    with node_on_chain(real_nodes, dev_chain, "dev-chain", UNREACHABLE_RPC) as chain_node:
+        dev_chain.fund(chain_node.key, FUNDS)
+        node = chain_node.node
         with httpx.Client(base_url=node.url, timeout=30) as api:
             api.post("/sessions", json={"email": node.email, "password": node.password}).raise_for_status()
             external_id = str(uuid.uuid4())
             api.post("/v2/jobs", json={"toml": FAILING_JOB.format(id=external_id)}).raise_for_status()
             # Webhook runs are started by external job ID on this build (../shared/notes/real-node.md).
             api.post(f"/v2/jobs/{external_id}/runs").raise_for_status()
-        yield ChainNode(node, key, chain_id)
-    finally:
-        node.stop()
+        yield chain_node
 
 
 def test_the_node_follows_the_chain_counts_its_rpc_nodes_and_exports_its_keys_balance(
