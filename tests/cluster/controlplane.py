@@ -90,12 +90,12 @@ def missing_tools(bin_dir: Path, *, full: bool, real_pods: bool = False) -> list
     return missing + (missing_host_tools() if real_pods else [])
 
 
-def free_ports(count: int) -> list[int]:
-    """Ports the kernel hands out on 127.0.0.1; all held open together so none repeats."""
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """Ports the kernel hands out on host; all held open together so none repeats."""
     with contextlib.ExitStack() as stack:
         socks = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
         for s in socks:
-            s.bind(("127.0.0.1", 0))
+            s.bind((host, 0))
         return [s.getsockname()[1] for s in socks]
 
 

@@ -22,112 +22,59 @@ to a few MB. ``DIR/logs/geth.log`` has its output; ``DIR/components.json`` lists
 
 from __future__ import annotations
 
-import atexit
 import os
 import time
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
 from tests.cluster.controlplane import free_ports
-from tests.cluster.process import BenchError, Component, record_components
-from tests.cluster.tools import tools_bin_dir
+from tests.cluster.process import BenchError, BenchServer
 
-SERVER = "geth"
 # Every flag of geth also reads GETH_<FLAG> from the environment: a stray one must not change the chain.
 _ENV_PREFIX = "GETH_"
 
 
-class DevChain:
-    """``geth --dev`` logging into ``directory``; ``start()`` and ``stop()``, or a context manager. ``stop``
-    is idempotent and runs at interpreter exit if forgotten."""
+class DevChain(BenchServer):
+    """``geth --dev`` logging into ``directory``. With ``persist``, its chain is kept in ``DIR/data``, so a
+    restart continues it."""
+
+    BINARY = "geth"
 
     def __init__(
         self,
         directory: Path,
         *,
+        host: str = "127.0.0.1",
         block_seconds: int = 1,
         persist: bool = False,
         bin_dir: Path | None = None,
         timeout: float = 30.0,
     ) -> None:
-        self.directory = Path(directory).resolve()
-        self.logs_dir = self.directory / "logs"
+        super().__init__(directory, bin_dir, timeout)
+        self.host = host
         self.block_seconds = block_seconds
         self.persist = persist
-        self.bin_dir = bin_dir or tools_bin_dir()
-        self.timeout = timeout
         self.http_port = self.ws_port = 0
         self.chain_id = 0
         self.developer = ""  # the funded, unlocked account
-        self.component: Component | None = None
         self._http: httpx.Client | None = None
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
+        return f"http://{self.host}:{self.http_port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.ws_port}"
-
-    # -- life cycle ---------------------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> Self:
-        binary = self.bin_dir / SERVER
-        if not os.access(binary, os.X_OK):
-            raise BenchError(f"missing {SERVER} in {self.bin_dir}: run `bash scripts/tools.sh` first")
-        atexit.register(self.stop)
-        try:
-            self.logs_dir.mkdir(parents=True, exist_ok=True)
-            if not self.http_port:
-                self.http_port, self.ws_port = free_ports(2)
-            self.component = Component(
-                SERVER,
-                [
-                    str(binary),
-                    "--dev",
-                    f"--dev.period={self.block_seconds}",
-                    # Nothing uses IPC; without a data directory its socket would be $TMPDIR/geth.ipc, one
-                    # for every chain on the machine.
-                    "--ipcdisable",
-                    "--http",
-                    "--http.addr=127.0.0.1",
-                    f"--http.port={self.http_port}",
-                    "--ws",
-                    "--ws.addr=127.0.0.1",
-                    f"--ws.port={self.ws_port}",
-                    *([f"--datadir={self.directory / 'data'}", "--cache=16"] if self.persist else []),
-                ],
-                self.logs_dir / f"{SERVER}.log",
-                env={k: v for k, v in os.environ.items() if not k.startswith(_ENV_PREFIX)},
-            )
-            self.component.start()
-            record_components(self.directory, [self.component])
-            self._http = httpx.Client(base_url=self.http_url, timeout=10)
-            self._wait_answering()
-            self.chain_id = int(self.rpc("eth_chainId"), 16)
-            self.developer = self.rpc("eth_accounts")[0]
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        return f"ws://{self.host}:{self.ws_port}"
 
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 10 s; the chain is gone with the process."""
-        atexit.unregister(self.stop)
+        """The chain is gone with the process, unless it persists."""
         if self._http is not None:
             self._http.close()
             self._http = None
-        if self.component is not None:
-            self.component.stop()
+        super().stop()
 
     # -- the chain ----------------------------------------------------------------------------------
 
@@ -161,24 +108,38 @@ class DevChain:
             raise BenchError(f"transaction {tx} failed: {receipt}")
         return str(tx)
 
-    # -- internals ----------------------------------------------------------------------------------
+    # -- as a bench server -------------------------------------------------------------------------
 
-    def _wait_answering(self) -> None:
-        assert self.component is not None
-        deadline = time.monotonic() + self.timeout
-        delay = 0.02
-        while True:
-            self.component.ensure_running()
-            try:
-                self.rpc("eth_blockNumber")
-                return
-            except httpx.HTTPError as e:  # connection refused until it listens
-                last_error = f"{type(e).__name__}: {e}"
-            if time.monotonic() > deadline:
-                raise BenchError(
-                    self.component.describe(
-                        f"{SERVER} not answering within {self.timeout:.0f}s ({last_error})"
-                    )
-                )
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.25)
+    def _command(self, binary: Path) -> list[str]:
+        if not self.http_port:  # kept across restarts: its RPC nodes' URLs stay right
+            self.http_port, self.ws_port = free_ports(2, self.host)
+        self._http = httpx.Client(base_url=self.http_url, timeout=10)
+        return [
+            str(binary),
+            "--dev",
+            f"--dev.period={self.block_seconds}",
+            # Nothing uses IPC; without a data directory its socket would be $TMPDIR/geth.ipc, one for every
+            # chain on the machine.
+            "--ipcdisable",
+            "--http",
+            f"--http.addr={self.host}",
+            f"--http.port={self.http_port}",
+            # Pods ask by the bridge's address: geth answers only Host "localhost" and its own origins else.
+            "--http.vhosts=*",
+            "--ws",
+            f"--ws.addr={self.host}",
+            f"--ws.port={self.ws_port}",
+            "--ws.origins=*",
+            *([f"--datadir={self.directory / 'data'}", "--cache=16"] if self.persist else []),
+        ]
+
+    def _env(self) -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith(_ENV_PREFIX)}
+
+    def _not_ready(self) -> str | None:
+        self.rpc("eth_blockNumber")
+        return None
+
+    def _started(self) -> None:
+        self.chain_id = int(self.rpc("eth_chainId"), 16)
+        self.developer = self.rpc("eth_accounts")[0]

@@ -18,19 +18,14 @@ kernel if the thread that started it dies.
 
 from __future__ import annotations
 
-import atexit
 import http.client
 import os
 import shutil
-import socket
-import time
 from pathlib import Path
-from typing import Self
 
-from tests.cluster.process import BenchError, Component, record_components, run_tool
-from tests.cluster.tools import tools_bin_dir
+from tests.cluster.controlplane import free_ports
+from tests.cluster.process import BenchError, BenchServer, run_tool
 
-SERVER = "versitygw"
 ACCESS_KEY = "chainlink-bench"
 SECRET_KEY = "chainlink-bench-object-store-secret"
 REGION = "us-east-1"
@@ -42,23 +37,15 @@ _ENV_PREFIXES = ("VGW_", "ROOT_", "ADMIN_")
 _ENV_NAMES = ("LOGFILE", "WEBHOOK")
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port the kernel hands out on host."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(_ENV_PREFIXES) and k not in _ENV_NAMES}
 
 
-class ObjectStore:
-    """versitygw on the posix backend in ``directory`` (data/, logs/), with ``buckets`` created.
+class ObjectStore(BenchServer):
+    """versitygw on the posix backend in ``directory`` (data/, logs/), with ``buckets`` created. ``start``
+    empties ``data/``: each start is a fresh store."""
 
-    ``start()`` and ``stop()``, or a context manager; ``stop`` is idempotent and runs at interpreter exit if
-    forgotten. ``start`` empties ``data/``: each start is a fresh store.
-    """
+    BINARY = "versitygw"
 
     def __init__(
         self,
@@ -70,19 +57,14 @@ class ObjectStore:
         bin_dir: Path | None = None,
         timeout: float = 30.0,
     ) -> None:
-        self.directory = Path(directory).resolve()
+        super().__init__(directory, bin_dir, timeout)
         self.data_dir = self.directory / "data"
-        self.logs_dir = self.directory / "logs"
         self.host = host
         self.port = port
         self.buckets = buckets
-        self.bin_dir = bin_dir or tools_bin_dir()
-        self.timeout = timeout
         self.access_key = ACCESS_KEY
         self.secret_key = SECRET_KEY
         self.region = REGION
-        self.component: Component | None = None
-        self.startup_seconds: float | None = None
 
     # -- what a client needs ------------------------------------------------------------------------
 
@@ -101,70 +83,15 @@ class ObjectStore:
     def pid(self) -> int | None:
         return self.component.pid if self.component else None
 
-    # -- life cycle ---------------------------------------------------------------------------------
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> Self:
-        binary = self.bin_dir / SERVER
-        if not os.access(binary, os.X_OK):
-            raise BenchError(f"missing {SERVER} in {self.bin_dir}: run `bash scripts/tools.sh` first")
-        began = time.monotonic()
-        atexit.register(self.stop)
-        try:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
-            self.data_dir.mkdir(parents=True)
-            self.logs_dir.mkdir(parents=True, exist_ok=True)
-            if self.port is None:
-                self.port = free_port(self.host)
-            self.component = Component(
-                SERVER,
-                [
-                    str(binary),
-                    f"--port={self.host}:{self.port}",
-                    f"--access={self.access_key}",
-                    f"--secret={self.secret_key}",
-                    f"--region={self.region}",
-                    f"--health={HEALTH_PATH}",
-                    "posix",
-                    str(self.data_dir),
-                ],
-                self.logs_dir / f"{SERVER}.log",
-                env=_clean_env(),
-            )
-            self.component.start()
-            record_components(self.directory, [self.component])
-            self._wait_healthy()
-            for name in self.buckets:
-                self.create_bucket(name)
-        except BaseException:
-            self.stop()
-            raise
-        self.startup_seconds = time.monotonic() - began
-        return self
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 10 s; the data directory stays (under the caller's directory)."""
-        atexit.unregister(self.stop)
-        if self.component is not None:
-            self.component.stop()
-
-    def check_alive(self) -> None:
-        if self.component is None:
-            raise BenchError("the object store was never started")
-        self.component.ensure_running()
-
     def create_bucket(self, name: str) -> None:
         """Create bucket ``name`` owned by the store's account, with the gateway's own admin client (the Go
         AWS SDK, signed with SigV4), so that the store needs no Python S3 library."""
-        self.check_alive()
+        if self.component is None:
+            raise BenchError("the object store was never started")
+        self.component.ensure_running()
         run_tool(
             [
-                str(self.bin_dir / SERVER),
+                str(self.bin_dir / self.BINARY),
                 "admin",
                 f"--access={self.access_key}",
                 f"--secret={self.secret_key}",
@@ -190,33 +117,37 @@ class ObjectStore:
                 return int(line.split()[1])
         raise BenchError(f"no VmRSS in /proc/{self.pid}/status")
 
-    # -- internals ----------------------------------------------------------------------------------
+    # -- as a bench server -------------------------------------------------------------------------
 
-    def _healthy(self) -> bool:
+    def _command(self, binary: Path) -> list[str]:
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.data_dir.mkdir(parents=True)
+        if self.port is None:
+            [self.port] = free_ports(1, self.host)
+        return [
+            str(binary),
+            f"--port={self.host}:{self.port}",
+            f"--access={self.access_key}",
+            f"--secret={self.secret_key}",
+            f"--region={self.region}",
+            f"--health={HEALTH_PATH}",
+            "posix",
+            str(self.data_dir),
+        ]
+
+    def _env(self) -> dict[str, str]:
+        return _clean_env()
+
+    def _not_ready(self) -> str | None:
         assert self.port is not None
         conn = http.client.HTTPConnection(self.host, self.port, timeout=3)
         try:
             conn.request("GET", HEALTH_PATH)
-            return conn.getresponse().status == 200
+            status = conn.getresponse().status
         finally:
             conn.close()
+        return None if status == 200 else f"GET {HEALTH_PATH} answered {status}"
 
-    def _wait_healthy(self) -> None:
-        assert self.component is not None
-        deadline = time.monotonic() + self.timeout
-        last_error = "not answering"
-        delay = 0.02
-        while True:
-            self.component.ensure_running()
-            try:
-                if self._healthy():
-                    return
-                last_error = f"GET {HEALTH_PATH} did not answer 200"
-            except OSError as e:  # connection refused until it listens
-                last_error = f"{type(e).__name__}: {e}"
-            if time.monotonic() > deadline:
-                raise BenchError(
-                    self.component.describe(f"{SERVER} not ready within {self.timeout:.0f}s ({last_error})")
-                )
-            time.sleep(delay)
-            delay = min(delay * 1.5, 0.25)
+    def _started(self) -> None:
+        for name in self.buckets:
+            self.create_bucket(name)

@@ -3,6 +3,7 @@ listed in the bench directory so that another process (``python -m tests.cluster
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import json
@@ -14,8 +15,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar, Self
 
-from tests.cluster.tools import REPO_ROOT
+import httpx
+
+from tests.cluster.tools import REPO_ROOT, tools_bin_dir
 
 LOG_TAIL_LINES = 40
 COMPONENTS_FILE = "components.json"  # in the bench directory: pid and argv[0] of every component
@@ -191,3 +195,85 @@ def _wait_gone(pid: int, argv0: str, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return not pid_alive(pid, argv0)
+
+
+class BenchServer:
+    """A server of the bench run as one Component from the tools directory (scripts/tools.sh builds it):
+    ``start()`` checks the binary is there, starts it (its output in ``DIR/logs/<binary>.log``), lists it
+    in ``DIR/components.json`` for ``python -m tests.cluster down --dir DIR`` and waits until it answers;
+    ``stop()`` (SIGTERM, then SIGKILL after 10 s) is idempotent and runs at interpreter exit if forgotten.
+    Or use it as a context manager. A server says how it starts (``_command``), when it answers
+    (``_not_ready``) and what it does once it does (``_started``)."""
+
+    BINARY: ClassVar[str]
+
+    def __init__(self, directory: Path, bin_dir: Path | None, timeout: float) -> None:
+        self.directory = Path(directory).resolve()
+        self.logs_dir = self.directory / "logs"
+        self.bin_dir = bin_dir or tools_bin_dir()
+        self.timeout = timeout
+        self.component: Component | None = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Self:
+        binary = self.bin_dir / self.BINARY
+        if not os.access(binary, os.X_OK):
+            raise BenchError(f"missing {self.BINARY} in {self.bin_dir}: run `bash scripts/tools.sh` first")
+        atexit.register(self.stop)
+        try:
+            self.logs_dir.mkdir(parents=True, exist_ok=True)
+            self.component = Component(
+                self.BINARY, self._command(binary), self.logs_dir / f"{self.BINARY}.log", env=self._env()
+            )
+            self.component.start()
+            record_components(self.directory, [self.component])
+            self._wait_ready()
+            self._started()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        atexit.unregister(self.stop)
+        if self.component is not None:
+            self.component.stop()
+
+    def _command(self, binary: Path) -> list[str]:
+        """Its argv, once what it needs on disk is written."""
+        raise NotImplementedError
+
+    def _env(self) -> dict[str, str] | None:
+        return None  # this process's
+
+    def _not_ready(self) -> str | None:
+        """None once it answers, else why not yet; a connection refused (it is not listening yet) may be
+        raised as OSError or httpx.HTTPError."""
+        raise NotImplementedError
+
+    def _started(self) -> None:
+        """What it does once it answers."""
+
+    def _wait_ready(self) -> None:
+        assert self.component is not None
+        deadline = time.monotonic() + self.timeout
+        delay = 0.02
+        while True:
+            self.component.ensure_running()
+            try:
+                why = self._not_ready()
+            except (OSError, httpx.HTTPError) as e:
+                why = f"{type(e).__name__}: {e}"
+            if why is None:
+                return
+            if time.monotonic() > deadline:
+                raise BenchError(
+                    self.component.describe(f"{self.BINARY} not ready within {self.timeout:.0f}s ({why})")
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
