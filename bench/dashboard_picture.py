@@ -1,12 +1,18 @@
-"""Draws docs/dashboard.png: the agent's Grafana dashboard
-(charts/chainlink-node/dashboards/chainlink-agent.json) in its own grid layout, each panel showing its own
-queries as a real Prometheus evaluates them over a real run: the agent against the node double on the light
-control plane, with faults injected into the double. Grafana itself cannot be built here, so this is not a
-Grafana screenshot; the README says so under the picture.
+"""Draws the chart's Grafana dashboards (charts/chainlink-node/dashboards/), each in its own grid layout, each
+panel showing its own queries as a real Prometheus evaluates them over a real run. Grafana itself cannot be
+built here, so these are not Grafana screenshots; the READMEs say so under the pictures.
 
-    python -m bench.dashboard_picture [--out docs/dashboard.png]
+- docs/dashboard.png, the agent's dashboard (chainlink-agent.json): the agent against the node double on the
+  light control plane, with faults injected into the double (about 6 minutes).
+- docs/fleet-dashboard.png, the nodes' fleet dashboard (chainlink-nodes.json): three real nodes (v2.23.0) on
+  one dev chain (geth --dev), scraped as the chart's ServiceMonitor labels their targets: one whose key is
+  funded during the run, one with an unreachable second RPC node, one whose job fails its runs (about 2
+  minutes).
 
-Needs the bench's tools (scripts/tools.sh: prometheus among them) and matplotlib (the `bench` extra).
+    python -m bench.dashboard_picture [--dashboard chainlink-nodes] [--out PNG] [--series JSON] [--redraw]
+
+Needs the bench's tools (scripts/tools.sh: prometheus and geth among them, and the real node for the fleet
+dashboard) and matplotlib (the `bench` extra).
 """
 
 from __future__ import annotations
@@ -18,24 +24,33 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import matplotlib
 from kubernetes import client
 
 from tests.cluster.controlplane import ControlPlane
+from tests.cluster.devchain import DevChain
 from tests.cluster.prometheus import Prometheus
 from tests.integration.harness import AgentProcess, Bridges, Jobs, install_crd, toml
 from tests.monitoring import dashboard
+from tests.monitoring.chainnode import failing_job
 from tests.nodedouble.fixtures import NodeDoubleProcess
+from tests.realnode.fixtures import RealNodes
+from tests.realnode.node import UNREACHABLE_RPC, RealNode, evm_config, node_keys
+from tests.realnode.postgres import Postgres
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
 ROOT = Path(__file__).resolve().parents[1]
+Log = Callable[[str], None]
 NAMESPACE, POD, NODE = "chainlink", "node-a-chainlink-node-0", "node-a"
 # The labels a ServiceMonitor gives the agent's target (templates/servicemonitor.yaml).
 TARGET_LABELS = {"namespace": NAMESPACE, "pod": POD, "endpoint": "agent-http"}
@@ -76,15 +91,14 @@ def scenario(jobs: Jobs, bridges: Bridges, node: NodeDoubleProcess, log: Callabl
     time.sleep(90)
 
 
-def start_prometheus(workdir: Path, agent_port: int) -> Prometheus:
+def scrape_job(job: str, target: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {"job_name": job, "static_configs": [{"targets": [target], "labels": labels}]}
+
+
+def start_prometheus(workdir: Path, *jobs: dict[str, Any]) -> Prometheus:
     config = {
         "global": {"scrape_interval": f"{SCRAPE_SECONDS}s", "evaluation_interval": f"{SCRAPE_SECONDS}s"},
-        "scrape_configs": [
-            {
-                "job_name": "node-a-chainlink-node-headless",
-                "static_configs": [{"targets": [f"127.0.0.1:{agent_port}"], "labels": TARGET_LABELS}],
-            }
-        ],
+        "scrape_configs": list(jobs),
     }
     return Prometheus(workdir / "prometheus", config).start()
 
@@ -174,30 +188,112 @@ def draw_timeseries(
         ax.legend(fontsize=6.5, loc="upper left", facecolor=PANEL, edgecolor=GRID, labelcolor=TEXT, ncol=2)
 
 
-def evaluate(url: str, start: float, end: float) -> dict[str, Any]:
+def query(url: str, expr: str, at: float) -> list[dict[str, Any]]:
+    response = httpx.get(f"{url}/api/v1/query", params={"query": expr, "time": at}, timeout=30)
+    response.raise_for_status()
+    return list(response.json()["data"]["result"])
+
+
+def decimals(value: float, places: int | None) -> str:
+    return f"{value:.{places}f}" if places is not None else f"{value:.3g}"
+
+
+def table_columns(panel: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target's column, as its field override names, formats and colours it:
+    {refId, name, unit, decimals, thresholds}."""
+    columns = []
+    for target in panel["targets"]:
+        found = {"refId": target["refId"], "name": f"Value #{target['refId']}"}
+        for override in panel["fieldConfig"]["overrides"]:
+            if override["matcher"]["options"] == found["name"]:
+                found |= {p["id"].replace("displayName", "name"): p["value"] for p in override["properties"]}
+        columns.append(found)
+    return columns
+
+
+def draw_table(ax: Any, panel: dict[str, Any], cells: list[dict[str, Any]]) -> None:
+    """Grafana's table of instant queries merged by their labels (the merge transformation): one row per
+    node (namespace, pod), one coloured column per query."""
+    columns = table_columns(panel)
+    rows = sorted({(c["labels"].get("namespace", ""), c["labels"].get("pod", "")) for c in cells})
+    values = {
+        (c["labels"].get("namespace", ""), c["labels"].get("pod", ""), c["refId"]): c["value"] for c in cells
+    }
+    widths = [0.1, 0.24] + [0.66 / len(columns)] * len(columns)
+    lefts = [sum(widths[:i]) for i in range(len(widths))]
+    high = min(0.16, 0.92 / (len(rows) + 1))
+    for i, header in enumerate(["Namespace", "Pod", *(c["name"] for c in columns)]):
+        ax.text(lefts[i] + 0.006, 0.93 - high / 2, header, color=TEXT, fontsize=8, weight="bold", va="center")
+    for r, (namespace, pod) in enumerate(rows):
+        y = 0.93 - (r + 2) * high
+        ax.plot([0, 1], [y + high, y + high], color=GRID, linewidth=0.6)
+        ax.text(lefts[0] + 0.006, y + high / 2, namespace, color=TEXT, fontsize=8, va="center")
+        ax.text(lefts[1] + 0.006, y + high / 2, pod, color=TEXT, fontsize=8, va="center")
+        for i, column in enumerate(columns, start=2):
+            value = values.get((namespace, pod, column["refId"]))
+            if value is None:
+                continue
+            _text, color = mapped(
+                value, {"thresholds": column["thresholds"]} if "thresholds" in column else {}
+            )
+            ax.add_patch(
+                Rectangle(
+                    (lefts[i] + 0.002, y + 0.01),
+                    widths[i] - 0.004,
+                    high - 0.02,
+                    color=GRAFANA_COLORS.get(color or "", color or PANEL),
+                    alpha=0.85,
+                )
+            )
+            unit = column.get("unit")
+            shown = formatted(value, unit) if unit == "s" else decimals(value, column.get("decimals"))
+            ax.text(
+                lefts[i] + 0.006, y + high / 2, shown, color="white", fontsize=8, weight="bold", va="center"
+            )
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One dashboard's picture: the run that feeds it, and what its panels' variables are set to."""
+
+    dashboard: str
+    out: Path
+    series: Path
+    variables: dict[str, str]
+    # The run: its Prometheus, still running (stopped after the evaluation), and its start and end.
+    run: Callable[[Path, Log], tuple[Prometheus, float, float]]
+    caption: Callable[[float], str]  # the run's length in minutes → the caption
+
+
+def evaluate(picture: Picture, url: str, start: float, end: float) -> dict[str, Any]:
     """Every panel's queries over the run, as Grafana would ask: {panel id: [[legend, values]]}, with NaN
-    (null in JSON) where a series has no point."""
+    (null in JSON) where a series has no point; a table panel's instant queries at the run's end, over the
+    run ($__range), each result one cell: {panel id: [{refId, labels, value}]}."""
     times = [start + i * SCRAPE_SECONDS for i in range(int((end - start) // SCRAPE_SECONDS) + 1)]
     panels: dict[str, list[tuple[str, list[float | None]]]] = {}
-    for panel in dashboard.panels(dashboard.load()):
+    tables: dict[str, list[dict[str, Any]]] = {}
+    span = f"{int(end - start)}s"
+    for panel in dashboard.panels(dashboard.load(picture.dashboard)):
         found = panels.setdefault(str(panel["id"]), [])
         for target in panel["targets"]:
-            expr = dashboard.expand(target["expr"], RATE_INTERVAL, namespace=NAMESPACE, pod=POD)
+            expr = dashboard.expand(target["expr"], RATE_INTERVAL, span, **picture.variables)
+            if target.get("instant"):
+                tables.setdefault(str(panel["id"]), []).extend(
+                    {"refId": target["refId"], "labels": r["metric"], "value": float(r["value"][1])}
+                    for r in query(url, expr, end)
+                )
+                continue
             for result in query_range(url, expr, start, end):
                 # Prometheus answers at start + k * step; k, not the float time, says which point it is.
                 points = {round((float(t) - start) / SCRAPE_SECONDS): float(v) for t, v in result["values"]}
                 values = [points.get(k) for k in range(len(times))]
                 found.append((legend(target["legendFormat"], result["metric"]), values))
-    return {"minutes": [(t - start) / 60 for t in times], "panels": panels}
+    return {"minutes": [(t - start) / 60 for t in times], "panels": panels, "tables": tables}
 
 
-def render(run: dict[str, Any], out: Path) -> None:
-    board = dashboard.load()
-    caption = (
-        "Drawn by bench/dashboard_picture.py from the dashboard's own queries, evaluated by Prometheus "
-        f"over a {run['minutes'][-1]:.0f}-minute run of the agent against the node double (500s and 429s "
-        "injected). Not a Grafana screenshot. The node double has no /metrics: the node's panels are empty."
-    )
+def render(picture: Picture, run: dict[str, Any], out: Path) -> None:
+    board = dashboard.load(picture.dashboard)
+    caption = picture.caption(run["minutes"][-1])
     height = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in board["panels"])
     unit_w, unit_h = 0.8, 0.33  # inches per grid column and per grid row
     top = 0.9  # inches for the title
@@ -238,7 +334,11 @@ def render(run: dict[str, Any], out: Path) -> None:
         for spine in frame.spines.values():
             spine.set_color(GRID)
         frame.set_title(panel["title"], color=TEXT, fontsize=9, loc="left", pad=3)
-        if not series:
+        if panel["type"] == "table":
+            frame.set_xlim(0, 1)
+            frame.set_ylim(0, 1)
+            draw_table(frame, panel, run.get("tables", {}).get(str(panel["id"]), []))
+        elif not series:
             frame.text(0.5, 0.5, "No data", ha="center", va="center", color="#8e8e8e", fontsize=11)
         elif panel["type"] == "stat":
             frame.set_xlim(0, 1)
@@ -255,28 +355,7 @@ def render(run: dict[str, Any], out: Path) -> None:
     fig.savefig(out, dpi=80, facecolor=BACKGROUND)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "dashboard.png")
-    parser.add_argument(
-        "--series",
-        type=Path,
-        default=ROOT / "docs" / "dashboard-series.json",
-        help="where the run's evaluated queries go (the figures the picture shows)",
-    )
-    parser.add_argument("--redraw", action="store_true", help="draw from --series again, without a run")
-    args = parser.parse_args()
-    if args.redraw:
-        render(json.loads(args.series.read_text()), args.out)
-        return 0
-    begun = time.monotonic()
-
-    def log(line: str) -> None:
-        print(f"[dashboard {time.monotonic() - begun:5.0f}s] {line}", file=sys.stderr, flush=True)
-
-    workdir = Path(tempfile.mkdtemp(prefix="dashboard-picture-"))
+def agent_run(workdir: Path, log: Log) -> tuple[Prometheus, float, float]:
     with ControlPlane(workdir / "controlplane") as cluster, cluster.api_client() as api:
         install_crd(api)
         client.CoreV1Api(api).create_namespace({"metadata": {"name": NAMESPACE}})
@@ -292,22 +371,157 @@ def main() -> int:
             {"chain": "sepolia"},
             resync_seconds=15.0,
         )
-        prometheus = start_prometheus(workdir, agent.port)
-        url = prometheus.url
+        job = scrape_job("node-a-chainlink-node-headless", f"127.0.0.1:{agent.port}", TARGET_LABELS)
+        prometheus = start_prometheus(workdir, job)
         try:
             start = time.time()
             agent.start()
-            log(f"agent ready; Prometheus at {url}")
+            log(f"agent ready; Prometheus at {prometheus.url}")
             scenario(Jobs(api, NAMESPACE), Bridges(api, NAMESPACE), node, log)
-            run = evaluate(url, start, time.time())
-            args.series.parent.mkdir(parents=True, exist_ok=True)
-            args.series.write_text(json.dumps(run, indent=1) + "\n")
-            render(run, args.out)
-            log(f"wrote {args.out} and {args.series}")
-        finally:
+            return prometheus, start, time.time()
+        except BaseException:
             prometheus.stop()
+            raise
+        finally:
             agent.stop()
             node.stop()
+
+
+# The fleet: (namespace, release) of each node; a release's one pod is RELEASE-chainlink-node-0.
+FLEET = [("oracles", "feeds-a"), ("oracles", "feeds-b"), ("vrf", "vrf-a")]
+FUNDS = 10**18  # one ether, for feeds-a's key
+FLEET_SECONDS = 100  # of the run, once the nodes are up
+
+
+def fleet_target(namespace: str, release: str) -> dict[str, str]:
+    """The labels the chart's ServiceMonitor gives a node's /metrics target (templates/servicemonitor.yaml:
+    the headless Service's port api; the Prometheus Operator adds namespace, service, pod and container, and
+    names the job after the Service)."""
+    service = f"{release}-chainlink-node-headless"
+    pod = f"{release}-chainlink-node-0"
+    return {"namespace": namespace, "service": service, "pod": pod, "container": "node", "endpoint": "api"}
+
+
+def fail_runs(node: RealNode, stop_at: float) -> None:
+    """A webhook job whose every run fails, run every 5 s until stop_at (as test_node_on_dev_chain.py does
+    once)."""
+    with failing_job(node) as run:
+        while time.time() < stop_at:
+            run()
+            time.sleep(5)
+
+
+def fleet_run(workdir: Path, log: Log) -> tuple[Prometheus, float, float]:
+    postgres = Postgres.start()
+    nodes: list[RealNode] = []
+    try:
+        real_nodes = RealNodes(postgres, workdir / "nodes")
+        with DevChain(workdir / "chain") as chain:
+            chain_id = str(chain.chain_id)
+            dev_rpc = (chain.ws_url, chain.http_url)
+            rpcs = {"feeds-a": [dev_rpc], "feeds-b": [dev_rpc, UNREACHABLE_RPC], "vrf-a": [dev_rpc]}
+            # In this thread, one after another: a bench process gets SIGTERM when the thread that started
+            # it ends (PR_SET_PDEATHSIG, tests/cluster/process.py).
+            nodes.extend(real_nodes.start(r, evm_config(chain_id, *rpcs[r])) for _, r in FLEET)
+            by_release = {release: node for (_, release), node in zip(FLEET, nodes, strict=True)}
+            log(f"{len(nodes)} nodes ready on chain {chain_id}")
+            jobs = [
+                scrape_job(labels["service"], urlsplit(node.url).netloc, labels)
+                for (namespace, release), node in zip(FLEET, nodes, strict=True)
+                for labels in [fleet_target(namespace, release)]
+            ]
+            prometheus = start_prometheus(workdir, *jobs)
+            try:
+                start = time.time()
+                end = start + FLEET_SECONDS
+                log(f"Prometheus at {prometheus.url}; vrf-a's job fails its runs every 5 s")
+                with ThreadPoolExecutor(1) as pool:
+                    failing = pool.submit(fail_runs, by_release["vrf-a"], end)
+                    time.sleep(30)
+                    key = node_keys(by_release["feeds-a"])["eth"][0]
+                    chain.fund(key, FUNDS)
+                    log(f"funded feeds-a's key {key}")
+                    failing.result()
+                time.sleep(max(0.0, end - time.time()))
+                return prometheus, start, time.time()
+            except BaseException:
+                prometheus.stop()
+                raise
+    finally:
+        for node in nodes:
+            node.stop()
+        postgres.stop()
+
+
+def agent_caption(minutes: float) -> str:
+    return (
+        "Drawn by bench/dashboard_picture.py from the dashboard's own queries, evaluated by Prometheus "
+        f"over a {minutes:.0f}-minute run of the agent against the node double (500s and 429s "
+        "injected). Not a Grafana screenshot. The node double has no /metrics: the node's panels are empty."
+    )
+
+
+def fleet_caption(minutes: float) -> str:
+    return (
+        "Drawn by bench/dashboard_picture.py from the dashboard's own queries, evaluated by Prometheus "
+        f"over a {minutes * 60:.0f}-second run of three real nodes on one dev chain: feeds-a's key funded "
+        "30 s in, feeds-b's second RPC node unreachable, vrf-a's job failing. Not a Grafana screenshot."
+    )
+
+
+PICTURES = {
+    dashboard.AGENT: Picture(
+        dashboard.AGENT,
+        ROOT / "docs" / "dashboard.png",
+        ROOT / "docs" / "dashboard-series.json",
+        {"namespace": NAMESPACE, "pod": POD},
+        agent_run,
+        agent_caption,
+    ),
+    dashboard.NODES: Picture(
+        dashboard.NODES,
+        ROOT / "docs" / "fleet-dashboard.png",
+        ROOT / "docs" / "fleet-dashboard-series.json",
+        {"namespace": ".*", "pod": ".*", "chain": ".*"},
+        fleet_run,
+        fleet_caption,
+    ),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dashboard", choices=sorted(PICTURES), default=dashboard.AGENT)
+    parser.add_argument("--out", type=Path, help="the picture (default: the dashboard's under docs/)")
+    parser.add_argument(
+        "--series",
+        type=Path,
+        help="where the run's evaluated queries go (the figures the picture shows; default: under docs/)",
+    )
+    parser.add_argument("--redraw", action="store_true", help="draw from --series again, without a run")
+    args = parser.parse_args()
+    picture = PICTURES[args.dashboard]
+    out, series = args.out or picture.out, args.series or picture.series
+    if args.redraw:
+        render(picture, json.loads(series.read_text()), out)
+        return 0
+    begun = time.monotonic()
+
+    def log(line: str) -> None:
+        print(f"[dashboard {time.monotonic() - begun:5.0f}s] {line}", file=sys.stderr, flush=True)
+
+    workdir = Path(tempfile.mkdtemp(prefix="dashboard-picture-"))
+    prometheus, start, end = picture.run(workdir, log)
+    try:
+        run = evaluate(picture, prometheus.url, start, end)
+    finally:
+        prometheus.stop()
+    series.parent.mkdir(parents=True, exist_ok=True)
+    series.write_text(json.dumps(run, indent=1) + "\n")
+    render(picture, run, out)
+    log(f"wrote {out} and {series}")
     return 0
 
 

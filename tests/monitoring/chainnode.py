@@ -3,7 +3,8 @@ test_node_on_dev_chain.py reads its /metrics itself, test_live_alerts.py has a r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -52,3 +53,29 @@ def node_on_chain(
         yield ChainNode(node, node_keys(node)["eth"][0], chain_id)
     finally:
         node.stop()
+
+
+FAILING_JOB = """type = "webhook"
+schemaVersion = 1
+name = "always-fails"
+externalJobID = "{id}"
+observationSource = \"\"\"
+    fail [type=fail msg="failing on purpose"]
+\"\"\"
+"""
+
+
+@contextmanager
+def failing_job(node: RealNode) -> Iterator[Callable[[], None]]:
+    """A webhook job on the node whose every run fails, so that the node makes its job-run error series;
+    yields what starts one run."""
+    with httpx.Client(base_url=node.url, timeout=30) as api:
+        api.post("/sessions", json={"email": node.email, "password": node.password}).raise_for_status()
+        external_id = str(uuid.uuid4())
+        api.post("/v2/jobs", json={"toml": FAILING_JOB.format(id=external_id)}).raise_for_status()
+
+        def run() -> None:
+            # Webhook runs are started by external job ID on this build (../shared/notes/real-node.md).
+            api.post(f"/v2/jobs/{external_id}/runs").raise_for_status()
+
+        yield run

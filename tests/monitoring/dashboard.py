@@ -1,5 +1,7 @@
-"""The agent's Grafana dashboard as data: its panels, their PromQL, and the series that PromQL names.
-Shared by its tests and by bench/dashboard_picture.py, which draws it."""
+"""The chart's Grafana dashboards as data: their panels, their PromQL, and the series that PromQL names.
+Shared by their tests and by bench/dashboard_picture.py, which draws them. Two dashboards, each a file under
+charts/chainlink-node/dashboards/: the agent's (chainlink-agent) and the nodes' fleet dashboard
+(chainlink-nodes)."""
 
 from __future__ import annotations
 
@@ -11,38 +13,50 @@ from typing import Any
 
 import promql_parser
 
-PATH = Path(__file__).resolve().parents[2] / "charts/chainlink-node/dashboards/chainlink-agent.json"
+DIRECTORY = Path(__file__).resolve().parents[2] / "charts/chainlink-node/dashboards"
+AGENT, NODES = "chainlink-agent", "chainlink-nodes"
+NAMES = (AGENT, NODES)
 # label_values(SELECTOR, LABEL): Grafana's variable query, not PromQL; its selector is.
 LABEL_VALUES = re.compile(r"^label_values\((?P<selector>.+),\s*\w+\)$")
 
 
-def load() -> dict[str, Any]:
-    return json.loads(PATH.read_text(encoding="utf-8"))
+def path(name: str) -> Path:
+    return DIRECTORY / f"{name}.json"
+
+
+def load(name: str) -> dict[str, Any]:
+    return json.loads(path(name).read_text(encoding="utf-8"))
 
 
 def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in dashboard["panels"] if p["type"] != "row"]
 
 
-def expand(expr: str, rate_interval: str = "1m", **variables: str) -> str:
-    """The query as Grafana sends it: $__rate_interval and the dashboard's variables replaced (a variable
-    left out stays as it is, which parses as a regex matcher's text)."""
-    expr = expr.replace("$__rate_interval", rate_interval)
+def expand(expr: str, rate_interval: str = "1m", range_: str = "6h", **variables: str) -> str:
+    """The query as Grafana sends it: $__rate_interval, $__range (the dashboard's time range) and the
+    dashboard's variables replaced (a variable left out stays as it is, which parses as a regex matcher's
+    text)."""
+    expr = expr.replace("$__rate_interval", rate_interval).replace("$__range", range_)
     for name, value in variables.items():
         expr = expr.replace(f"${name}", value)
     return expr
 
 
-def queries(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(where, PromQL) for every panel target and every variable's selector."""
+def queries(dashboard: dict[str, Any], **variables: str) -> Iterator[tuple[str, str]]:
+    """(where, PromQL) for every panel target and every variable's selector, with `variables` replaced."""
     for panel in panels(dashboard):
         for target in panel["targets"]:
-            yield f"panel {panel['title']!r} {target['refId']}", expand(target["expr"])
+            yield f"panel {panel['title']!r} {target['refId']}", expand(target["expr"], **variables)
     for variable in dashboard["templating"]["list"]:
         if variable["type"] == "query":
             match = LABEL_VALUES.match(variable["query"]["query"])
             assert match, f"variable {variable['name']}: not a label_values() query"
-            yield f"variable {variable['name']!r}", match["selector"]
+            yield f"variable {variable['name']!r}", expand(match["selector"], **variables)
+
+
+def variables(dashboard: dict[str, Any]) -> list[str]:
+    """The names of the dashboard's query variables."""
+    return [v["name"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
 
 
 def metric_names(expr: str) -> set[str]:

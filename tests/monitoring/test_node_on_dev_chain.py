@@ -8,11 +8,9 @@ from __future__ import annotations
 import math
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import promql_parser
 import pytest
 
@@ -21,32 +19,19 @@ from tests.integration.harness import eventually
 from tests.realnode.fixtures import RealNodes
 from tests.realnode.node import UNREACHABLE_RPC
 
-from .chainnode import FUNDS, ChainNode, Sample, node_on_chain
+from .chainnode import FUNDS, ChainNode, Sample, failing_job, node_on_chain
 from .test_alerts import rules
 
 # What Prometheus and the ServiceMonitor add to every series of the node; the node exports none of them.
 TARGET_LABELS = {"namespace", "job", "pod", "endpoint", "service", "instance", "container"}
-FAILING_JOB = """type = "webhook"
-schemaVersion = 1
-name = "always-fails"
-externalJobID = "{id}"
-observationSource = \"\"\"
-    fail [type=fail msg="failing on purpose"]
-\"\"\"
-"""
 
 
 @pytest.fixture(scope="module")
 def chain_node(real_nodes: RealNodes, dev_chain: DevChain) -> Iterator[ChainNode]:
     with node_on_chain(real_nodes, dev_chain, "dev-chain", UNREACHABLE_RPC) as chain_node:
         dev_chain.fund(chain_node.key, FUNDS)
-        node = chain_node.node
-        with httpx.Client(base_url=node.url, timeout=30) as api:
-            api.post("/sessions", json={"email": node.email, "password": node.password}).raise_for_status()
-            external_id = str(uuid.uuid4())
-            api.post("/v2/jobs", json={"toml": FAILING_JOB.format(id=external_id)}).raise_for_status()
-            # Webhook runs are started by external job ID on this build (../shared/notes/real-node.md).
-            api.post(f"/v2/jobs/{external_id}/runs").raise_for_status()
+        with failing_job(chain_node.node) as run:
+            run()
         yield chain_node
 
 
