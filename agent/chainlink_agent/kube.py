@@ -19,11 +19,11 @@ don (the CLI, as whoever runs it): chainlinknodes: list.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import urllib3
@@ -44,31 +44,54 @@ AGGREGATOR = f"{COMPONENT}-aggregator"  # the field manager of the resources' st
 # each manager's fields; neither apply names the other's, so neither removes them).
 # Not "<COMPONENT>-<node>" for any node: node names are DNS labels, with no dot.
 BACKUP_MANAGER = f"{COMPONENT}.backup"
-_LEASES = ("coordination.k8s.io", "v1", "leases")
 T = TypeVar("T")
 
+# The paths the agent calls. Every call is a plain REST request through ApiClient.call_api: no generated API
+# class is loaded (kubernetes 37's CoreV1Api alone imports 250 pydantic model modules, about 20 MiB of RSS),
+# no argument goes through pydantic's validate_call, and every answer stays JSON.
+_CUSTOM = "/apis/{group}/{version}/namespaces/{namespace}/{plural}"
+_CORE = "/api/v1/namespaces/{namespace}"
+_STATEFULSET = "/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}"
+_APPLY = "application/apply-patch+yaml"
+_MERGE = "application/merge-patch+json"
+_STRATEGIC = "application/strategic-merge-patch+json"  # what the client sent for a patch of a built-in kind
 
 # (connect, read) seconds of each attempt of any call but a watch, which sets its own: without one, an
 # apiserver that accepts the connection and never answers holds the calling loop (an election, a status
 # write) for good.
 REQUEST_TIMEOUT = (5.0, 30.0)
+WATCH_TIMEOUT = (10.0, 90.0)
 
 
-class ApiClient(client.ApiClient):  # type: ignore[misc]  # the client is untyped
+class ApiClient(client.ApiClient):  # type: ignore[misc]  # kubernetes is read as untyped (pyproject: mypy)
     """The Kubernetes boundary: every call raises a KubeError (errors.py) and nothing else, an unreachable
     apiserver's included (urllib3 raises its own errors: MaxRetryError after a refused connection,
     ProtocolError, timeouts, which a loop expecting the client's ApiException missed, and died of). Every
-    call has a timeout (REQUEST_TIMEOUT unless it sets one)."""
+    call has a timeout (REQUEST_TIMEOUT unless it sets one).
 
-    def call_api(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("_request_timeout") is None:
-            kwargs["_request_timeout"] = REQUEST_TIMEOUT
-        try:
-            return super().call_api(*args, **kwargs)
-        except ApiException as exc:
-            raise translate(exc.status, _message(exc)) from exc
-        except urllib3.exceptions.HTTPError as exc:
-            raise _unanswered(exc) from exc
+    Since kubernetes 37 call_api only sends the request and returns the response unread: the generated API
+    methods read the body and raise ApiException for a status other than 2xx after it returns. So the
+    status is checked here, for every caller (a generated API class given this client included), and Kube
+    reads each body under the same translation (_translated)."""
+
+    def call_api(
+        self,
+        method: str,
+        url: str,
+        header_params: Mapping[str, str] | None = None,
+        body: Any = None,
+        post_params: Any = None,
+        _request_timeout: Any = None,
+    ) -> Any:
+        if _request_timeout is None:
+            _request_timeout = REQUEST_TIMEOUT
+        with _translated():
+            response = super().call_api(
+                method, url, header_params, body, post_params, _request_timeout=_request_timeout
+            )
+            if not 200 <= response.status <= 299:
+                raise translate(response.status, _message(response.read(), response.reason))
+        return response
 
 
 _NAMED: dict[int, type[KubeRejected]] = {404: NotFound, 409: Conflict, 410: Gone}
@@ -82,31 +105,109 @@ def translate(status: int | None, message: str) -> KubeError:
     return _NAMED.get(status, KubeRejected)(status, message)
 
 
-def _message(exc: ApiException) -> str:
-    """The apiserver's own words (its Status's message), not the response headers the client puts in
-    str(exc)."""
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
+    """Raises what the client and urllib3 raise inside as KubeErrors."""
     try:
-        message = json.loads(exc.body or "{}").get("message")
+        yield
+    except ApiException as exc:  # the REST layer's own: a TLS failure (status 0), a 429 retried to the end
+        raise translate(exc.status, _message(exc.body, exc.reason)) from exc
+    except urllib3.exceptions.HTTPError as exc:
+        raise _unanswered(exc) from exc
+
+
+def _message(body: bytes | str | None, reason: str | None) -> str:
+    """The apiserver's own words (its Status's message), not the response headers the client puts in
+    str(ApiException)."""
+    try:
+        message = json.loads(body or "{}").get("message")
     except (ValueError, AttributeError):
         message = None
-    return str(message or exc.reason or "")
+    return str(message or reason or "")
 
 
 def _unanswered(exc: urllib3.exceptions.HTTPError) -> KubeUnavailable:
     return KubeUnavailable(None, f"the apiserver did not answer: {type(exc).__name__}")
 
 
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data) if data else None
+    except ValueError as exc:  # not the apiserver (a proxy's error page), or cut short
+        raise KubeUnavailable(None, "the apiserver's answer is not JSON") from exc
+
+
 class Kube:
     def __init__(self, api_client: client.ApiClient, namespace: str, node: str) -> None:
         if not isinstance(api_client, ApiClient):  # a plain client (the tests'): the same boundary
             api_client = ApiClient(api_client.configuration)
-        self._custom = client.CustomObjectsApi(api_client)
-        self._core = client.CoreV1Api(api_client)
         self._api_client = api_client
         self.namespace = namespace
         self.node = node
         # One field manager per node: each agent owns its placements and its ChainlinkNode's status.
         self.field_manager = f"{COMPONENT}-{node}"
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str],
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        content_type: str | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> Any:
+        """One request, its status checked (ApiClient.call_api); the response (the client's RESTResponse),
+        its body not read yet."""
+        headers = {"Accept": "application/json"}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        elif body is not None:
+            headers["Content-Type"] = "application/json"
+        request = self._api_client.param_serialize(
+            method=method,
+            resource_path=path,
+            path_params=dict(params),
+            query_params=[(key, value) for key, value in (query or {}).items() if value is not None],
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        return self._api_client.call_api(*request, _request_timeout=timeout)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str],
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        content_type: str | None = None,
+    ) -> Any:
+        """One request; its answer as JSON."""
+        response = self._send(method, path, params, query, body, content_type)
+        with _translated():
+            data = response.read()
+        return _json(data)
+
+    def _custom(
+        self, plural: str, name: str | None = None, namespace: str | None = None
+    ) -> tuple[str, dict[str, str]]:
+        """The path and path parameters of one of the agent's kinds: the collection, or one object."""
+        return self._object(GROUP, VERSION, plural, name, namespace)
+
+    def _object(
+        self, group: str, version: str, plural: str, name: str | None, namespace: str | None = None
+    ) -> tuple[str, dict[str, str]]:
+        params = {
+            "group": group,
+            "version": version,
+            "namespace": namespace or self.namespace,
+            "plural": plural,
+        }
+        if name is None:
+            return _CUSTOM, params
+        return f"{_CUSTOM}/{{name}}", {**params, "name": name}
 
     def list_objects(
         self, plural: str, convert: Callable[[dict[str, Any]], T], label_selector: str | None = None
@@ -116,16 +217,10 @@ class Kube:
         namespace. All pages are of one snapshot, whose resourceVersion the watch starts from."""
         items: list[T] = []
         token: str | None = None
+        path, params = self._custom(plural)
         while True:
-            body = self._custom.list_namespaced_custom_object(
-                GROUP,
-                VERSION,
-                self.namespace,
-                plural,
-                limit=LIST_PAGE,
-                _continue=token,
-                label_selector=label_selector,
-            )
+            query = {"labelSelector": label_selector, "limit": LIST_PAGE, "continue": token}
+            body = self._call("GET", path, params, query)
             items.extend(map(convert, body.get("items") or []))
             token = body["metadata"].get("continue")
             if not token:
@@ -136,49 +231,46 @@ class Kube:
     ) -> Iterator[dict[str, Any]]:
         """Raw watch events; the server ends the stream after timeout_seconds and bookmarks come every
         minute or so, so the read timeout only has to outlast one bookmark interval."""
-        response = self._watch_request(plural, resource_version, timeout_seconds, label_selector)
+        path, params = self._custom(plural)
+        query = {
+            "labelSelector": label_selector,
+            "watch": True,
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": True,
+            "timeoutSeconds": timeout_seconds,
+        }
+        response = self._send("GET", path, params, query, timeout=WATCH_TIMEOUT).response  # urllib3's, unread
         try:
             for line in iter_resp_lines(response):
-                event = json.loads(line)
+                if not line.strip():
+                    continue
+                event = _json(line.encode())
                 if event.get("type") == "ERROR":
                     status = event.get("object") or {}
                     raise translate(status.get("code"), str(status.get("message") or "watch error"))
                 yield event
-        except urllib3.exceptions.HTTPError as exc:  # the stream broke off: read outside call_api
+        except urllib3.exceptions.HTTPError as exc:  # the stream broke off
             raise _unanswered(exc) from exc
         finally:
             response.close()
             response.release_conn()
 
-    def _watch_request(
-        self, plural: str, resource_version: str, timeout_seconds: int, label_selector: str | None
-    ) -> Any:
-        return self._custom.list_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            self.namespace,
-            plural,
-            label_selector=label_selector,
-            watch=True,
-            resource_version=resource_version,
-            allow_watch_bookmarks=True,
-            timeout_seconds=timeout_seconds,
-            _preload_content=False,
-            _request_timeout=(10, 90),
-        )
-
     def config_map_value(self, name: str, key: str) -> str | None:
         """None when the ConfigMap or the key is missing: the resource waits for it."""
-        cm = _unless_missing(lambda: self._core.read_namespaced_config_map(name, self.namespace))
-        return None if cm is None else (cm.data or {}).get(key)
+        cm = _unless_missing(lambda: self._call("GET", f"{_CORE}/configmaps/{{name}}", self._named(name)))
+        return None if cm is None else (cm.get("data") or {}).get(key)
 
     def secret(self, name: str) -> client.V1Secret | None:
         """None when the Secret is missing. Only references.py calls this, after the allowlist."""
-        return _unless_missing(lambda: self._core.read_namespaced_secret(name, self.namespace))
+        found = _unless_missing(lambda: self._call("GET", f"{_CORE}/secrets/{{name}}", self._named(name)))
+        return None if found is None else client.V1Secret.from_dict(found)
+
+    def _named(self, name: str) -> dict[str, str]:
+        return {"namespace": self.namespace, "name": name}
 
     def apply_placement(self, obj: Resource, entry: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply of this node's placement for obj, made if missing: one request either way."""
-        made: dict[str, Any] = json.loads(self._apply_placement(placement.body(obj, self.node, entry)).data)
+        made: dict[str, Any] = self._apply_placement(placement.body(obj, self.node, entry))
         return made
 
     def dry_run_placement(self, obj: Resource, node: str) -> None:
@@ -187,34 +279,19 @@ class Kube:
         any node but this one. Takes what apply_placement does: create and patch."""
         self._apply_placement(placement.body(obj, node, {}), dry_run="All")
 
-    def _apply_placement(self, body: dict[str, Any], **options: Any) -> Any:
-        return self._custom.patch_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            body["metadata"]["namespace"],
-            placement.PLURAL,
-            body["metadata"]["name"],
-            body,
-            field_manager=self.field_manager,
-            force=True,
-            _content_type="application/apply-patch+yaml",
-            # The generated client decodes only a 200's body, and an apply that makes the object is a 201.
-            _preload_content=False,
-            **options,
-        )
+    def _apply_placement(self, body: dict[str, Any], dry_run: str | None = None) -> Any:
+        meta = body["metadata"]
+        path, params = self._custom(placement.PLURAL, meta["name"], meta["namespace"])
+        query = {"fieldManager": self.field_manager, "force": True, "dryRun": dry_run}
+        return self._call("PATCH", path, params, query, body, _APPLY)
 
     def mark_released(self, name: str, released: bool) -> dict[str, Any]:
         """Sets (release-node) or removes (the agent back on the node's database) the placement `name`'s
         placement.RELEASED_LABEL; returns the placement."""
         labels = {placement.RELEASED_LABEL: "true" if released else None}  # null: a merge patch removes it
-        marked: dict[str, Any] = self._custom.patch_namespaced_custom_object(
-            GROUP,
-            VERSION,
-            self.namespace,
-            placement.PLURAL,
-            name,
-            {"metadata": {"labels": labels}},
-            _content_type="application/merge-patch+json",
+        path, params = self._custom(placement.PLURAL, name)
+        marked: dict[str, Any] = self._call(
+            "PATCH", path, params, None, {"metadata": {"labels": labels}}, _MERGE
         )
         return marked
 
@@ -230,21 +307,17 @@ class Kube:
 
     def create_placement(self, body: dict[str, Any]) -> bool:
         """Makes the placement `body` (a restore's); False when one of its name exists already, kept as is."""
+        path, params = self._custom(placement.PLURAL)
         try:
-            self._custom.create_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, placement.PLURAL, body, field_manager=self.field_manager
-            )
+            self._call("POST", path, params, {"fieldManager": self.field_manager}, body)
         except Conflict:
             return False
         return True
 
     def delete_placement(self, kind: str, name: str) -> None:
         """Deletes this node's placement for the resource `name` of `kind`; gone already is fine."""
-        _unless_missing(
-            lambda: self._custom.delete_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, placement.PLURAL, placement.name(kind, name, self.node)
-            )
-        )
+        path, params = self._custom(placement.PLURAL, placement.name(kind, name, self.node))
+        _unless_missing(lambda: self._call("DELETE", path, params))
 
     def apply_summary(self, obj: Resource, status: dict[str, Any]) -> dict[str, Any]:
         """Server-side apply of a resource's whole status (every node's entry): the aggregator's write."""
@@ -254,71 +327,54 @@ class Kube:
             "metadata": {"name": obj.name, "namespace": obj.namespace},
             "status": status,
         }
-        return self._custom.patch_namespaced_custom_object_status(  # type: ignore[no-any-return]
-            GROUP,
-            VERSION,
-            obj.namespace,
-            obj.PLURAL,
-            obj.name,
-            body,
-            field_manager=AGGREGATOR,
-            force=True,
-            _content_type="application/apply-patch+yaml",
-        )
+        path, params = self._custom(obj.PLURAL, obj.name, obj.namespace)
+        query = {"fieldManager": AGGREGATOR, "force": True}
+        applied: dict[str, Any] = self._call("PATCH", f"{path}/status", params, query, body, _APPLY)
+        return applied
+
+    def _lease(self, name: str | None) -> tuple[str, dict[str, str]]:
+        return self._object("coordination.k8s.io", "v1", "leases", name)
 
     def lease(self, name: str) -> dict[str, Any] | None:
-        return _unless_missing(
-            lambda: self._custom.get_namespaced_custom_object(*_LEASES[:2], self.namespace, _LEASES[2], name)
-        )
+        path, params = self._lease(name)
+        return _unless_missing(lambda: self._call("GET", path, params))
 
     def write_lease(self, name: str, spec: dict[str, Any], resource_version: str | None) -> dict[str, Any]:
         """Creates the Lease (resource_version None) or replaces it only if it is still at resource_version:
-        a 409 (someone else wrote it first) is the caller's to handle. coordination.k8s.io through the custom
-        objects API, so no typed model module is loaded for it."""
+        a 409 (someone else wrote it first) is the caller's to handle."""
         meta: dict[str, Any] = {"name": name, "namespace": self.namespace}
         body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta, "spec": spec}
         if resource_version is None:
-            return self._custom.create_namespaced_custom_object(  # type: ignore[no-any-return]
-                *_LEASES[:2], self.namespace, _LEASES[2], body
-            )
+            path, params = self._lease(None)
+            made: dict[str, Any] = self._call("POST", path, params, None, body)
+            return made
         meta["resourceVersion"] = resource_version
-        return self._custom.replace_namespaced_custom_object(  # type: ignore[no-any-return]
-            *_LEASES[:2], self.namespace, _LEASES[2], name, body
-        )
+        path, params = self._lease(name)
+        replaced: dict[str, Any] = self._call("PUT", path, params, None, body)
+        return replaced
 
     def chainlink_node(self) -> dict[str, Any] | None:
         """This node's ChainlinkNode; None while it does not exist."""
-        return _unless_missing(
-            lambda: self._custom.get_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, NODE_PLURAL, self.node
-            )
-        )
+        path, params = self._custom(NODE_PLURAL, self.node)
+        return _unless_missing(lambda: self._call("GET", path, params))
 
     def pod(self, name: str) -> dict[str, Any] | None:
-        """A pod of this node's release as plain JSON (no V1Pod model is loaded); None when missing."""
-        response = _unless_missing(
-            lambda: self._core.read_namespaced_pod(name, self.namespace, _preload_content=False)
-        )
-        return None if response is None else json.loads(response.data)
+        """A pod of this node's release as plain JSON; None when missing."""
+        return _unless_missing(lambda: self._call("GET", f"{_CORE}/pods/{{name}}", self._named(name)))
 
     def label_pod(self, name: str, key: str, value: str) -> None:
         body = {"metadata": {"labels": {key: value}}}
-        self._core.patch_namespaced_pod(name, self.namespace, body, _preload_content=False)
+        self._call("PATCH", f"{_CORE}/pods/{{name}}", self._named(name), None, body, _STRATEGIC)
 
     def delete_pod(self, name: str) -> None:
         """A graceful delete: the pod's node releases the database lease as it stops."""
-        _unless_missing(
-            lambda: self._core.delete_namespaced_pod(name, self.namespace, _preload_content=False)
-        )
+        _unless_missing(lambda: self._call("DELETE", f"{_CORE}/pods/{{name}}", self._named(name)))
 
     def statefulset_update_revision(self, name: str) -> str | None:
         """The revision the StatefulSet's pods should be of; None until its controller has seen its spec."""
-        response = _unless_missing(
-            lambda: self._apps.read_namespaced_stateful_set(name, self.namespace, _preload_content=False)
-        )
-        if response is None:
+        sts = self._statefulset(name)
+        if sts is None:
             return None
-        sts = json.loads(response.data)
         status = sts.get("status") or {}
         if int(status.get("observedGeneration") or 0) < int(sts["metadata"].get("generation") or 0):
             return None
@@ -341,30 +397,17 @@ class Kube:
             "metadata": {"name": self.node, "namespace": self.namespace},
             "status": status,
         }
-        self._custom.patch_namespaced_custom_object_status(
-            GROUP,
-            VERSION,
-            self.namespace,
-            NODE_PLURAL,
-            self.node,
-            body,
-            field_manager=manager,
-            force=True,
-            _content_type="application/apply-patch+yaml",
-        )
-
-    @functools.cached_property
-    def _apps(self) -> client.AppsV1Api:
-        # Only release-node reads StatefulSets: the sidecar never loads the module (1.5 MiB of RSS).
-        return client.AppsV1Api(self._api_client)
+        path, params = self._custom(NODE_PLURAL, self.node)
+        self._call("PATCH", f"{path}/status", params, {"fieldManager": manager, "force": True}, body, _APPLY)
 
     def scale_to_zero(self, statefulset: str) -> None:
-        self._apps.patch_namespaced_stateful_set_scale(statefulset, self.namespace, {"spec": {"replicas": 0}})
+        body = {"spec": {"replicas": 0}}
+        self._call("PATCH", f"{_STATEFULSET}/scale", self._named(statefulset), None, body, _STRATEGIC)
 
     def statefulset_pods(self, statefulset: str) -> int:
         """Pods the StatefulSet still has (terminating ones included); 0 when it does not exist."""
         sts = self._statefulset(statefulset)
-        return int(sts.status.replicas or 0) if sts is not None and sts.status else 0
+        return 0 if sts is None else int((sts.get("status") or {}).get("replicas") or 0)
 
     def statefulset_outdated_pods(self, statefulset: str) -> int:
         """Pods still of an older revision than the StatefulSet's spec (all of them until the controller
@@ -372,15 +415,16 @@ class Kube:
         sts = self._statefulset(statefulset)
         if sts is None:
             return 0
-        status = sts.status
-        if status is None or (status.observed_generation or 0) < (sts.metadata.generation or 0):
-            return max(1, int(sts.spec.replicas or 0))
-        if status.current_revision == status.update_revision:
+        status = sts.get("status")
+        generation = int(sts["metadata"].get("generation") or 0)
+        if not status or int(status.get("observedGeneration") or 0) < generation:
+            return max(1, int((sts.get("spec") or {}).get("replicas") or 0))
+        if status.get("currentRevision") == status.get("updateRevision"):
             return 0
-        return int(status.replicas or 0) - int(status.updated_replicas or 0)
+        return int(status.get("replicas") or 0) - int(status.get("updatedReplicas") or 0)
 
-    def _statefulset(self, name: str) -> client.V1StatefulSet | None:
-        return _unless_missing(lambda: self._apps.read_namespaced_stateful_set(name, self.namespace))
+    def _statefulset(self, name: str) -> dict[str, Any] | None:
+        return _unless_missing(lambda: self._call("GET", _STATEFULSET, self._named(name)))
 
     def emit_event(self, obj: Resource, event_type: str, reason: str, message: str) -> None:
         timestamp = now()
@@ -405,7 +449,7 @@ class Kube:
             "count": 1,
         }
         try:
-            self._core.create_namespaced_event(obj.namespace, event)
+            self._call("POST", f"{_CORE}/events", {"namespace": obj.namespace}, None, event)
         except KubeError as exc:
             # An Event is a courtesy: losing one must not fail the reconcile that produced it.
             log.warning(

@@ -1,14 +1,24 @@
-"""Import the kubernetes client without its 800 generated models and 60 API classes.
+"""Import the kubernetes client without the packages the agent does not use.
 
-`import kubernetes` runs package __init__ files that import every API class and every model, about 60 MiB
-of RSS (measured: 71.6 MiB for `python -c "import kubernetes"` against 8.7 MiB for bare Python), which
-would be most of a sidecar's footprint. The agent uses three API classes and a few models. install()
-puts light stand-ins for the packages `kubernetes`, `kubernetes.client`, `kubernetes.client.api` and
-`kubernetes.client.models` into sys.modules: each has the real directory as its __path__, so submodules
-import as usual, and a module __getattr__ (PEP 562) that imports a name's own module the first time it is
-asked for. `kubernetes.client.CoreV1Api` then loads api/core_v1_api.py and nothing else, and the API
-client's deserializer, which looks models up with getattr(kubernetes.client.models, name), loads just
-those it meets. Module names follow the OpenAPI generator's underscore() of the class name.
+`import kubernetes` runs package __init__ files that import client, config (kube_config: oauthlib,
+requests-oauthlib, yaml), dynamic, watch, stream (websocket-client), utils (create_from_yaml: yaml),
+leaderelection and informer. With kubernetes 36 that also imported every generated API class and model
+(71.6 MiB for `python -c "import kubernetes"` against 8.7 MiB for bare Python). Since 37 the generated
+packages `kubernetes.client`, `.client.api` and `.client.models` load names lazily themselves, but the
+rest still costs about 10 MiB: the agent's modules plus a Kube are 48.5 MiB of RSS with install() and
+58.3 MiB without (kubernetes 37.0.2, measured with /proc/self/status VmRSS).
+
+install() puts light stand-ins for the packages `kubernetes`, `kubernetes.client`, `kubernetes.client.api`,
+`kubernetes.client.models`, `kubernetes.config` and `kubernetes.utils` into sys.modules: each has the real
+directory as its __path__, so submodules import as usual, and a module __getattr__ (PEP 562) that imports a
+name's own module the first time it is asked for. `kubernetes.client.V1Secret` then loads
+models/v1_secret.py (and the models it imports) and nothing else; the REST layer's
+`from kubernetes.utils.retry import ...` loads retry.py, not utils/__init__.py's create_from_yaml. Module
+names follow the OpenAPI generator's underscore() of the class name.
+
+The agent itself loads no generated API class (kube.py sends its requests through ApiClient.call_api):
+with 37 each imports, at import time, the pydantic models its methods name (CoreV1Api: 250 model modules,
+about 20 MiB).
 
 Only the agent's entry point calls install(), before anything imports kubernetes; anywhere the client is
 already imported (a test process) it does nothing.
@@ -47,6 +57,7 @@ def install() -> None:
     client.models = _package("kubernetes.client.models", f"{root}/client/models", _model)
     kubernetes.client = client
     kubernetes.config = _package("kubernetes.config", f"{root}/config", _config_attribute)
+    kubernetes.utils = _package("kubernetes.utils", f"{root}/utils", _utils_attribute)
 
 
 def _package(name: str, path: str, resolve: Callable[[str], Any]) -> Any:
@@ -98,6 +109,22 @@ def _config_attribute(name: str) -> Any:
     if name not in _CONFIG_MODULES:
         return _submodule("kubernetes.config", name)
     return getattr(_submodule("kubernetes.config", _CONFIG_MODULES[name]), name)
+
+
+# kubernetes.utils' names, by module, in the order its __init__ imports them but create_from_yaml last: that
+# one imports yaml (and a function has its name). The REST layer (kubernetes 37) imports retry and keepalive
+# alone.
+_UTILS_MODULES = ("quantity", "duration", "metrics", "retry", "keepalive", "create_from_yaml")
+
+
+def _utils_attribute(name: str) -> Any:
+    if name != "create_from_yaml" and importlib.util.find_spec(f"kubernetes.utils.{name}") is not None:
+        return _submodule("kubernetes.utils", name)
+    for module_name in _UTILS_MODULES:
+        module = _submodule("kubernetes.utils", module_name)
+        if hasattr(module, name):
+            return getattr(module, name)
+    raise AttributeError(f"module 'kubernetes.utils' has no attribute {name!r}")
 
 
 def _api_attribute(name: str) -> Any:
