@@ -14,16 +14,28 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
 from .errors import NodeRejected, NodeUnavailable
 from .metrics import Metrics
-from .nodetypes import DesiredBridge, EthKey, KeyBundle, NodeBridge, NodeFacts, NodeJob, P2PKey
+from .nodetypes import (
+    DesiredBridge,
+    EthBalance,
+    EthKey,
+    KeyBundle,
+    NodeBridge,
+    NodeFacts,
+    NodeJob,
+    P2PKey,
+    RpcNode,
+)
 from .ratelimit import RateLimit
 from .settings import Credentials
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100
+HEAD_SERIES = "head_tracker_current_head"
 T = TypeVar("T")
 
 
@@ -107,6 +119,34 @@ class NodeClient:
         """Check name -> "passing"/"failing": GET /health answers 200 when all pass, 207 otherwise, with
         every check either way (core/web/health_controller.go Health)."""
         return {str(a.get("name", "")): str(a.get("status", "")) for a in self._attributes("/health")}
+
+    def rpc_nodes(self) -> list[RpcNode]:
+        """Every EVM chain's RPC nodes: GET /v2/nodes/evm (core/web/nodes_controller.go Index,
+        presenters/chain.go NodeResource). The state is the multinode pool's (chainlink-framework
+        multinode/node_fsm.go), or NotLoaded / Unknown (core/chains/legacyevm/chain.go listNodeStatuses)."""
+        return self._pages("/v2/nodes/evm", _rpc_node)
+
+    def eth_balances(self) -> list[EthBalance]:
+        """GET /v2/keys/eth with each key's ETH balance in wei, which the node asks the key's chain for on
+        every call and answers null when it cannot (core/web/eth_keys_controller.go getEthBalance;
+        presenters/eth_key.go)."""
+        return self._list("/v2/keys/eth", _eth_balance)
+
+    def heads(self) -> dict[str, int]:
+        """EVM chain ID -> the highest head the node has seen, the head_tracker_current_head gauge of
+        GET /metrics (chainlink-framework chains/heads/tracker.go): no API route shows it. /metrics is no
+        session route: it answers 401 only to a node with a Prometheus.AuthToken (core/web/router.go
+        prometheusHandler), so it is sent without the session's login and re-login."""
+        response = _checked(self._send("GET", "/metrics", "/metrics"), "GET", "/metrics")
+        lines = "\n".join(line for line in response.text.splitlines() if line.startswith(HEAD_SERIES + "{"))
+        try:
+            return {
+                sample.labels["evmChainID"]: int(sample.value)
+                for family in text_string_to_metric_families(lines)
+                for sample in family.samples
+            }
+        except (ValueError, KeyError, OverflowError) as exc:
+            raise NodeUnavailable(f"GET /metrics: an unexpected {HEAD_SERIES} ({exc})"[:300]) from exc
 
     def serving(self) -> bool:
         """Whether the node's web server answers at all, whatever it says: the node starts it only once it
@@ -374,6 +414,22 @@ def _bundle(item: dict[str, Any], onchain: str, offchain: str) -> KeyBundle:
         onchain=str(attributes.get(onchain, "")),
         offchain=str(attributes.get(offchain, "")),
         config=str(attributes.get("configPublicKey", "")),
+    )
+
+
+def _rpc_node(item: dict[str, Any]) -> RpcNode:
+    attributes = _attributes_of(item)
+    return RpcNode(str(attributes["chainID"]), str(attributes["name"]), str(attributes.get("state", "")))
+
+
+def _eth_balance(item: dict[str, Any]) -> EthBalance:
+    attributes = _attributes_of(item)
+    wei = attributes.get("ethBalance")  # assets.Eth: wei as a decimal string
+    return EthBalance(
+        str(attributes["address"]),
+        str(attributes.get("evmChainID", "")),
+        None if wei is None else int(str(wei)),
+        bool(attributes.get("disabled", False)),
     )
 
 

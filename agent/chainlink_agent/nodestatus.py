@@ -11,16 +11,16 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from .conditions import condition, now
+from .conditions import bounded, condition, now
 from .errors import KubeError, NodeError
 from .metrics import Metrics
-from .nodetypes import KeyBundle, NodeFacts
+from .nodetypes import EthBalance, KeyBundle, NodeFacts, RpcNode
 from .phases import PHASES
 from .pods import PodView, peer
 from .resource import KINDS
@@ -28,7 +28,14 @@ from .role import Role
 
 log = logging.getLogger(__name__)
 MAX_FAILING_CHECKS = 50
+MAX_CHAINS = MAX_PER_CHAIN = 64  # chains, and RPC nodes and keys of each: the CRD's bounds
 READY = "Ready"
+# A chain whose head has not moved for this long is Stalled: the node's own NoNewHeadsThreshold default
+# (chainlink-evm pkg/config/toml/defaults/fallback.toml), after which it calls an RPC node out of sync.
+STALLED_AFTER = 180
+# A chain's states, worst first: the printer column names a chain in the worst one there is.
+CHAIN_STATES = ("Down", "Stalled", "NoKey", "Degraded", "OK")
+T = TypeVar("T")
 
 
 class NodeStatusWriter(Protocol):
@@ -45,6 +52,20 @@ class NodeInfo(Protocol):
     def build_info(self) -> tuple[str, str]: ...
     def health(self) -> dict[str, str]: ...
     def csa_public_keys(self) -> list[str]: ...
+    def rpc_nodes(self) -> list[RpcNode]: ...
+    def eth_balances(self) -> list[EthBalance]: ...
+    def heads(self) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class Chains:
+    """One report's reads of the node's EVM chains, each None when it failed, with why in `failed`: a read
+    that fails leaves the others' part of the status."""
+
+    rpcs: Sequence[RpcNode] | None = None  # the chains are theirs: every configured chain has one at least
+    keys: Sequence[EthBalance] | None = None
+    heads: Mapping[str, int] | None = None  # chain ID -> highest head seen
+    failed: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -63,6 +84,7 @@ class Observed:
     phases: Mapping[str, Iterable[str]] = field(default_factory=dict)  # plural -> each resource's phase
     last_resync: float | None = None  # unix time
     pods: Pods | None = None  # with a standby only
+    chains: Chains | None = None  # None: not read (the node did not answer)
 
 
 @dataclass(frozen=True)
@@ -119,6 +141,8 @@ def status(observed: Observed, previous: Mapping[str, Any] | None, timestamp: st
             "failing": len(failing),
             "failingChecks": failing[:MAX_FAILING_CHECKS],
         }
+    if observed.chains is not None:
+        body.update(_chains(observed.chains, (previous or {}).get("chains") or (), timestamp))
     if observed.last_resync is not None:
         stamp = datetime.fromtimestamp(observed.last_resync, UTC)
         body["lastResyncTime"] = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -151,6 +175,73 @@ def _keys(facts: NodeFacts, csa: Iterable[str]) -> dict[str, Any]:
     }
 
 
+def _chains(chains: Chains, previous: Iterable[Mapping[str, Any]], timestamp: str) -> dict[str, Any]:
+    """status.chains, one entry per chain with an RPC node, and chainsSummary, the printer column: "2/2 OK",
+    or how many are OK and the worst chain's ID and state ("1/2 OK, 5 Down"); "Unknown" when the RPC nodes
+    could not be read."""
+    body: dict[str, Any] = {}
+    if chains.failed:
+        body["chainReadErrors"] = [bounded(why) for why in chains.failed]
+    if chains.rpcs is None:
+        body["chainsSummary"] = "Unknown"
+        return body
+    before = {str(c.get("id")): c for c in previous}
+    ids = sorted({r.chain_id for r in chains.rpcs}, key=lambda i: (len(i), i))[:MAX_CHAINS]
+    entries = [_chain(i, chains, before.get(i) or {}, timestamp) for i in ids]
+    ok = sum(e["state"] == "OK" for e in entries)
+    summary = f"{ok}/{len(entries)} OK"
+    if entries and ok < len(entries):
+        worst = min(entries, key=lambda e: CHAIN_STATES.index(e["state"]))
+        summary += f", {worst['id']} {worst['state']}"
+    if chains.failed:
+        summary += f" ({len(chains.failed)} read{'s' if len(chains.failed) > 1 else ''} failed)"
+    body["chains"], body["chainsSummary"] = entries, summary
+    return body
+
+
+def _chain(chain_id: str, chains: Chains, previous: Mapping[str, Any], timestamp: str) -> dict[str, Any]:
+    """One chain's entry. Its head's seenTime is the first report that read that number: the node shows no
+    head's time, so its age is known to a report interval; an unchanged head keeps the time it had."""
+    problems: list[tuple[str, str]] = []  # (state, why)
+    rpcs = [r for r in chains.rpcs or () if r.chain_id == chain_id][:MAX_PER_CHAIN]
+    entry: dict[str, Any] = {"id": chain_id, "rpcs": [{"name": r.name, "state": r.state} for r in rpcs]}
+    down = [f"{r.name} {r.state}" for r in rpcs if r.state != "Alive"]
+    if down:
+        problems.append(("Down" if len(down) == len(rpcs) else "Degraded", "not Alive: " + ", ".join(down)))
+    if chains.heads is not None:
+        number = chains.heads.get(chain_id)
+        if number is None:
+            problems.append(("Degraded", "no head seen yet"))
+        else:
+            before = previous.get("head") or {}
+            seen = before.get("seenTime") if before.get("number") == number else None
+            seen = seen or timestamp
+            age = int(_unix(timestamp) - _unix(seen))
+            entry["head"] = {"number": number, "seenTime": seen, "ageSeconds": age}
+            if age > STALLED_AFTER:
+                problems.append(("Stalled", f"head {number} unchanged for {age} s"))
+    if chains.keys is not None:
+        keys = [k for k in chains.keys if k.evm_chain_id == chain_id][:MAX_PER_CHAIN]
+        entry["keys"] = [_balance(k) for k in keys]
+        if all(k.disabled for k in keys):
+            problems.append(("NoKey", "no enabled ETH key"))
+        unknown = [k.address for k in keys if k.wei is None and not k.disabled]
+        if unknown:
+            problems.append(("Degraded", "balance unknown: " + ", ".join(unknown)))
+    entry["state"] = min((state for state, _ in problems), key=CHAIN_STATES.index, default="OK")
+    if problems:
+        entry["message"] = bounded("; ".join(why for _, why in problems))
+    return entry
+
+
+def _balance(key: EthBalance) -> dict[str, Any]:
+    """A key's entry; ethBalance (wei, a string: it outgrows an int64) only when the node could read it."""
+    body: dict[str, Any] = {"address": key.address, "disabled": key.disabled}
+    if key.wei is not None:
+        body["ethBalance"] = str(key.wei)
+    return body
+
+
 def _counts(phases: Iterable[str]) -> dict[str, Any]:
     counted = Counter(phases)
     total = sum(counted.values())
@@ -163,7 +254,7 @@ def _counts(phases: Iterable[str]) -> dict[str, Any]:
 class NodeReporter:
     """Reports every `interval` seconds and after each resync (`resynced`). The node's version and CSA key are
     read after a resync only: they change with a restart at most, and each call counts against the node's
-    rate limit. Its health is read every report."""
+    rate limit. Its health and chains (RPC nodes, ETH balances, heads: three calls) are read every report."""
 
     def __init__(
         self,
@@ -274,6 +365,8 @@ class NodeReporter:
             health = self._node.health()
         except NodeError as exc:
             log.info("could not read the node's version, health or CSA key", extra={"error": str(exc)})
+        # A node that did not answer would only time out three times more.
+        chains = self._chains() if health is not None else None
         return Observed(
             generation=0,
             not_ready=not_ready,
@@ -287,7 +380,25 @@ class NodeReporter:
             # Workers write these tables meanwhile; list() of a dict's values copies it in one step.
             phases={plural: list(table.values()) for plural, table in self._phases.items()},
             last_resync=self._last_resync(),
+            chains=chains,
         )
+
+    def _chains(self) -> Chains:
+        failed: list[str] = []
+
+        def read(what: str, call: Callable[[], T]) -> T | None:
+            try:
+                return call()
+            except NodeError as exc:
+                failed.append(f"{what}: {exc}")
+                return None
+
+        rpcs = read("RPC nodes", self._node.rpc_nodes)
+        keys = read("ETH keys", self._node.eth_balances)
+        heads = read("heads", self._node.heads)
+        if failed:
+            log.info("could not read all of the node's chains", extra={"error": "; ".join(failed)})
+        return Chains(rpcs, keys, heads, tuple(failed))
 
     def _gauge(self, observed: Observed) -> None:
         m = self._metrics

@@ -53,6 +53,27 @@ class EthKey:
 
 
 @dataclass(frozen=True)
+class EthBalance:
+    """An ETH key as a report reads it: its balance in wei, None when the node could not read it from the
+    chain."""
+
+    address: str
+    evm_chain_id: str
+    wei: int | None
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class RpcNode:
+    """One of an EVM chain's RPC nodes and its state as the node's multinode pool sees it (Alive, Unreachable,
+    OutOfSync, InvalidChainID...)."""
+
+    chain_id: str
+    name: str
+    state: str
+
+
+@dataclass(frozen=True)
 class P2PKey:
     peer_id: str
     public_key: str = ""

@@ -9,13 +9,21 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from chainlink_agent.nodetypes import EthBalance
+from prometheus_client.parser import text_string_to_metric_families
+from pytest_httpserver import HTTPServer
 
-from tests.realnode.node import ocr2_config
+from tests.cluster.devchain import DevChain
+from tests.integration.harness import eventually, node_client
+from tests.nodedouble.keys import EthKey
+from tests.nodedouble.state import Chain
+from tests.realnode.node import UNREACHABLE_RPC, evm_config, ocr2_config
 
 WEBHOOK = """type = "webhook"
 schemaVersion = 1
@@ -418,6 +426,105 @@ def test_an_exported_ocr2_bundle_is_imported_back(client: httpx.Client) -> None:
     )
     assert (imported.status_code, imported.json()["data"]["id"]) == (200, bundle)
     assert bundle in [k["id"] for k in client.get("/v2/keys/ocr2").json()["data"]]
+
+
+# Chains -----------------------------------------------------------------------------------------
+
+DEV_CHAIN, DOWN_CHAIN, GARBAGE_CHAIN = "1337", "5", "6"
+FUNDS = 10**18
+# Chain 1337 has an RPC node on the dev chain and an unreachable one, chain 5 an unreachable one only and no
+# ETH key, chain 6 one that answers anything with garbage (not JSON-RPC).
+RPC_STATES = {
+    (DEV_CHAIN, "dev-0"): "Alive",
+    (DEV_CHAIN, "dev-1"): "Unreachable",
+    (DOWN_CHAIN, "down-0"): "Unreachable",
+    (GARBAGE_CHAIN, "garbage-0"): "Unreachable",
+}
+# RPC nodes' names and URLs are unique across chains (the node refuses its config otherwise).
+UNREACHABLE_TOO = (f"{UNREACHABLE_RPC[0]}/{DOWN_CHAIN}", f"{UNREACHABLE_RPC[1]}/{DOWN_CHAIN}")
+
+
+@pytest.fixture(params=["double", "real"])
+def chains_node(request: pytest.FixtureRequest) -> Iterator[tuple[Any, str]]:
+    """A node with the three chains of RPC_STATES, and the address of its key on the dev chain, funded."""
+    if request.param == "double":
+        double = request.getfixturevalue("node_double")
+        state = double.state
+        rpcs: dict[str, dict[str, str]] = {}
+        for (chain, name), rpc_state in RPC_STATES.items():
+            rpcs.setdefault(chain, {})[name] = rpc_state
+        state.chains = {chain: Chain(chain, nodes) for chain, nodes in rpcs.items()}
+        # As the real node makes at its start: a key per chain (here the garbage chain's; chain 5's is
+        # deleted on the real node).
+        state.eth_keys.append(EthKey("0x" + "66" * 20, GARBAGE_CHAIN, datetime.now(UTC)))
+        state.balances[state.eth_keys[0].address] = FUNDS
+        yield double, state.eth_keys[0].address
+        return
+    dev_chain: DevChain = request.getfixturevalue("dev_chain")
+    garbage: HTTPServer = request.getfixturevalue("httpserver")
+    garbage.expect_request(re.compile(".*")).respond_with_data("<html>no JSON-RPC here</html>")
+    garbage_url = garbage.url_for("/")
+    assert str(dev_chain.chain_id) == DEV_CHAIN
+    config = (
+        evm_config(DEV_CHAIN, (dev_chain.ws_url, dev_chain.http_url), UNREACHABLE_RPC, name="dev")
+        + evm_config(DOWN_CHAIN, UNREACHABLE_TOO, name="down")
+        + evm_config(GARBAGE_CHAIN, (garbage_url.replace("http", "ws", 1), garbage_url), name="garbage")
+    )
+    node = request.getfixturevalue("real_nodes").start("chains", config)
+    try:
+        with session(node) as client:
+            keys = {k["attributes"]["evmChainID"]: k["id"] for k in client.get("/v2/keys/eth").json()["data"]}
+            assert sorted(keys) == sorted({DEV_CHAIN, DOWN_CHAIN, GARBAGE_CHAIN})  # one made per chain
+            address = keys[DOWN_CHAIN].split("/")[1]
+            # Not DELETE /v2/keys/eth/:keyID: its handler reads c.Param("address"), which only the /evm route
+            # names (core/web/router.go, eth_keys_controller.go Delete).
+            client.delete(f"/v2/keys/evm/{address}").raise_for_status()
+        funded = keys[DEV_CHAIN].split("/")[1]
+        dev_chain.fund(funded, FUNDS)
+        yield node, funded
+    finally:
+        node.stop()
+
+
+def test_a_node_lists_each_chains_rpc_nodes_key_balances_and_head_as_the_agent_reads_them(
+    chains_node: tuple[Any, str],
+) -> None:
+    node, address = chains_node
+    with closing(node_client(node.url, node.email, node.password)) as agent:
+        # The node dials its RPC nodes after its start and counts a head on the dev chain within seconds.
+        eventually(
+            lambda: {(r.chain_id, r.name): r.state for r in agent.rpc_nodes()} == RPC_STATES,
+            30,
+            f"the RPC nodes' states {RPC_STATES}",
+        )
+        with session(node) as client:
+            listed = client.get("/v2/nodes/evm")
+            assert listed.status_code == 200
+            assert listed.json()["meta"] == {"count": len(RPC_STATES)}
+            for item in listed.json()["data"]:
+                attributes = item["attributes"]
+                assert (item["type"], item["id"]) == ("node", f"{attributes['chainID']}/{attributes['name']}")
+                assert sorted(attributes) == ["chainID", "config", "name", "state"]
+
+        def funded() -> list[EthBalance] | None:
+            keys = agent.eth_balances()
+            return keys if EthBalance(address, DEV_CHAIN, FUNDS) in keys else None
+
+        balances = eventually(funded, 30, "the funded balance")
+        # The node asks each key's chain for its balance on every call: null where no RPC node is Alive.
+        assert all(k.wei is not None for k in balances if k.evm_chain_id == DEV_CHAIN)
+        assert [k.wei for k in balances if k.evm_chain_id == GARBAGE_CHAIN] == [None]
+        assert DOWN_CHAIN not in {k.evm_chain_id for k in balances}  # no key there
+        heads = eventually(lambda: agent.heads() or None, 30, "a head")
+        assert list(heads) == [DEV_CHAIN]  # none on a chain the node never heard from
+        assert heads[DEV_CHAIN] >= 1
+        # /metrics needs no session and is no rate-limited route (router.go prometheusUse on the engine).
+        metrics = httpx.get(f"{node.url}/metrics")
+        assert metrics.status_code == 200
+        assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
+        assert "x-ratelimit-limit" not in metrics.headers
+        families = text_string_to_metric_families(metrics.text)
+        assert next(f for f in families if f.name == "head_tracker_current_head").type == "gauge"
 
 
 # Rate limit -------------------------------------------------------------------------------------

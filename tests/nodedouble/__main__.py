@@ -31,6 +31,14 @@ def _latency(text: str) -> tuple[str, float]:
         ) from None
 
 
+def _rpc(text: str) -> tuple[str, str, str]:
+    chain, _, rest = text.partition("/")
+    name, _, state = rest.partition("=")
+    if not (chain and name and state):
+        raise argparse.ArgumentTypeError(f"expected CHAIN/NAME=STATE, got {text!r}")
+    return chain, name, state
+
+
 def _rate(text: str) -> RateLimit | None:
     if text == "off":
         return None
@@ -39,6 +47,13 @@ def _rate(text: str) -> RateLimit | None:
         return RateLimit(int(limit), float(period))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected LIMIT/SECONDS or off, got {text!r}") from None
+
+
+def _chains(rpcs: list[tuple[str, str, str]]) -> dict[str, dict[str, str]] | None:
+    chains: dict[str, dict[str, str]] = {}
+    for chain, name, state in rpcs:
+        chains.setdefault(chain, {})[name] = state
+    return chains or None
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -54,6 +69,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--evm-chain-id", default="1337", help="chain of the seeded ETH keys")
     parser.add_argument("--key-seed", default="node-double", help="same seed, same seeded keys")
+    parser.add_argument(
+        "--rpc",
+        type=_rpc,
+        action="append",
+        default=[],
+        metavar="CHAIN/NAME=STATE",
+        help="an EVM chain's RPC node and its state (Alive, Unreachable...); default: the keys' chain, Alive",
+    )
     parser.add_argument(
         "--session-timeout", type=float, default=15 * 60, help="idle seconds before a session ends"
     )
@@ -88,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         evm_chain_id=args.evm_chain_id,
         key_seed=args.key_seed,
         session_timeout=args.session_timeout,
+        rpcs=_chains(args.rpc),
     )
     app = NodeDoubleApp(
         state,

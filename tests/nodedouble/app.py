@@ -10,6 +10,8 @@ commits as read_file returned them):
   application/vnd.api+json (core/web/api.go MediaType); paginatedRequest answers 422 for bad params.
 - core/store/models/errors.go @ adbd7f9028cfda0aaa00dbd74025e3084780aaf6: JSONAPIErrors.
 - ulule/limiter's gin middleware (mgin): over the limit, 429 text/plain "Limit exceeded".
+- core/web/router.go @ v2.23.0: /metrics is on the engine itself (prometheusUse), before the rate-limited,
+  session group; GET /v2/nodes/evm is nodesController.Index (core/web/nodes_controller.go).
 
 Anything under /__double/ is NOT part of the node's API: it is the double's own control surface
 (call statistics, reset, fault injection).
@@ -119,6 +121,7 @@ class _Route:
     handler: Callable[[NodeDoubleApp, Request, dict[str, str]], Response]
     authenticated: bool
     login: bool = False
+    limited: bool = True  # by the authenticated rate limit, which every route but /metrics is
 
 
 def _json(status: int, body: Any, content_type: str) -> Response:
@@ -312,7 +315,8 @@ class NodeDoubleApp:
     def _serve(self, route: _Route, params: dict[str, str], request: Request) -> Response:
         headers: dict[str, str] = {}
         client = request.remote_addr or ""
-        for limiter in (self._limiter, self._login_limiter if route.login else None):
+        limiters = (self._limiter if route.limited else None, self._login_limiter if route.login else None)
+        for limiter in limiters:
             if limiter is not None:
                 headers, exceeded = limiter.hit(client)
                 if exceeded:
@@ -484,7 +488,39 @@ class NodeDoubleApp:
     # Keys: core/web/eth_keys_controller.go @ d885f303, p2p/ocr2 keys controllers -----------------
 
     def eth_keys(self, _: Request, __: dict[str, str]) -> Response:
-        return jsonapi(presenters.document([presenters.eth_key(k) for k in self.state.eth_keys]))
+        keys = [
+            presenters.eth_key(k, self.state.balance(k.address, k.evm_chain_id)) for k in self.state.eth_keys
+        ]
+        return jsonapi(presenters.document(keys))
+
+    # Chains: core/web/nodes_controller.go Index (v2.23.0). The RPC nodes of every chain, in config order;
+    # meta.count is their number (relayer_chain_interoperators.go NodeStatuses).
+
+    def rpc_nodes(self, request: Request, _: dict[str, str]) -> Response:
+        size, page, offset = _pagination(request)
+        nodes = [
+            presenters.rpc_node(chain.id, name, state)
+            for chain in self.state.chains.values()
+            for name, state in chain.rpcs.items()
+        ]
+        query = request.query_string.decode()
+        data = nodes[offset : offset + size]
+        return jsonapi(presenters.paginated(request.path, query, size, page, len(nodes), data))
+
+    def metrics(self, _: Request, __: dict[str, str]) -> Response:
+        """Of the node's series, the head tracker's (chain ID -> highest head seen), as promhttp writes the
+        text format to a client that does not ask for OpenMetrics."""
+        heads = [(chain.id, chain.head()) for chain in self.state.chains.values()]
+        lines = [
+            "# HELP head_tracker_current_head The highest seen head number",
+            "# TYPE head_tracker_current_head gauge",
+            *(
+                f'head_tracker_current_head{{evmChainID="{i}"}} {head}'
+                for i, head in heads
+                if head is not None
+            ),
+        ]
+        return Response("\n".join(lines) + "\n", content_type="text/plain; version=0.0.4; charset=utf-8")
 
     def p2p_keys(self, _: Request, __: dict[str, str]) -> Response:
         return jsonapi(presenters.document([presenters.p2p_key(k) for k in self.state.p2p_keys]))
@@ -539,6 +575,8 @@ ROUTES = [
     _Route("DELETE", "/sessions", NodeDoubleApp.destroy_session, authenticated=True),
     _Route("GET", "/health", NodeDoubleApp.health, authenticated=False),
     _Route("GET", "/readyz", NodeDoubleApp.readyz, authenticated=False),
+    _Route("GET", "/metrics", NodeDoubleApp.metrics, authenticated=False, limited=False),
+    _Route("GET", "/v2/nodes/evm", NodeDoubleApp.rpc_nodes, authenticated=True),
     _Route("GET", "/v2/jobs", NodeDoubleApp.list_jobs, authenticated=True),
     _Route("GET", "/v2/jobs/:ID", NodeDoubleApp.show_job, authenticated=True),
     _Route("POST", "/v2/jobs", NodeDoubleApp.create_job, authenticated=True),

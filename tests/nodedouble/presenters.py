@@ -6,6 +6,7 @@ A resource is {"type", "id", "attributes"}: api2go takes type from GetName(), id
 - core/web/presenters/job.go @ f12ac0fd98264a8fc3861aff5000e1ccb92d9244: JobResource and the per-type specs.
 - core/web/presenters/bridges.go @ 4c9d3523aa4427c4e31f54280d0fedcfdf1dbfa7: BridgeResource, type "bridges".
 - core/web/presenters/eth_key.go @ 1fb4203dc445b6bc03816cb414cae434f3909541: ETHKeyResource, type "eTHKeys".
+- core/web/presenters/chain.go (v2.23.0): NodeResource, type "node".
 - core/web/presenters/p2p_key.go and ocr_keys.go (their v2-keystore KeyV2 versions): types
   "encryptedP2PKeys" and "keyV2s".
 - core/web/presenters/check.go @ 6ee371e172ab0c7e2ef1a5c84e699bff0ba673c6: Check, type "checks".
@@ -155,8 +156,10 @@ def bridge(bridge: Bridge, with_incoming_token: bool = False) -> dict[str, Any]:
     return resource("bridges", bridge.name, attributes)
 
 
-def eth_key(key: EthKey) -> dict[str, Any]:
-    """NewETHKeyResource. Balances and maxGasPriceWei come from a live chain; with none, they are null."""
+def eth_key(key: EthKey, wei: int | None) -> dict[str, Any]:
+    """NewETHKeyResource. The balances come from the key's chain, null when the node could not ask it: ETH
+    (assets.Eth) as wei in decimal, LINK as the dev chain answers for a chain without the LINK contract, "0"
+    (seen on a real v2.23.0 node). maxGasPriceWei, from the chain's config, is left null."""
     stamp = golike.format_time(key.created_at)
     return resource(
         "eTHKeys",
@@ -164,14 +167,21 @@ def eth_key(key: EthKey) -> dict[str, Any]:
         {
             "evmChainID": key.evm_chain_id,
             "address": key.address,
-            "ethBalance": None,
-            "linkBalance": None,
+            "ethBalance": None if wei is None else str(wei),
+            "linkBalance": None if wei is None else "0",
             "disabled": False,
             "createdAt": stamp,
             "updatedAt": stamp,
             "maxGasPriceWei": None,
         },
     )
+
+
+def rpc_node(chain_id: str, name: str, state: str) -> dict[str, Any]:
+    """NewNodeResource: the ID is NewPrefixedJAID(name, chain ID); config is the RPC node's TOML (the double
+    leaves out the URLs it would hold)."""
+    attributes = {"chainID": chain_id, "name": name, "config": f"Name = '{name}'\n", "state": state}
+    return resource("node", f"{chain_id}/{name}", attributes)
 
 
 def p2p_key(key: P2PKey) -> dict[str, Any]:

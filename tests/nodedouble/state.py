@@ -13,6 +13,11 @@ node's controllers answer with. Sources (smartcontractkit/chainlink, commit as r
   Job names are unique since chainlink PR #4978 (index idx_jobs_name, still present in PR #11005).
 - core/web/bridge_types_controller.go @ 6f509cb02c9c9b1b16f613156ff8909b60106fe3 and
   core/bridges/bridge_type.go (ParseBridgeName, NewBridgeType), bridges ORM FindBridges.
+- v2.23.0 (the module the real-node lane builds): core/chains/legacyevm/chain.go listNodeStatuses (each
+  configured RPC node's state, in config order); core/web/eth_keys_controller.go getEthBalance (null when
+  the key's chain has no live RPC node: chainlink-framework multinode/multi_node.go selectNode answers
+  ErrNodeError); chainlink-framework chains/heads/tracker.go (head_tracker_current_head, set once a head
+  is seen).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import secrets
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tests.nodedouble import keystore
@@ -85,6 +90,24 @@ class Job:
 
 
 @dataclass
+class Chain:
+    """An EVM chain of the node's config: its RPC nodes' states by name, in config order. While one is Alive
+    the chain makes a block a second from the node's start, as the bench's dev chain does; with none Alive
+    the node sees no head at all."""
+
+    id: str
+    rpcs: dict[str, str]
+    started: float = field(default_factory=time.time)
+
+    @property
+    def alive(self) -> bool:
+        return "Alive" in self.rpcs.values()
+
+    def head(self) -> int | None:
+        return 1 + int(time.time() - self.started) if self.alive else None
+
+
+@dataclass
 class Bridge:
     name: str
     url: str
@@ -111,10 +134,15 @@ class NodeState:
         evm_chain_id: str = "1337",
         key_seed: str = "node-double",
         session_timeout: float = 15 * 60,
+        rpcs: dict[str, dict[str, str]] | None = None,
     ) -> None:
         self.email = email
         self.password = password
         self.evm_chain_id = evm_chain_id
+        # Chain ID -> {RPC node name: state}; by default the keys' chain with one Alive RPC node.
+        rpcs = rpcs or {evm_chain_id: {"primary-0": "Alive"}}
+        self.chains = {chain_id: Chain(chain_id, dict(nodes)) for chain_id, nodes in rpcs.items()}
+        self.balances: dict[str, int] = {}  # address -> wei; 0 unless set
         self.key_seed = key_seed
         # WebServer.SessionTimeout (default 15m): a session expires that long after its last use.
         self.session_timeout = session_timeout
@@ -210,13 +238,20 @@ class NodeState:
                 # P2P.V2.DefaultBootstrappers): a 500, yet the job stays. Seen on a real v2.23.0 node.
                 raise NodeError(500, f"failed to create services for job: {new_id}: no bootstrappers found")
             chain = spec.values.get("evmChainID")
-            if spec.type == "directrequest" and str(chain) != self.evm_chain_id:
+            if spec.type == "directrequest" and str(chain) not in self.chains:
                 # directrequest/delegate.go ServicesForSpec asks legacyChains.Get for the job's chain first;
-                # chains/chain_kv.go Get: "%w: %s" of ErrNoSuchChainID. The double has one chain, its keys'.
+                # chains/chain_kv.go Get: "%w: %s" of ErrNoSuchChainID.
                 raise NodeError(
                     500, f"failed to create services for job: {new_id}: chain id does not exist: {chain}"
                 )
             return job
+
+    def balance(self, address: str, chain_id: str) -> int | None:
+        """The key's balance on its chain, None when the node could not ask the chain (no such chain, or no
+        RPC node Alive)."""
+        with self._lock:
+            chain = self.chains.get(chain_id)
+            return self.balances.get(address, 0) if chain is not None and chain.alive else None
 
     def _assert_bridges_exist(self, names: list[str]) -> None:
         # ORM.AssertBridgesExist runs before CreateJob's transaction; its errors reach the client as 500.

@@ -62,11 +62,11 @@ MaxOpenConns = 10
 UNREACHABLE_RPC = ("ws://127.0.0.1:9", "http://127.0.0.1:9")
 
 
-def evm_config(chain_id: str, *rpcs: tuple[str, str]) -> str:
-    """An EVM chain with these RPC nodes (WebSocket and HTTP URL each), named rpc-0, rpc-1, ...; one
-    unreachable RPC node unless given."""
+def evm_config(chain_id: str, *rpcs: tuple[str, str], name: str = "rpc") -> str:
+    """An EVM chain with these RPC nodes (WebSocket and HTTP URL each), named rpc-0, rpc-1, ... (`name`-0...:
+    names, like URLs, are unique across all chains); one unreachable RPC node unless given."""
     nodes = "".join(
-        f'[[EVM.Nodes]]\nName = "rpc-{i}"\nWSURL = "{ws}"\nHTTPURL = "{http}"\n'
+        f'[[EVM.Nodes]]\nName = "{name}-{i}"\nWSURL = "{ws}"\nHTTPURL = "{http}"\n'
         for i, (ws, http) in enumerate(rpcs or [UNREACHABLE_RPC])
     )
     return f'\n[[EVM]]\nChainID = "{chain_id}"\n{nodes}'

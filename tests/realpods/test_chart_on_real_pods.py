@@ -1,10 +1,11 @@
 """The chart on real pods (a kubelet node with containerd, images built here): what kwok can only pretend.
 
-One release with the chart's defaults: its helm tests run for real (kwok's only pretend to pass; ct install
-of every ci values file runs there, tests/chart), and it is looked at from inside: the node boots in the
-StatefulSet on Postgres initialised from the chart's Secret, the sidecar reaches it on 127.0.0.1 and syncs a
-ChainlinkJob applied with kubectl, the containers run as written (non-root uids, read-only root
-filesystems, the projected token).
+One release with the chart's defaults and one EVM chain, the bench's dev chain (geth --dev on the bridge's
+address, where pods reach it): its helm tests run for real (kwok's only pretend to pass; ct install of every
+ci values file runs there, tests/chart), and it is looked at from inside: the node boots in the StatefulSet
+on Postgres initialised from the chart's Secret, the sidecar reaches it on 127.0.0.1 and syncs a
+ChainlinkJob applied with kubectl, the node follows the chain and the ChainlinkNode shows it, the containers
+run as written (non-root uids, read-only root filesystems, the projected token).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from kubernetes import client
 
 from tests.chart.test_chart import CHART, run
 from tests.cluster.controlplane import ControlPlane
+from tests.cluster.devchain import DevChain
+from tests.cluster.fixtures import serving
 from tests.cluster.images import CURL_VERSION
+from tests.cluster.kubelet import NODE_IP
 from tests.integration.harness import Jobs, eventually, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,11 +40,23 @@ JOB = yaml.safe_load((REPO / "samples" / "webhook-job.yaml").read_text())
 
 
 @pytest.fixture(scope="module")
-def release(real_pods_cluster: ControlPlane) -> Iterator[str]:
-    """node-a installed with the chart's defaults in its own namespace; uninstalled afterwards."""
+def chain(real_pods_cluster: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevChain]:
+    """geth --dev on the bridge's address, where the release's node reaches it."""
+    yield from serving(DevChain(tmp_path_factory.mktemp("real-pods-chain"), host=NODE_IP), "dev chain")
+
+
+@pytest.fixture(scope="module")
+def release(
+    real_pods_cluster: ControlPlane, chain: DevChain, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """node-a installed with the chart's defaults and the dev chain in its own namespace; uninstalled
+    afterwards."""
     env = real_pods_cluster.env()
     namespace = f"real-pods-{int(time.time())}"
     run(["kubectl", "create", "namespace", namespace], env)
+    rpc = {"Name": "dev", "WSURL": chain.ws_url, "HTTPURL": chain.http_url}
+    values = tmp_path_factory.mktemp("values") / "chain.yaml"
+    values.write_text(yaml.safe_dump({"node": {"evm": [{"ChainID": str(chain.chain_id), "Nodes": [rpc]}]}}))
     # nodeName as samples/webhook-job.yaml targets it (the chart's default is the release's full name).
     install = [
         "helm",
@@ -52,6 +68,7 @@ def release(real_pods_cluster: ControlPlane) -> Iterator[str]:
         f"--set=nodeName={RELEASE}",
         "--set=agent.reportSeconds=5",
         TEST_IMAGE,
+        f"--values={values}",
     ]
     run([*install, "--wait", "--timeout", "10m"], env, timeout=660)
     yield namespace
@@ -173,11 +190,7 @@ def test_the_releases_chainlinknode_reports_the_real_node(
     """The sidecar, under the chart's Role in a real pod, writes what the real node reports."""
 
     def reported() -> dict[str, Any] | None:
-        with real_pods_cluster.api_client() as api:
-            obj = client.CustomObjectsApi(api).get_namespaced_custom_object(
-                GROUP, VERSION, release, NODE_PLURAL, RELEASE
-            )
-        st: dict[str, Any] = obj.get("status") or {}
+        st = _node_status(real_pods_cluster, release)
         ready = [c["status"] for c in st.get("conditions") or () if c["type"] == "Ready"]
         return st if ready == ["True"] and st.get("health") else None
 
@@ -186,6 +199,43 @@ def test_the_releases_chainlinknode_reports_the_real_node(
     assert st["keys"]["p2p"][0]["peerID"].startswith("p2p_12D3KooW")
     assert st["keys"]["csa"][0]["publicKey"].startswith("csa_")
     assert st["apiReachable"] is True
+
+
+def test_the_node_in_its_pod_follows_the_dev_chain_and_its_chainlinknode_shows_it(
+    real_pods_cluster: ControlPlane, release: str, chain: DevChain
+) -> None:
+    chain_id = str(chain.chain_id)
+
+    def chain_entry() -> dict[str, Any] | None:
+        entries = _node_status(real_pods_cluster, release).get("chains") or ()
+        return next((c for c in entries if c["id"] == chain_id and c.get("keys")), None)
+
+    # A new key holds nothing: the chain is there, its RPC node reached from the pod, the key made.
+    seen = eventually(chain_entry, 180, f"chain {chain_id} in the ChainlinkNode's status, with a key")
+    assert seen["rpcs"] == [{"name": "dev", "state": "Alive"}], seen
+    [key] = seen["keys"]
+    chain.fund(key["address"], 10**18)
+
+    def funded_and_following() -> dict[str, Any] | None:
+        entry = chain_entry()
+        ok = (
+            entry is not None and entry["state"] == "OK" and entry["keys"][0].get("ethBalance") == str(10**18)
+        )
+        return entry if ok else None
+
+    entry = eventually(funded_and_following, 60, "the chain OK with the key's funds and a head")
+    assert entry["head"]["number"] > 0
+    summary = _node_status(real_pods_cluster, release)["chainsSummary"]
+    assert summary.startswith("1/1 OK"), summary
+
+
+def _node_status(cluster: ControlPlane, namespace: str) -> dict[str, Any]:
+    """The release's ChainlinkNode's status."""
+    with cluster.api_client() as api:
+        obj = client.CustomObjectsApi(api).get_namespaced_custom_object(
+            GROUP, VERSION, namespace, NODE_PLURAL, RELEASE
+        )
+    return dict(obj.get("status") or {})
 
 
 def _answers(node: httpx.Client) -> bool:

@@ -4,7 +4,7 @@ import pytest
 from chainlink_agent.errors import NodeRejected, NodeUnavailable
 from chainlink_agent.metrics import Metrics
 from chainlink_agent.nodeclient import NodeClient
-from chainlink_agent.nodetypes import DesiredBridge, KeyBundle, P2PKey
+from chainlink_agent.nodetypes import DesiredBridge, EthBalance, KeyBundle, P2PKey, RpcNode
 from chainlink_agent.settings import Credentials
 from pydantic import SecretStr
 
@@ -152,6 +152,15 @@ def test_a_name_or_id_is_one_quoted_path_segment_whatever_it_holds(node, node_do
             lambda n: n.list_jobs(), "/v2/jobs", {"data": [], "meta": {"count": "many"}}, id="count"
         ),
         pytest.param(lambda n: n.facts(), "/v2/keys/eth", {"data": [{"attributes": "0x"}]}, id="attributes"),
+        pytest.param(
+            lambda n: n.rpc_nodes(), "/v2/nodes/evm", {"data": [{"attributes": {"name": "a"}}]}, id="no chain"
+        ),
+        pytest.param(
+            lambda n: n.eth_balances(),
+            "/v2/keys/eth",
+            {"data": [{"attributes": {"address": "0xA", "ethBalance": "1 ether"}}]},
+            id="a balance not in wei",
+        ),
     ],
 )
 def test_an_answer_not_of_the_nodes_shape_is_the_node_unavailable(node, httpserver, call, uri, body):
@@ -165,3 +174,52 @@ def test_an_error_answer_not_of_the_nodes_shape_keeps_its_status(node, httpserve
     with pytest.raises(NodeRejected) as info:
         node.list_jobs()
     assert info.value.status == 400
+
+
+def test_chains_rpc_nodes_balances_and_heads(node, node_double, metrics):
+    state = node_double.state
+    state.balances[state.eth_keys[0].address] = 10**30
+    assert node.rpc_nodes() == [RpcNode("1337", "primary-0", "Alive")]
+    assert node.eth_balances()[0] == EthBalance(state.eth_keys[0].address, "1337", 10**30)
+    assert node.heads()["1337"] >= 1
+    # /metrics is sent without the session: no login for it.
+    logins = metrics.node_api_responses.labels("POST", "/sessions", "200")._value.get()
+    assert logins == 1
+
+
+@pytest.mark.parametrize(
+    ("exposition", "heads"),
+    [
+        pytest.param("<html>a proxy's page</html>", {}, id="no head series"),
+        pytest.param(
+            '# TYPE head_tracker_current_head gauge\nhead_tracker_current_head{evmChainID="5"} 1.2e+07\n',
+            {"5": 12_000_000},
+            id="in exponent notation",
+        ),
+    ],
+)
+def test_heads_are_the_head_tracker_series_of_whatever_metrics_answers(node, httpserver, exposition, heads):
+    httpserver.expect_oneshot_request("/metrics").respond_with_data(exposition)
+    assert node.heads() == heads
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'head_tracker_current_head{evmChainID="5"} NaN',
+        "head_tracker_current_head{} 5",
+        "head_tracker_current_head{x",
+    ],
+)
+def test_a_head_series_not_of_the_nodes_shape_is_the_node_unavailable(node, httpserver, line):
+    httpserver.expect_oneshot_request("/metrics").respond_with_data(line + "\n")
+    with pytest.raises(NodeUnavailable, match="unexpected head_tracker_current_head"):
+        node.heads()
+
+
+def test_metrics_refused_for_a_token_is_a_refusal_without_a_login(node, httpserver, metrics):
+    httpserver.expect_oneshot_request("/metrics").respond_with_data("invalid token", status=401)
+    with pytest.raises(NodeRejected) as info:
+        node.heads()
+    assert info.value.status == 401
+    assert metrics.node_api_responses.labels("POST", "/sessions", "200")._value.get() == 0

@@ -7,12 +7,14 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from chainlink_agent.errors import NodeUnavailable
+from chainlink_agent.errors import NodeRejected, NodeUnavailable
 from chainlink_agent.metrics import Metrics
-from chainlink_agent.nodestatus import NodeReporter, Observed, failovers, status
-from chainlink_agent.nodetypes import EthKey, KeyBundle, NodeFacts, P2PKey
+from chainlink_agent.nodestatus import STALLED_AFTER, Chains, NodeReporter, Observed, failovers, status
+from chainlink_agent.nodetypes import EthBalance, EthKey, KeyBundle, NodeFacts, P2PKey, RpcNode
 from chainlink_agent.role import ROLE_LABEL, Role
 from prometheus_client import generate_latest
+
+from tests.unit.test_status_bounds import status_schema, violations
 
 FACTS = NodeFacts(
     p2p_keys=(P2PKey("p2p_12D3KooWA", "ab12"),),
@@ -84,12 +86,30 @@ class FakeNode:
     def __init__(self) -> None:
         self.last_call_ok = True
         self.down = False
+        self.refusing: set[str] = set()  # calls answered with a 401
         self.calls: list[str] = []
+        self.rpcs = [RpcNode("1337", "primary-0", "Alive")]
+        self.balances = [EthBalance("0xA", "1337", 10**18)]
+        self.head_numbers = {"1337": 100}
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
         if self.down:
             raise NodeUnavailable("connection refused")
+        if name in self.refusing:
+            raise NodeRejected(401, "invalid token")
+
+    def rpc_nodes(self) -> list[RpcNode]:
+        self._call("rpc_nodes")
+        return self.rpcs
+
+    def eth_balances(self) -> list[EthBalance]:
+        self._call("eth_balances")
+        return self.balances
+
+    def heads(self) -> dict[str, int]:
+        self._call("heads")
+        return self.head_numbers
 
     def build_info(self) -> tuple[str, str]:
         self._call("build_info")
@@ -121,7 +141,9 @@ def test_a_report_writes_only_a_change_and_keeps_what_a_down_node_last_said() ->
     report.report(None)
     report.report(None, read_build=False)
     assert len(kube.written) == 1
-    assert node.calls == ["build_info", "csa", "health", "health"]  # version and CSA key: once per resync
+    chains = ["rpc_nodes", "eth_balances", "heads"]
+    # Version and CSA key: once per resync; health and chains every report.
+    assert node.calls == ["build_info", "csa", "health", *chains, "health", *chains]
     value = metrics.registry.get_sample_value
     assert value("chainlink_agent_node_health_check", {"check": "JobSpawner"}) == 1
     assert value("chainlink_agent_node_health_check", {"check": "EVM.1337.HeadTracker.HeadListener"}) == 0
@@ -131,6 +153,7 @@ def test_a_report_writes_only_a_change_and_keeps_what_a_down_node_last_said() ->
     latest = kube.written[-1]
     assert (latest["jobs"]["summary"], latest["apiReachable"], latest["version"]) == ("1/2", False, "2.23.0")
     assert "health" not in latest
+    assert "chains" not in latest  # nor were the chains read: three more timeouts
     assert latest["conditions"][0]["status"] == "False"
     assert value("chainlink_agent_node_health_check", {"check": "JobSpawner"}) is None
     assert value("chainlink_agent_ready") == 0
@@ -247,3 +270,134 @@ def test_without_backups_there_is_no_backup_gauge() -> None:
         "chainlink_agent_backup_last_success_timestamp_seconds{"
         not in generate_latest(metrics.registry).decode()
     )
+
+
+T0 = "2026-12-01T00:00:00Z"
+
+
+def chains_status(chains: Chains, previous: dict[str, Any] | None = None, at: str = T0) -> dict[str, Any]:
+    observed = Observed(generation=1, not_ready=None, api_reachable=True, agent_version="x", chains=chains)
+    return status(observed, previous, at)
+
+
+def test_each_chain_has_its_rpc_nodes_head_and_key_balances_and_all_ok_reads_n_of_n_ok() -> None:
+    chains = Chains(
+        rpcs=[RpcNode("1337", "primary-0", "Alive"), RpcNode("11155111", "sepolia-0", "Alive")],
+        keys=[EthBalance("0xA", "1337", 10**30), EthBalance("0xB", "11155111", 0)],
+        heads={"1337": 7, "11155111": 9_000_000},
+    )
+    body = chains_status(chains)
+    assert body["chainsSummary"] == "2/2 OK"
+    assert body["chains"][0] == {
+        "id": "1337",
+        "state": "OK",
+        "rpcs": [{"name": "primary-0", "state": "Alive"}],
+        "head": {"number": 7, "seenTime": T0, "ageSeconds": 0},
+        "keys": [{"address": "0xA", "disabled": False, "ethBalance": str(10**30)}],  # beyond an int64
+    }
+    assert [c["id"] for c in body["chains"]] == ["1337", "11155111"]
+    assert "chainReadErrors" not in body
+
+
+def test_a_head_that_does_not_move_keeps_its_time_ages_and_stalls_the_chain() -> None:
+    chains = Chains(rpcs=[RpcNode("1", "a", "Alive")], keys=[EthBalance("0xA", "1", 1)], heads={"1": 7})
+    first = chains_status(chains)
+    later = chains_status(chains, first, "2026-12-01T00:03:01Z")
+    assert later["chains"][0]["head"] == {"number": 7, "seenTime": T0, "ageSeconds": STALLED_AFTER + 1}
+    assert (later["chains"][0]["state"], later["chains"][0]["message"]) == (
+        "Stalled",
+        "head 7 unchanged for 181 s",
+    )
+    assert later["chainsSummary"] == "0/1 OK, 1 Stalled"
+    moved = chains_status(replace(chains, heads={"1": 8}), later, "2026-12-01T00:03:31Z")
+    assert moved["chains"][0]["head"] == {"number": 8, "seenTime": "2026-12-01T00:03:31Z", "ageSeconds": 0}
+    assert moved["chains"][0]["state"] == "OK"
+
+
+def test_a_chain_whose_rpcs_are_all_unreachable_is_down_and_named_in_the_summary() -> None:
+    chains = Chains(
+        rpcs=[
+            RpcNode("1337", "primary-0", "Alive"),
+            RpcNode("5", "goerli-0", "Unreachable"),
+            RpcNode("5", "goerli-1", "InvalidChainID"),
+        ],
+        keys=[EthBalance("0xA", "1337", 1), EthBalance("0xB", "5", None)],
+        heads={"1337": 7},
+    )
+    body = chains_status(chains)
+    down = body["chains"][0]  # in numeric order
+    assert (down["id"], down["state"]) == ("5", "Down")
+    assert down["message"] == (
+        "not Alive: goerli-0 Unreachable, goerli-1 InvalidChainID; no head seen yet; balance unknown: 0xB"
+    )
+    assert down["keys"] == [{"address": "0xB", "disabled": False}]  # no balance rather than a made-up one
+    assert "head" not in down
+    assert body["chainsSummary"] == "1/2 OK, 5 Down"
+
+
+def test_one_rpc_node_down_of_two_is_degraded() -> None:
+    rpcs = [RpcNode("1", "a", "Alive"), RpcNode("1", "b", "OutOfSync")]
+    body = chains_status(Chains(rpcs=rpcs, keys=[EthBalance("0xA", "1", 1)], heads={"1": 7}))
+    assert (body["chains"][0]["state"], body["chains"][0]["message"]) == (
+        "Degraded",
+        "not Alive: b OutOfSync",
+    )
+
+
+def test_a_chain_without_an_enabled_eth_key_says_so() -> None:
+    rpcs = [RpcNode("1", "a", "Alive"), RpcNode("2", "b", "Alive")]
+    keys = [EthBalance("0xA", "2", 1, disabled=True)]
+    body = chains_status(Chains(rpcs=rpcs, keys=keys, heads={"1": 7, "2": 9}))
+    assert [(c["id"], c["state"], c.get("message")) for c in body["chains"]] == [
+        ("1", "NoKey", "no enabled ETH key"),
+        ("2", "NoKey", "no enabled ETH key"),
+    ]
+    assert body["chains"][0]["keys"] == []
+
+
+def test_a_failed_read_leaves_the_others_and_says_which_failed() -> None:
+    rpcs = [RpcNode("1", "a", "Alive")]
+    failed = ["heads: 401: invalid token"]
+    body = chains_status(Chains(rpcs=rpcs, keys=[EthBalance("0xA", "1", 1)], failed=failed))
+    assert body["chainReadErrors"] == failed
+    assert body["chains"][0]["state"] == "OK"  # nothing known against it
+    assert "head" not in body["chains"][0]
+    assert body["chainsSummary"] == "1/1 OK (1 read failed)"
+    unknown = chains_status(Chains(keys=[], heads={}, failed=["RPC nodes: GET /v2/nodes/evm: 502: bad"]))
+    assert (unknown["chainsSummary"], "chains" in unknown) == ("Unknown", False)
+
+
+def test_a_report_carries_on_past_a_chain_read_the_node_refuses() -> None:
+    report, kube, node, _jobs, _metrics = reporter()
+    node.refusing = {"heads", "eth_balances"}
+    report.report(None)
+    latest = kube.written[-1]
+    assert latest["chainReadErrors"] == ["ETH keys: 401: invalid token", "heads: 401: invalid token"]
+    assert latest["chains"] == [
+        {"id": "1337", "rpcs": [{"name": "primary-0", "state": "Alive"}], "state": "OK"}
+    ]
+    assert (latest["health"]["failing"], latest["jobs"]["summary"]) == (1, "1/1")
+
+
+def test_an_unchanged_live_chain_writes_nothing_more() -> None:
+    report, kube, node, _jobs, _metrics = reporter()
+    report.report(None)
+    report.report(None, read_build=False)
+    assert len(kube.written) == 1
+    node.head_numbers = {"1337": 101}
+    report.report(None, read_build=False)
+    assert len(kube.written) == 2  # a new head is a change: on a live chain, a write per report
+
+
+def test_a_node_with_more_chains_rpc_nodes_and_keys_than_the_crd_holds_is_cut_to_its_bounds():
+    many = range(100)
+    chains = Chains(
+        rpcs=[RpcNode(str(c), f"rpc-{c}-{r}-" + "x" * 50, "Unreachable") for c in many for r in many],
+        keys=[EthBalance(f"0x{c}{k}", str(c), None) for c in many for k in many],
+        heads={},
+        failed=["RPC nodes: " + "x" * 100_000, "ETH keys: x", "heads: x"],
+    )
+    observed = Observed(generation=1, not_ready=None, api_reachable=True, agent_version="x", chains=chains)
+    body = status(observed, None, "2026-01-01T00:00:00Z")
+    assert violations(status_schema("chainlinknodes"), body) == []
+    assert len(body["chains"]) == 64
