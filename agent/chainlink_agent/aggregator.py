@@ -58,7 +58,6 @@ class Aggregator:
         self._metrics = metrics
         self._lock = threading.Lock()
         self._others: Informer | None = None  # the other nodes' placements, while leading
-        self._others_stop = threading.Event()
         self._nodes: dict[str, set[str]] = {}  # resource key -> the other nodes with a placement of it
         self.callbacks = LeaderCallbacks(self._lead, self._step_down)
 
@@ -82,8 +81,7 @@ class Aggregator:
 
     def _lead(self) -> None:
         log.info("leading: writing every resource's status from its placements", extra={"node": self._node})
-        self._others_stop = threading.Event()
-        stop = self._others_stop
+        stop = threading.Event()  # this term's: an earlier term's informer may still be winding down
         others = Informer(
             self._kube,
             lambda key: self._other_changed(stop, key),
@@ -115,10 +113,11 @@ class Aggregator:
     def _step_down(self) -> None:
         log.info("no longer leading", extra={"node": self._node})
         self._metrics.aggregator_leading.set(0)
-        self._others_stop.set()
         with self._lock:
-            self._others = None
+            others, self._others = self._others, None
             self._nodes = {}
+        if others is not None:
+            others.close()  # its watch and cache go now, not at the watch's next event
 
     def _other_changed(self, stop: threading.Event, key: str) -> None:
         if stop.is_set():

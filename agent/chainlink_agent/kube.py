@@ -20,6 +20,7 @@ don (the CLI, as whoever runs it): chainlinknodes: list.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import uuid
@@ -130,6 +131,13 @@ def _unanswered(exc: urllib3.exceptions.HTTPError) -> KubeUnavailable:
     return KubeUnavailable(None, f"the apiserver did not answer: {type(exc).__name__}")
 
 
+def _cut(response: urllib3.BaseHTTPResponse) -> None:
+    """Shuts the read side of a stream's socket: a read blocked on it in another thread returns. Nothing to
+    do once the stream has ended."""
+    with contextlib.suppress(ValueError, RuntimeError, OSError):
+        response.shutdown()
+
+
 def _json(data: bytes) -> Any:
     try:
         return json.loads(data) if data else None
@@ -227,10 +235,16 @@ class Kube:
                 return items, str(body["metadata"]["resourceVersion"])
 
     def watch_objects(
-        self, plural: str, resource_version: str, timeout_seconds: int, label_selector: str | None = None
+        self,
+        plural: str,
+        resource_version: str,
+        timeout_seconds: int,
+        label_selector: str | None = None,
+        opened: Callable[[Callable[[], None]], None] = lambda _cut: None,
     ) -> Iterator[dict[str, Any]]:
         """Raw watch events; the server ends the stream after timeout_seconds and bookmarks come every
-        minute or so, so the read timeout only has to outlast one bookmark interval."""
+        minute or so, so the read timeout only has to outlast one bookmark interval. `opened` is given, once
+        the stream is open, what cuts it from another thread: the read then ends at once."""
         path, params = self._custom(plural)
         query = {
             "labelSelector": label_selector,
@@ -240,6 +254,7 @@ class Kube:
             "timeoutSeconds": timeout_seconds,
         }
         response = self._send("GET", path, params, query, timeout=WATCH_TIMEOUT).response  # urllib3's, unread
+        opened(functools.partial(_cut, response))
         try:
             for line in iter_resp_lines(response):
                 if not line.strip():

@@ -39,7 +39,7 @@ class CannedKube:
         items, version = self.lists.pop(0)
         return [transform(o) for o in items], version
 
-    def watch_objects(self, plural, resource_version, timeout_seconds, label_selector=None):
+    def watch_objects(self, plural, resource_version, timeout_seconds, label_selector=None, opened=None):
         assert plural == "chainlinkjobs"
         self.watched_from.append(resource_version)
         if not self.watches:

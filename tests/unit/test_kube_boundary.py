@@ -16,7 +16,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from chainlink_agent import placement
 from chainlink_agent.errors import Conflict, Gone, KubeRejected, KubeUnavailable, NotFound
+from chainlink_agent.informer import Informer, other_placements
 from chainlink_agent.kube import ApiClient, Kube, translate
+from chainlink_agent.metrics import Metrics
 from chainlink_agent.resource import GROUP, VERSION
 from kubernetes import client
 
@@ -298,3 +300,36 @@ def test_a_watch_that_breaks_off_is_unavailable() -> None:
         assert next(events)["type"] == "ADDED"
         with pytest.raises(KubeUnavailable):
             next(events)
+
+
+def test_a_closed_informer_ends_at_once_though_its_watch_is_quiet() -> None:
+    """A stepped-down leader's informer of the other nodes' placements: its watch, which may see no event
+    for minutes, is cut, so its thread, connection and cache go at once."""
+    held = threading.Event()  # the server holds the quiet watch open until the test ends
+    watching = threading.Event()
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        if "watch=true" not in handler.path:
+            answering(200, {"metadata": {"resourceVersion": "4"}, "items": []})(handler)
+            return
+        watching.set()
+
+        def quiet(_handler: BaseHTTPRequestHandler) -> None:
+            held.wait(30)
+
+        streaming([], then=quiet)(handler)
+
+    stop = threading.Event()
+    with serving(answer) as (url, _):
+        informer = Informer(kube_at(url), lambda _key: None, Metrics(), stop, other_placements("node-a"))
+        thread = threading.Thread(target=informer.run)
+        thread.start()
+        assert watching.wait(10)
+        time.sleep(0.2)  # the informer blocked reading the quiet stream
+        began = time.monotonic()
+        informer.close()
+        thread.join(5)
+        held.set()
+    assert not thread.is_alive()
+    assert stop.is_set()
+    assert time.monotonic() - began < 1

@@ -174,7 +174,7 @@ class Watches:
         return [], "1"
 
     def watch_objects(
-        self, plural: str, version: str, timeout: int, selector: str | None = None
+        self, plural: str, version: str, timeout: int, selector: str | None = None, opened: Any = None
     ) -> Iterator[Any]:
         self.timeline.append("watch")
         if self.events is None:
