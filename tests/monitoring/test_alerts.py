@@ -40,6 +40,7 @@ NODE_METRICS = {
     "head_tracker_current_head": (f"{FRAMEWORK}/chains", "heads/tracker.go"),
     "multi_node_states": (f"{FRAMEWORK}/multinode", "multi_node.go"),
     "pipeline_run_errors": (NODE_MODULE, "core/services/pipeline/runner.go"),
+    "max_unconfirmed_tx_age": (NODE_MODULE, "core/services/headreporter/prometheus_reporter.go"),
 }
 
 
