@@ -183,17 +183,9 @@ class Kube:
         )
         return self._api_client.call_api(*request, _request_timeout=timeout)
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str],
-        query: Mapping[str, Any] | None = None,
-        body: Any = None,
-        content_type: str | None = None,
-    ) -> Any:
-        """One request; its answer as JSON."""
-        response = self._send(method, path, params, query, body, content_type)
+    def _call(self, *request: Any, **options: Any) -> Any:
+        """One request, as _send takes it; its answer as JSON."""
+        response = self._send(*request, **options)
         with _translated():
             data = response.read()
         return _json(data)

@@ -254,7 +254,9 @@ def _counts(phases: Iterable[str]) -> dict[str, Any]:
 class NodeReporter:
     """Reports every `interval` seconds and after each resync (`resynced`). The node's version and CSA key are
     read after a resync only: they change with a restart at most, and each call counts against the node's
-    rate limit. Its health and chains (RPC nodes, ETH balances, heads: three calls) are read every report."""
+    rate limit. So are its ETH keys' balances: the node asks the chain for each key's ETH and LINK balance on
+    every GET /v2/keys/eth, RPC calls an operator pays for; the alerts read the balance from the node's own
+    /metrics. Its health, RPC nodes and heads are read every report."""
 
     def __init__(
         self,
@@ -283,6 +285,7 @@ class NodeReporter:
         self._agent_version = agent_version()
         self._build: tuple[str, str] = ("", "")  # kept while the node does not answer: it still runs it
         self._csa: tuple[str, ...] = ()
+        self._balances: Sequence[EthBalance] | None = None  # as last read; None: read at the next report
         self._written: dict[str, Any] | None = None
         self._missing_logged = False
         self.resynced = threading.Event()
@@ -366,7 +369,7 @@ class NodeReporter:
         except NodeError as exc:
             log.info("could not read the node's version, health or CSA key", extra={"error": str(exc)})
         # A node that did not answer would only time out three times more.
-        chains = self._chains() if health is not None else None
+        chains = self._chains(read_build) if health is not None else None
         return Observed(
             generation=0,
             not_ready=not_ready,
@@ -383,7 +386,7 @@ class NodeReporter:
             chains=chains,
         )
 
-    def _chains(self) -> Chains:
+    def _chains(self, read_balances: bool) -> Chains:
         failed: list[str] = []
 
         def read(what: str, call: Callable[[], T]) -> T | None:
@@ -394,7 +397,9 @@ class NodeReporter:
                 return None
 
         rpcs = read("RPC nodes", self._node.rpc_nodes)
-        keys = read("ETH keys", self._node.eth_balances)
+        if read_balances or self._balances is None:
+            self._balances = read("ETH keys", self._node.eth_balances)
+        keys = self._balances
         heads = read("heads", self._node.heads)
         if failed:
             log.info("could not read all of the node's chains", extra={"error": "; ".join(failed)})

@@ -249,6 +249,19 @@ def node_statefulset(apps: client.AppsV1Api, namespace: str, name: str) -> None:
     )
 
 
+def wide_table(env: dict[str, str], namespace: str, plural: str) -> tuple[str, str]:
+    """`kubectl get PLURAL -o wide` as a person reads it: its header line and its first row."""
+    table = subprocess.run(
+        ["kubectl", "get", plural, "-n", namespace, "-o", "wide"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    header, row = table.splitlines()[:2]
+    return header, row
+
+
 def node_client(url: str, email: str, password: str) -> NodeClient:
     """What a person at the node's UI does, through the same API (not the agent's instance)."""
     return NodeClient(url, Credentials(email, SecretStr(password)), 10.0, Metrics())

@@ -24,6 +24,7 @@ from .harness import (
     synced,
     toml,
     wait_for_policy,
+    wide_table,
 )
 from .test_bridges_templating import USES_BRIDGE
 
@@ -55,14 +56,7 @@ def node_status(cluster, namespace, node, secrets):
     assert st["bridges"]["summary"] == "1/1"
     text = json.dumps(st)
     assert not [s for s in secrets if s in text], "a secret in the ChainlinkNode status"
-    table = subprocess.run(
-        ["kubectl", "get", "chainlinknodes", "-n", namespace, "-o", "wide"],
-        env=cluster.env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    header, row = table.splitlines()[:2]
+    header, row = wide_table(cluster.env(), namespace, "chainlinknodes")
     assert header.split()[:6] == ["NAME", "READY", "VERSION", "PEER", "ID", "JOBS"]
     assert row.split()[:5] == ["node-a", "True", "2.23.0", p2p, "1/1"]
     don = subprocess.run(

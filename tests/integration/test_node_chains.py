@@ -5,13 +5,12 @@ jobs keep being reconciled."""
 
 from __future__ import annotations
 
-import subprocess
 from typing import Any
 
 from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
-from .harness import eventually, synced, toml
+from .harness import eventually, synced, toml, wide_table
 
 # Chain 1337 (the double's keys') answers; chain 5's two RPC nodes do not, and the node has no key there.
 RPCS = ["1337/primary-0=Alive", "5/goerli-0=Unreachable", "5/goerli-1=Unreachable"]
@@ -69,14 +68,7 @@ def test_each_chain_is_reported_and_one_with_every_rpc_down_stops_no_job(
     assert live["head"]["number"] >= 1
     assert [k["ethBalance"] for k in live["keys"]] == ["0", "0"]
     assert st["chainsSummary"] == "1/2 OK, 5 Down"
-    table = subprocess.run(
-        ["kubectl", "get", "chainlinknodes", "-n", namespace, "-o", "wide"],
-        env=cluster.env(),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    header, row = table.splitlines()[:2]
+    header, row = wide_table(cluster.env(), namespace, "chainlinknodes")
     assert "CHAINS" in header.split()
     assert "1/2 OK, 5 Down" in row
 

@@ -6,7 +6,6 @@ queries aggregate and match on. Each check runs on both dashboards that it appli
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass, field
 
 import pytest
@@ -17,7 +16,7 @@ from tests.integration.harness import eventually, synced, toml
 from . import dashboard
 from .chainnode import ChainNode
 from .conftest import NODE_MODULE, node_source
-from .test_node_on_dev_chain import TARGET_LABELS, chain_node, selects, series_read
+from .test_node_on_dev_chain import chain_node, series_read, unexported
 
 __all__ = ["chain_node"]  # the module's node on the dev chain, shared rather than copied
 
@@ -161,16 +160,5 @@ def test_a_real_node_on_the_dev_chain_exports_every_node_series_the_dashboard_re
     ]
     assert read, "the dashboard reads none of the node's series"
 
-    def missing() -> list[str]:
-        samples = chain_node.samples()
-        return [
-            f"{where}: {selector.prettify()} by {sorted(needed - TARGET_LABELS)}"
-            for where, selector, needed in read
-            if not any(selects(selector, needed, s) for s in samples)
-        ]
-
-    # The node counts its RPC nodes' states every 6.5 s.
-    deadline = time.monotonic() + 40
-    while (gaps := missing()) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    gaps = unexported(chain_node, read)
     assert not gaps, f"the node exports no series for: {gaps}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import promql_parser
@@ -101,6 +101,26 @@ def series_read(expr: str) -> Iterator[Read]:
     yield from walk(promql_parser.parse(expr), frozenset())
 
 
+def unexported(
+    chain_node: ChainNode, read: Sequence[tuple[str, promql_parser.VectorSelector, frozenset[str]]]
+) -> list[str]:
+    """Each of `read` (where it is read, the selector, the labels the query needs) that the node exports no
+    series for within 40 s: it counts its RPC nodes' states every 6.5 s and reports health every 15 s."""
+
+    def missing() -> list[str]:
+        samples = chain_node.samples()
+        return [
+            f"{where}: {selector.prettify()} by {sorted(needed - TARGET_LABELS)}"
+            for where, selector, needed in read
+            if not any(selects(selector, needed, s) for s in samples)
+        ]
+
+    deadline = time.monotonic() + 40
+    while (gaps := missing()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return gaps
+
+
 def selects(selector: promql_parser.VectorSelector, needed: frozenset[str], sample: Sample) -> bool:
     """Whether the selector, but for its target labels, picks the sample, which has every needed label."""
     if sample.name != selector.name or not needed - TARGET_LABELS <= sample.labels.keys():
@@ -135,16 +155,5 @@ def test_the_node_exports_every_series_the_alerts_read(
     ]
     assert {alert for alert, _, _ in read}, "no alert reads the node's own series"
 
-    def missing() -> list[str]:
-        samples = chain_node.samples()
-        return [
-            f"{alert}: {selector.prettify()} by {sorted(needed - TARGET_LABELS)}"
-            for alert, selector, needed in read
-            if not any(selects(selector, needed, s) for s in samples)
-        ]
-
-    # The node counts its RPC nodes' states every 6.5 s and reports health every 15 s.
-    deadline = time.monotonic() + 40
-    while (gaps := missing()) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    gaps = unexported(chain_node, read)
     assert not gaps, f"the node exports no series for: {gaps}"

@@ -67,6 +67,7 @@ def release(
         namespace,
         f"--set=nodeName={RELEASE}",
         "--set=agent.reportSeconds=5",
+        "--set=agent.resyncSeconds=15",  # the key's balance is read at each resync
         TEST_IMAGE,
         f"--values={values}",
     ]

@@ -141,9 +141,19 @@ def test_a_report_writes_only_a_change_and_keeps_what_a_down_node_last_said() ->
     report.report(None)
     report.report(None, read_build=False)
     assert len(kube.written) == 1
-    chains = ["rpc_nodes", "eth_balances", "heads"]
-    # Version and CSA key: once per resync; health and chains every report.
-    assert node.calls == ["build_info", "csa", "health", *chains, "health", *chains]
+    # Version, CSA key and key balances (each a chain read on the node): once per resync; health, RPC nodes
+    # and heads every report.
+    assert node.calls == [
+        "build_info",
+        "csa",
+        "health",
+        "rpc_nodes",
+        "eth_balances",
+        "heads",
+        "health",
+        "rpc_nodes",
+        "heads",
+    ]
     value = metrics.registry.get_sample_value
     assert value("chainlink_agent_node_health_check", {"check": "JobSpawner"}) == 1
     assert value("chainlink_agent_node_health_check", {"check": "EVM.1337.HeadTracker.HeadListener"}) == 0
