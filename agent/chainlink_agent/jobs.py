@@ -93,8 +93,9 @@ def settled_invalid(job: ChainlinkJob, recorded: Record | None) -> bool:
         return False
     if job.toml_from is not None:
         return False
-    synced = next((c for c in recorded.conditions if c.get("type") == SYNCED), {})
-    return recorded.raw.get("observedGeneration") == job.generation and synced.get("reason") in TEXT_INVALID
+    return (
+        recorded.raw.get("observedGeneration") == job.generation and _synced_reason(recorded) in TEXT_INVALID
+    )
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,9 @@ class NotStarted:
     message: str
 
 
-def _recorded_not_started(recorded: Record | None) -> bool:
-    synced = next((c for c in recorded.conditions if c.get("type") == SYNCED), {}) if recorded else {}
-    return synced.get("reason") == "JobNotStarted"
+def _synced_reason(recorded: Record) -> str | None:
+    """The reason of the record's Synced condition."""
+    return next((c.get("reason") for c in recorded.conditions if c.get("type") == SYNCED), None)
 
 
 def _same_id_without_secrets(desired: RenderedSpec, blank: str, derived: str) -> bool:
@@ -228,7 +229,7 @@ class JobReconciler(Reconciler[ChainlinkJob, RenderedSpec]):
         held = self._not_started.pop(job.key, None)
         if held is not None and held.changes == self._snapshot.changes:
             return held, recorded
-        if recorded is not None and _recorded_not_started(recorded):
+        if recorded is not None and _synced_reason(recorded) == "JobNotStarted":
             return None, replace(recorded, spec_hash=None)
         return None, recorded
 

@@ -138,6 +138,12 @@ def _cut(response: urllib3.BaseHTTPResponse) -> None:
         response.shutdown()
 
 
+def _observed(sts: dict[str, Any]) -> bool:
+    """Whether the StatefulSet's controller has seen its current spec (its status is of that generation)."""
+    observed = int((sts.get("status") or {}).get("observedGeneration") or 0)
+    return observed >= int(sts["metadata"].get("generation") or 0)
+
+
 def _json(data: bytes) -> Any:
     try:
         return json.loads(data) if data else None
@@ -382,10 +388,9 @@ class Kube:
         sts = self._statefulset(name)
         if sts is None:
             return None
-        status = sts.get("status") or {}
-        if int(status.get("observedGeneration") or 0) < int(sts["metadata"].get("generation") or 0):
+        if not _observed(sts):
             return None
-        return status.get("updateRevision") or None
+        return (sts.get("status") or {}).get("updateRevision") or None
 
     def apply_node_status(self, status: dict[str, Any]) -> None:
         """Server-side apply of this node's ChainlinkNode status, the whole of it (this agent owns it)."""
@@ -423,8 +428,7 @@ class Kube:
         if sts is None:
             return 0
         status = sts.get("status")
-        generation = int(sts["metadata"].get("generation") or 0)
-        if not status or int(status.get("observedGeneration") or 0) < generation:
+        if not status or not _observed(sts):
             return max(1, int((sts.get("spec") or {}).get("replicas") or 0))
         if status.get("currentRevision") == status.get("updateRevision"):
             return 0

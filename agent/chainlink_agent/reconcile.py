@@ -118,8 +118,12 @@ class Reconciler(Generic[R, D]):
             obj = self._gone(key, recorded)
         held = self._held(recorded)
         # Checked before anything is done under the name: a resource that lost it never acts on it.
-        taker = None if obj is None or recorded is None or held is None else self._taker(obj, held)
-        if obj is not None and recorded is not None and held is not None and taker is not None:
+        if (
+            obj is not None
+            and recorded is not None
+            and held is not None
+            and (taker := self._taker(obj, held)) is not None
+        ):
             if self._holders(held) == {key} and self._on_node(held):
                 # Its record is the only sign that the agent made what the node has under the name: kept,
                 # and nothing done, until the winner takes that over.

@@ -49,7 +49,6 @@ class Parts:
     placements: Informer  # this node's, under their resources' keys
     reconcilers: dict[str, Reconciler[Any, Any]]  # by plural: queue keys carry the kind
     reporter: NodeReporter
-    aggregator: Aggregator
     election: Election  # starts and ends the aggregator's terms
     status_writer: Controller  # the aggregator's: its keys are resources, its reconcile writes their status
     role: Role
@@ -133,7 +132,6 @@ def wire(
             settings.pod_name,
             backups=settings.backup_enabled,
         ),
-        aggregator=aggregator,
         election=election,
         status_writer=status_writer,
         role=role,

@@ -48,7 +48,6 @@ def agent_with(reconciler: Any, snapshot: NodeSnapshot, queue: WorkQueue, role: 
         placements=cast(Any, SimpleNamespace(synced=synced, plural="chainlinkplacements")),
         reconcilers={"chainlinkjobs": reconciler},
         reporter=cast(Any, None),
-        aggregator=cast(Any, None),
         election=cast(Any, None),
         status_writer=cast(Any, None),
         role=role,
