@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import matplotlib
 from kubernetes import client
 
@@ -101,13 +100,6 @@ def start_prometheus(workdir: Path, *jobs: dict[str, Any]) -> Prometheus:
         "scrape_configs": list(jobs),
     }
     return Prometheus(workdir / "prometheus", config).start()
-
-
-def query_range(url: str, expr: str, start: float, end: float) -> list[dict[str, Any]]:
-    params: dict[str, str | float] = {"query": expr, "start": start, "end": end, "step": SCRAPE_SECONDS}
-    response = httpx.get(f"{url}/api/v1/query_range", params=params, timeout=30)
-    response.raise_for_status()
-    return list(response.json()["data"]["result"])
 
 
 def legend(fmt: str, labels: dict[str, str]) -> str:
@@ -188,12 +180,6 @@ def draw_timeseries(
         ax.legend(fontsize=6.5, loc="upper left", facecolor=PANEL, edgecolor=GRID, labelcolor=TEXT, ncol=2)
 
 
-def query(url: str, expr: str, at: float) -> list[dict[str, Any]]:
-    response = httpx.get(f"{url}/api/v1/query", params={"query": expr, "time": at}, timeout=30)
-    response.raise_for_status()
-    return list(response.json()["data"]["result"])
-
-
 def decimals(value: float, places: int | None) -> str:
     return f"{value:.{places}f}" if places is not None else f"{value:.3g}"
 
@@ -265,7 +251,7 @@ class Picture:
     caption: Callable[[float], str]  # the run's length in minutes → the caption
 
 
-def evaluate(picture: Picture, url: str, start: float, end: float) -> dict[str, Any]:
+def evaluate(picture: Picture, prometheus: Prometheus, start: float, end: float) -> dict[str, Any]:
     """Every panel's queries over the run, as Grafana would ask: {panel id: [[legend, values]]}, with NaN
     (null in JSON) where a series has no point; a table panel's instant queries at the run's end, over the
     run ($__range), each result one cell: {panel id: [{refId, labels, value}]}."""
@@ -280,10 +266,13 @@ def evaluate(picture: Picture, url: str, start: float, end: float) -> dict[str, 
             if target.get("instant"):
                 tables.setdefault(str(panel["id"]), []).extend(
                     {"refId": target["refId"], "labels": r["metric"], "value": float(r["value"][1])}
-                    for r in query(url, expr, end)
+                    for r in prometheus.get("/api/v1/query", query=expr, time=end)["result"]
                 )
                 continue
-            for result in query_range(url, expr, start, end):
+            ranged = prometheus.get(
+                "/api/v1/query_range", query=expr, start=start, end=end, step=SCRAPE_SECONDS
+            )
+            for result in ranged["result"]:
                 # Prometheus answers at start + k * step; k, not the float time, says which point it is.
                 points = {round((float(t) - start) / SCRAPE_SECONDS): float(v) for t, v in result["values"]}
                 values = [points.get(k) for k in range(len(times))]
@@ -515,7 +504,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="dashboard-picture-"))
     prometheus, start, end = picture.run(workdir, log)
     try:
-        run = evaluate(picture, prometheus.url, start, end)
+        run = evaluate(picture, prometheus, start, end)
     finally:
         prometheus.stop()
     series.parent.mkdir(parents=True, exist_ok=True)
