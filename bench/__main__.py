@@ -142,8 +142,8 @@ def _write(out: Path, results: dict[str, Any]) -> None:
 def _agent_tree() -> dict[str, str]:
     """Which agent was measured: HEAD plus a digest of agent/ as it is on disk (others may be editing it)."""
     digest = hashlib.sha256()
-    for path in sorted(Path("agent/chainlink_agent").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in sorted(Path("agent/chainlink_agent").rglob("*.py")):
+        digest.update(str(path).encode() + b"\0" + path.read_bytes())
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     )

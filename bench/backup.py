@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from chainlink_agent import placement
-from chainlink_agent.records import records_key
-from chainlink_agent.resource import GROUP, NODE_PLURAL, PLURAL, VERSION
+from chainlink_agent.backups.records import records_key
+from chainlink_agent.model import placement
+from chainlink_agent.model.resource import GROUP, NODE_PLURAL, PLURAL, VERSION
 from kubernetes import client
 
 from bench.measure import counters, load, value

@@ -15,11 +15,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from chainlink_agent import placement
-from chainlink_agent.conditions import Outcome, now, placement_status
-from chainlink_agent.informer import Informer, View, own_placements, resources
-from chainlink_agent.metrics import Metrics
-from chainlink_agent.resource import PLURAL, ChainlinkJob
+from chainlink_agent.k8s.informer import Informer, View, own_placements, resources
+from chainlink_agent.model import placement
+from chainlink_agent.model.conditions import Outcome, now, placement_status
+from chainlink_agent.model.resource import PLURAL, ChainlinkJob
+from chainlink_agent.runtime.metrics import Metrics
 
 from tests.integration.harness import toml
 

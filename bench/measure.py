@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from chainlink_agent.kube import Kube
-from chainlink_agent.placement import PLURAL as PLACEMENTS
-from chainlink_agent.resource import PLURAL
+from chainlink_agent.k8s.kube import Kube
+from chainlink_agent.model.placement import PLURAL as PLACEMENTS
+from chainlink_agent.model.resource import PLURAL
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cluster.controlplane import ControlPlane
@@ -94,7 +94,7 @@ def apiserver_metrics(cluster: ControlPlane) -> str:
     return response.text
 
 
-# What the agent's Role lets it touch (agent/chainlink_agent/kube.py); anything else is not the agent's.
+# What the agent's Role lets it touch (agent/chainlink_agent/k8s/kube.py); anything else is not the agent's.
 # apiserver_request_total has no namespace label, so "leases" also counts the control plane's own: the
 # kube-apiserver renews its identity Lease in kube-system every 10 s (a PUT each time), besides the agents'
 # (every agent reads the aggregator's Lease every 5 s, the leader writes it as often). The bench's own

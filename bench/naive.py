@@ -20,9 +20,9 @@ import sys
 import time
 from types import FrameType
 
-from chainlink_agent.errors import InvalidSpec, NodeError
-from chainlink_agent.resource import GROUP, PLURAL, VERSION, derived_external_job_id
-from chainlink_agent.spec import render
+from chainlink_agent.model.errors import InvalidSpec, NodeError
+from chainlink_agent.model.resource import GROUP, PLURAL, VERSION, derived_external_job_id
+from chainlink_agent.model.spec import render
 from kubernetes import client, config
 
 from tests.integration.harness import node_client

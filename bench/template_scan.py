@@ -10,8 +10,8 @@ from __future__ import annotations
 import timeit
 from collections.abc import Callable
 
-from chainlink_agent.nodetypes import EthKey, KeyBundle, NodeFacts, P2PKey
-from chainlink_agent.template import lookups, references, substitute
+from chainlink_agent.model.nodetypes import EthKey, KeyBundle, NodeFacts, P2PKey
+from chainlink_agent.model.template import lookups, references, substitute
 
 FACTS = NodeFacts(
     p2p_keys=(P2PKey("p2p_12D3KooWA"),),

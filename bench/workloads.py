@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from chainlink_agent.placement import PLURAL as PLACEMENTS
-from chainlink_agent.resource import PLURAL, derived_external_job_id
+from chainlink_agent.model.placement import PLURAL as PLACEMENTS
+from chainlink_agent.model.resource import PLURAL, derived_external_job_id
 from kubernetes import client
 
 from bench.measure import (

@@ -8,19 +8,19 @@ import logging
 import threading
 import time
 
-from . import retry
-from .admission import CHECK_SECONDS as ADMISSION_CHECK_SECONDS
-from .controller import Controller
-from .errors import ImportFailed, NodeError
-from .informer import WATCH_SECONDS, Informer
-from .lease import RENEW_SECONDS
-from .nodetypes import NodeFacts
-from .resource import KINDS, split_key
-from .role import POLL_SECONDS as ROLE_POLL_SECONDS
-from .rollout import POLL_SECONDS as ROLLOUT_POLL_SECONDS
-from .server import serve
-from .supervisor import Beat, Target
-from .wiring import Parts
+from chainlink_agent.control.controller import Controller
+from chainlink_agent.k8s.admission import CHECK_SECONDS as ADMISSION_CHECK_SECONDS
+from chainlink_agent.k8s.informer import WATCH_SECONDS, Informer
+from chainlink_agent.k8s.lease import RENEW_SECONDS
+from chainlink_agent.model import retry
+from chainlink_agent.model.errors import ImportFailed, NodeError
+from chainlink_agent.model.nodetypes import NodeFacts
+from chainlink_agent.model.resource import KINDS, split_key
+from chainlink_agent.runtime.server import serve
+from chainlink_agent.runtime.supervisor import Beat, Target
+from chainlink_agent.standby.role import POLL_SECONDS as ROLE_POLL_SECONDS
+from chainlink_agent.standby.rollout import POLL_SECONDS as ROLLOUT_POLL_SECONDS
+from chainlink_agent.wiring import Parts
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 5.0

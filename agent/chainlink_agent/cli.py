@@ -18,14 +18,16 @@ from types import FrameType
 from kubernetes import client, config
 from pydantic import ValidationError
 
-from . import don, keystoml, logs
-from .app import Agent
-from .errors import KubeError
-from .kube import ApiClient, Kube
-from .metrics import Metrics
-from .release import release_node
-from .settings import Credentials, Settings
-from .wiring import wire
+from chainlink_agent.app import Agent
+from chainlink_agent.control.release import release_node
+from chainlink_agent.k8s.kube import ApiClient, Kube
+from chainlink_agent.model.errors import KubeError
+from chainlink_agent.node import keystoml
+from chainlink_agent.runtime import logs
+from chainlink_agent.runtime.metrics import Metrics
+from chainlink_agent.runtime.settings import Credentials, Settings
+from chainlink_agent.status import don
+from chainlink_agent.wiring import wire
 
 log = logging.getLogger("chainlink_agent")
 
@@ -128,13 +130,13 @@ def _context_namespace() -> str:
 # Imported when run: the sidecar loads none of the backup modules (0.4 MiB of RSS), nor the S3 client and
 # pyrage (which they import on first use only).
 def _backup() -> int:
-    from . import backup  # noqa: PLC0415
+    from chainlink_agent.backups import backup  # noqa: PLC0415
 
     return backup.main(_recording_client)
 
 
 def _restore_fetch() -> int:
-    from . import restore  # noqa: PLC0415
+    from chainlink_agent.backups import restore  # noqa: PLC0415
 
     return restore.main(_recording_client)
 

@@ -10,29 +10,29 @@ from typing import Any
 
 from kubernetes import client
 
-from .access import Allowlist
-from .admission import AdmissionCheck
-from .aggregator import Aggregator
-from .bridges import BridgeReconciler
-from .controller import Controller
-from .informer import Informer, own_placements, resources
-from .jobs import JobReconciler
-from .keyimport import KeyImporter
-from .kube import AGGREGATOR, Kube
-from .lease import Election, Lease
-from .metrics import Metrics
-from .nodeclient import NodeClient
-from .nodestatus import NodeReporter
-from .ratelimit import RateLimit
-from .reconcile import Collaborators, Reconciler
-from .references import References
-from .resource import BRIDGE_PLURAL, PLURAL
-from .role import Role
-from .rollout import Rollout
-from .settings import Credentials, Settings
-from .snapshot import NodeSnapshot
-from .supervisor import Supervisor
-from .workqueue import WorkQueue
+from chainlink_agent.control.access import Allowlist
+from chainlink_agent.control.bridges import BridgeReconciler
+from chainlink_agent.control.controller import Controller
+from chainlink_agent.control.jobs import JobReconciler
+from chainlink_agent.control.reconcile import Collaborators, Reconciler
+from chainlink_agent.control.references import References
+from chainlink_agent.control.workqueue import WorkQueue
+from chainlink_agent.k8s.admission import AdmissionCheck
+from chainlink_agent.k8s.informer import Informer, own_placements, resources
+from chainlink_agent.k8s.kube import AGGREGATOR, Kube
+from chainlink_agent.k8s.lease import Election, Lease
+from chainlink_agent.model.resource import BRIDGE_PLURAL, PLURAL
+from chainlink_agent.node.keyimport import KeyImporter
+from chainlink_agent.node.nodeclient import NodeClient
+from chainlink_agent.node.ratelimit import RateLimit
+from chainlink_agent.node.snapshot import NodeSnapshot
+from chainlink_agent.runtime.metrics import Metrics
+from chainlink_agent.runtime.settings import Credentials, Settings
+from chainlink_agent.runtime.supervisor import Supervisor
+from chainlink_agent.standby.role import Role
+from chainlink_agent.standby.rollout import Rollout
+from chainlink_agent.status.aggregator import Aggregator
+from chainlink_agent.status.nodestatus import NodeReporter
 
 
 @dataclass(frozen=True)

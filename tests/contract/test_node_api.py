@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from chainlink_agent.nodetypes import EthBalance
+from chainlink_agent.model.nodetypes import EthBalance
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainlink_agent.errors import NodeError
-from chainlink_agent.nodeclient import NodeClient
-from chainlink_agent.nodetypes import NodeJob
+from chainlink_agent.model.errors import NodeError
+from chainlink_agent.model.nodetypes import NodeJob
+from chainlink_agent.node.nodeclient import NodeClient
 
 from tests.integration.harness import Jobs, eventually
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from chainlink_agent import placement
-from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
+from chainlink_agent.model import placement
+from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
 from tests.cluster.objectstore import ObjectStore

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from chainlink_agent.resource import derived_external_job_id
+from chainlink_agent.model.resource import derived_external_job_id
 
 from tests.integration.harness import eventually, synced, toml
 from tests.nodedouble.fixtures import NodeDoubleProcess

@@ -10,7 +10,7 @@ import time
 from collections import Counter
 
 import pytest
-from chainlink_agent.resource import derived_external_job_id
+from chainlink_agent.model.resource import derived_external_job_id
 
 from tests.integration.harness import eventually, toml
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from chainlink_agent.nodeclient import NodeClient
+from chainlink_agent.node.nodeclient import NodeClient
 
 from tests.nodedouble.fixtures import NodeDoubleProcess
 from tests.realnode.node import RealNode

@@ -15,13 +15,11 @@ from typing import Any, TypeVar
 
 import httpx
 import yaml
-from chainlink_agent import placement
-from chainlink_agent.access import ALLOWED_NODES
-from chainlink_agent.errors import KubeError
-from chainlink_agent.kube import Kube
-from chainlink_agent.metrics import Metrics
-from chainlink_agent.nodeclient import NodeClient
-from chainlink_agent.resource import (
+from chainlink_agent.control.access import ALLOWED_NODES
+from chainlink_agent.k8s.kube import Kube
+from chainlink_agent.model import placement
+from chainlink_agent.model.errors import KubeError
+from chainlink_agent.model.resource import (
     API_VERSION,
     BRIDGE_KIND,
     BRIDGE_PLURAL,
@@ -31,7 +29,9 @@ from chainlink_agent.resource import (
     VERSION,
     ChainlinkJob,
 )
-from chainlink_agent.settings import Credentials
+from chainlink_agent.node.nodeclient import NodeClient
+from chainlink_agent.runtime.metrics import Metrics
+from chainlink_agent.runtime.settings import Credentials
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from pydantic import SecretStr

@@ -12,14 +12,15 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from chainlink_agent import admission, placement
-from chainlink_agent.admission import NOT_ENFORCED, AdmissionCheck
-from chainlink_agent.aggregator import MAX_NODES, summary
-from chainlink_agent.conditions import MAX_MESSAGE
-from chainlink_agent.errors import KubeRejected
-from chainlink_agent.kube import AGGREGATOR, Kube
-from chainlink_agent.metrics import Metrics
-from chainlink_agent.resource import API_VERSION, GROUP, KIND, VERSION, ChainlinkJob
+from chainlink_agent.k8s import admission
+from chainlink_agent.k8s.admission import NOT_ENFORCED, AdmissionCheck
+from chainlink_agent.k8s.kube import AGGREGATOR, Kube
+from chainlink_agent.model import placement
+from chainlink_agent.model.conditions import MAX_MESSAGE
+from chainlink_agent.model.errors import KubeRejected
+from chainlink_agent.model.resource import API_VERSION, GROUP, KIND, VERSION, ChainlinkJob
+from chainlink_agent.runtime.metrics import Metrics
+from chainlink_agent.status.aggregator import MAX_NODES, summary
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from chainlink_agent.resource import derived_external_job_id
+from chainlink_agent.model.resource import derived_external_job_id
 
 from tests.contract.test_node_api import DIRECT_REQUEST
 

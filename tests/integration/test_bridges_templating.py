@@ -8,7 +8,7 @@ import os
 import time
 
 import pytest
-from chainlink_agent.nodetypes import DesiredBridge
+from chainlink_agent.model.nodetypes import DesiredBridge
 
 from tests.nodedouble import keystore
 from tests.nodedouble.keys import new_ocr2_key, new_ocr_key

@@ -7,8 +7,8 @@ import json
 import subprocess
 import sys
 
-from chainlink_agent import placement
-from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
+from chainlink_agent.model import placement
+from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
 from tests.gitops.argocd import NODE_HEALTH_LUA, health

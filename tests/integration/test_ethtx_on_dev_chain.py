@@ -1,7 +1,7 @@
 """The chain path, end to end: a ChainlinkJob whose pipeline sends a transaction, made on a real node by the
 agent (a real process, on the real apiserver bench), lands that transaction on the dev chain (geth --dev,
 tests/cluster/devchain.py), and the job's run shows it. The sender is the node's own ETH key, filled in by
-the agent's per-node templating (`{{ node.ethAddress "1337" }}`, agent/chainlink_agent/template.py).
+the agent's per-node templating (`{{ node.ethAddress "1337" }}`, agent/chainlink_agent/model/template.py).
 
 What the node's source (v2.23.0) says about an `ethtx` task in a webhook job:
 - An ethtx task makes a pipeline async (Pipeline.RequiresPreInsert, core/services/pipeline/graph.go), and

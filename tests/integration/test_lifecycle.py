@@ -10,8 +10,8 @@ import json
 import subprocess
 
 import pytest
-from chainlink_agent import placement
-from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
+from chainlink_agent.model import placement
+from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
 from .harness import (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
+from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
 from .harness import eventually, synced, toml, wide_table

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 
-from chainlink_agent.resource import GROUP, PLURAL, VERSION
+from chainlink_agent.model.resource import GROUP, PLURAL, VERSION
 
 from .harness import eventually, toml
 

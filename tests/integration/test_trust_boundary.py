@@ -9,10 +9,10 @@ import json
 import subprocess
 
 import pytest
-from chainlink_agent.access import ALLOWED_NODES
-from chainlink_agent.aggregator import summary
-from chainlink_agent.kube import Kube
-from chainlink_agent.resource import GROUP, KIND, VERSION, ChainlinkJob
+from chainlink_agent.control.access import ALLOWED_NODES
+from chainlink_agent.k8s.kube import Kube
+from chainlink_agent.model.resource import GROUP, KIND, VERSION, ChainlinkJob
+from chainlink_agent.status.aggregator import summary
 from kubernetes import client, config
 
 from .harness import AgentProcess, allow, apply_chart_templates, refusal, synced, toml, wait_for_policy

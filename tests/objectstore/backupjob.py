@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from chainlink_agent.resource import API_VERSION, GROUP, NODE_KIND, NODE_PLURAL, VERSION
+from chainlink_agent.model.resource import API_VERSION, GROUP, NODE_KIND, NODE_PLURAL, VERSION
 from kubernetes import client
 
 from tests.cluster.objectstore import ObjectStore

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chainlink_agent import placement, records
-from chainlink_agent.kube import BACKUP_MANAGER, Kube
-from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION, ChainlinkJob
+from chainlink_agent.backups import records
+from chainlink_agent.k8s.kube import BACKUP_MANAGER, Kube
+from chainlink_agent.model import placement
+from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION, ChainlinkJob
 from kubernetes import client
 from minio import Minio
 

@@ -45,8 +45,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import yaml
-from chainlink_agent import placement
-from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
+from chainlink_agent.model import placement
+from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 from minio import Minio
 

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
+from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
 from tests.chart.test_chart import CHART, run

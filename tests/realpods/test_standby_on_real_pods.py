@@ -36,8 +36,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import yaml
-from chainlink_agent.resource import GROUP, NODE_PLURAL, VERSION
-from chainlink_agent.role import ROLE_LABEL
+from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
+from chainlink_agent.standby.role import ROLE_LABEL
 from kubernetes import client
 
 from tests.chart.test_chart import CHART, run

@@ -1,5 +1,5 @@
 """Small in-memory stand-ins for the cache, the Kubernetes writer and the node, behind the protocols the
-reconcilers use (chainlink_agent.reconcile, snapshot, references), so a reconcile decision runs in
+reconcilers use (chainlink_agent.control.reconcile, snapshot, references), so a reconcile decision runs in
 microseconds. What needs a real apiserver or a real node stays in tests/integration and tests/contract."""
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from chainlink_agent import placement
-from chainlink_agent.access import ALLOWED_NODES, Allowlist
-from chainlink_agent.bridges import BridgeReconciler
-from chainlink_agent.errors import NodeRejected
-from chainlink_agent.jobs import JobReconciler
-from chainlink_agent.nodetypes import DesiredBridge, NodeBridge, NodeFacts, NodeJob
-from chainlink_agent.reconcile import Collaborators
-from chainlink_agent.references import References
-from chainlink_agent.resource import (
+from chainlink_agent.control.access import ALLOWED_NODES, Allowlist
+from chainlink_agent.control.bridges import BridgeReconciler
+from chainlink_agent.control.jobs import JobReconciler
+from chainlink_agent.control.reconcile import Collaborators
+from chainlink_agent.control.references import References
+from chainlink_agent.model import placement
+from chainlink_agent.model.errors import NodeRejected
+from chainlink_agent.model.nodetypes import DesiredBridge, NodeBridge, NodeFacts, NodeJob
+from chainlink_agent.model.resource import (
     API_VERSION,
     BRIDGE_KIND,
     BRIDGE_PLURAL,
@@ -31,7 +31,7 @@ from chainlink_agent.resource import (
     Resource,
     queue_key,
 )
-from chainlink_agent.snapshot import NodeSnapshot
+from chainlink_agent.node.snapshot import NodeSnapshot
 
 NODE = "node-a"
 NS = "ns"
@@ -164,7 +164,7 @@ class FakeNode:
 
     @staticmethod
     def bridges_named(toml: str) -> list[str]:
-        from chainlink_agent.pipeline import bridge_names  # noqa: PLC0415 - the node parses alike
+        from chainlink_agent.model.pipeline import bridge_names  # noqa: PLC0415 - the node parses alike
 
         return bridge_names(toml)
 

@@ -6,10 +6,10 @@ import logging
 import time
 
 import pytest
-from chainlink_agent import redaction
-from chainlink_agent.access import ALLOWED_NODES, Allowlist
-from chainlink_agent.errors import InvalidSpec
-from chainlink_agent.logs import JsonFormatter
+from chainlink_agent.control.access import ALLOWED_NODES, Allowlist
+from chainlink_agent.model import redaction
+from chainlink_agent.model.errors import InvalidSpec
+from chainlink_agent.runtime.logs import JsonFormatter
 
 ALLOW = Allowlist("node-a", frozenset({"ea"}), frozenset({"specs"}))
 

@@ -7,13 +7,13 @@ import threading
 from typing import Any
 
 import pytest
-from chainlink_agent import admission
-from chainlink_agent.admission import NOT_ENFORCED, AdmissionCheck, other_node, verdict
-from chainlink_agent.errors import KubeError
-from chainlink_agent.kube import translate
-from chainlink_agent.metrics import Metrics
-from chainlink_agent.resource import Resource
-from chainlink_agent.settings import Settings
+from chainlink_agent.k8s import admission
+from chainlink_agent.k8s.admission import NOT_ENFORCED, AdmissionCheck, other_node, verdict
+from chainlink_agent.k8s.kube import translate
+from chainlink_agent.model.errors import KubeError
+from chainlink_agent.model.resource import Resource
+from chainlink_agent.runtime.metrics import Metrics
+from chainlink_agent.runtime.settings import Settings
 
 from tests.unit.test_worker import agent_with
 

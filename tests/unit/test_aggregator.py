@@ -4,11 +4,11 @@ import threading
 import time
 from typing import Any
 
-from chainlink_agent.aggregator import SETTLE_SECONDS, SWEEP, SWEEP_WAIT_SECONDS, Aggregator, summary
-from chainlink_agent.controller import Controller, Result
-from chainlink_agent.metrics import Metrics
-from chainlink_agent.resource import slim
-from chainlink_agent.workqueue import WorkQueue
+from chainlink_agent.control.controller import Controller, Result
+from chainlink_agent.control.workqueue import WorkQueue
+from chainlink_agent.model.resource import slim
+from chainlink_agent.runtime.metrics import Metrics
+from chainlink_agent.status.aggregator import SETTLE_SECONDS, SWEEP, SWEEP_WAIT_SECONDS, Aggregator, summary
 
 
 def test_the_summary_maps_each_node_to_its_phase_and_job_id_and_leaves_empty_maps_out():

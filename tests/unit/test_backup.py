@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from chainlink_agent import agecrypt, backup
-from chainlink_agent.backup import (
+from chainlink_agent.backups import agecrypt, backup
+from chainlink_agent.backups.backup import (
     Outcome,
     clean_message,
     expired,
@@ -29,10 +29,10 @@ from chainlink_agent.backup import (
     record,
     status_body,
 )
-from chainlink_agent.backupsettings import BackupSettings, RestoreSettings, describe
-from chainlink_agent.dumpfifo import DumpFifo
-from chainlink_agent.errors import BackupError
-from chainlink_agent.kube import translate
+from chainlink_agent.backups.backupsettings import BackupSettings, RestoreSettings, describe
+from chainlink_agent.backups.dumpfifo import DumpFifo
+from chainlink_agent.k8s.kube import translate
+from chainlink_agent.model.errors import BackupError
 from pydantic import ValidationError
 from pyrage import x25519
 
@@ -299,7 +299,7 @@ def test_recording_merges_the_last_success_from_the_chainlinknode_read_first() -
 def test_without_an_api_a_chainlinknode_or_the_rights_nothing_is_recorded_and_it_is_said(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="chainlink_agent.backup"):
+    with caplog.at_level(logging.INFO, logger="chainlink_agent.backups.backup"):
         record(None, SUCCESS)
         missing = FakeKube(None)
         record(missing, SUCCESS)  # type: ignore[arg-type]
@@ -430,5 +430,5 @@ def test_the_sidecars_entry_point_loads_no_backup_module_nor_the_s3_client_nor_a
     probe = "import json, sys, chainlink_agent.__main__; print(json.dumps(sorted(sys.modules)))"
     loaded = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True).stdout)
     assert not [m for m in loaded if m.split(".")[0] in ("minio", "pyrage", "argon2", "Crypto")]
-    assert not [m for m in loaded if m in ("chainlink_agent.backup", "chainlink_agent.restore")]
-    assert backup.__name__ == "chainlink_agent.backup"  # imported here, in the test process only
+    assert not [m for m in loaded if m.startswith("chainlink_agent.backups")]
+    assert backup.__name__ == "chainlink_agent.backups.backup"  # imported here, in the test process only

@@ -3,7 +3,7 @@ resource's reconcile found it setting, and the squatting scenarios of issue 28 i
 (tests/unit/fakes.py): a name goes to the oldest resource setting it, suspended, untargeted or not, and
 only deletion lets go of it."""
 
-from chainlink_agent.claims import Claimant, Claims, winner
+from chainlink_agent.control.claims import Claimant, Claims, winner
 
 from tests.unit.fakes import World
 from tests.unit.test_reconcilers import EXT, TOML, phase

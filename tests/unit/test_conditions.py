@@ -1,5 +1,5 @@
-from chainlink_agent.conditions import Outcome, placement_status
-from chainlink_agent.placement import Record
+from chainlink_agent.model.conditions import Outcome, placement_status
+from chainlink_agent.model.placement import Record
 
 
 def entry_of(raw):

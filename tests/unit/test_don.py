@@ -2,7 +2,7 @@
 node lacking one is named with what it lacks."""
 
 import pytest
-from chainlink_agent.don import DonError, render, view
+from chainlink_agent.status.don import DonError, render, view
 
 
 def node(name, chain_id="11155111", chain_type="evm", disabled=False):

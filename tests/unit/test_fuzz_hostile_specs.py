@@ -45,14 +45,23 @@ from types import FrameType, ModuleType
 from typing import Any, TypeVar
 from unittest import mock
 
-from chainlink_agent import pipeline, placement, redaction, snapshot, spec, template
-from chainlink_agent.errors import InvalidSpec, NodeRejected, NodeUnavailable, SpecError, Unresolved
-from chainlink_agent.logs import JsonFormatter
-from chainlink_agent.nodetypes import DesiredBridge, EthKey, KeyBundle, NodeBridge, NodeFacts, NodeJob, P2PKey
-from chainlink_agent.phases import PHASES
-from chainlink_agent.pipeline import MAX_BRIDGES
-from chainlink_agent.resource import Resource, slim_for_node
-from chainlink_agent.template import MAX_REFERENCE_LENGTH, MAX_REFERENCES
+from chainlink_agent.model import pipeline, placement, redaction, spec, template
+from chainlink_agent.model.errors import InvalidSpec, NodeRejected, NodeUnavailable, SpecError, Unresolved
+from chainlink_agent.model.nodetypes import (
+    DesiredBridge,
+    EthKey,
+    KeyBundle,
+    NodeBridge,
+    NodeFacts,
+    NodeJob,
+    P2PKey,
+)
+from chainlink_agent.model.phases import PHASES
+from chainlink_agent.model.pipeline import MAX_BRIDGES
+from chainlink_agent.model.resource import Resource, slim_for_node
+from chainlink_agent.model.template import MAX_REFERENCE_LENGTH, MAX_REFERENCES
+from chainlink_agent.node import snapshot
+from chainlink_agent.runtime.logs import JsonFormatter
 from hypothesis import Phase, event, example, given, settings
 from hypothesis import strategies as st
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from chainlink_agent import placement
-from chainlink_agent.errors import Gone
-from chainlink_agent.informer import Informer, resources
-from chainlink_agent.metrics import Metrics
-from chainlink_agent.resource import slim_for_node, status_digest
+from chainlink_agent.k8s.informer import Informer, resources
+from chainlink_agent.model import placement
+from chainlink_agent.model.errors import Gone
+from chainlink_agent.model.resource import slim_for_node, status_digest
+from chainlink_agent.runtime.metrics import Metrics
 
 from tests.unit.fakes import NODE, FakeCache, World
 from tests.unit.test_reconcilers import EXT, TOML, phase

@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
-from chainlink_agent.errors import ImportFailed
-from chainlink_agent.keyimport import Bundle, missing, read
-from chainlink_agent.nodetypes import KeyBundle, NodeFacts
-from chainlink_agent.settings import BundleFiles
-from chainlink_agent.template import substitute
+from chainlink_agent.model.errors import ImportFailed
+from chainlink_agent.model.nodetypes import KeyBundle, NodeFacts
+from chainlink_agent.model.template import substitute
+from chainlink_agent.node.keyimport import Bundle, missing, read
+from chainlink_agent.runtime.settings import BundleFiles
 from pydantic import SecretStr
 
 from tests.nodedouble import keystore

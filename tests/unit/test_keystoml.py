@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 from chainlink_agent.cli import main
-from chainlink_agent.keystoml import render
+from chainlink_agent.node.keystoml import render
 
 ETH_JSON = '{"address":"4e13","crypto":{"cipher":"aes-128-ctr"},"version":3}\n'
 

@@ -14,12 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from chainlink_agent import placement
-from chainlink_agent.errors import Conflict, Gone, KubeRejected, KubeUnavailable, NotFound
-from chainlink_agent.informer import Informer, other_placements
-from chainlink_agent.kube import ApiClient, Kube, translate
-from chainlink_agent.metrics import Metrics
-from chainlink_agent.resource import GROUP, VERSION
+from chainlink_agent.k8s.informer import Informer, other_placements
+from chainlink_agent.k8s.kube import ApiClient, Kube, translate
+from chainlink_agent.model import placement
+from chainlink_agent.model.errors import Conflict, Gone, KubeRejected, KubeUnavailable, NotFound
+from chainlink_agent.model.resource import GROUP, VERSION
+from chainlink_agent.runtime.metrics import Metrics
 from kubernetes import client
 
 
@@ -36,7 +36,7 @@ def test_an_apiserver_that_does_not_answer_is_unavailable() -> None:
 
 
 def test_an_apiserver_that_accepts_and_never_answers_times_out_as_unavailable(monkeypatch) -> None:
-    monkeypatch.setattr("chainlink_agent.kube.REQUEST_TIMEOUT", (1.0, 0.5))
+    monkeypatch.setattr("chainlink_agent.k8s.kube.REQUEST_TIMEOUT", (1.0, 0.5))
     with socket.socket() as s:  # listens, and never answers what it accepts
         s.bind(("127.0.0.1", 0))
         s.listen()
@@ -225,7 +225,7 @@ def test_an_answer_that_is_not_json_is_unavailable() -> None:
 
 def test_a_body_that_stops_after_the_headers_times_out_as_unavailable(monkeypatch) -> None:
     """Since kubernetes 37 the body is read after call_api returns: that read is translated too."""
-    monkeypatch.setattr("chainlink_agent.kube.REQUEST_TIMEOUT", (1.0, 0.5))
+    monkeypatch.setattr("chainlink_agent.k8s.kube.REQUEST_TIMEOUT", (1.0, 0.5))
     release = threading.Event()
 
     def stall(handler: BaseHTTPRequestHandler) -> None:

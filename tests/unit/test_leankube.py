@@ -6,14 +6,14 @@ import sys
 import textwrap
 
 import pytest
-from chainlink_agent.leankube import underscore
+from chainlink_agent.k8s.leankube import underscore
 
 PROBE = textwrap.dedent(
     """
     import json, sys
     import chainlink_agent.__main__  # the entry point installs the light packages
     import chainlink_agent.app  # the sidecar's modules
-    from chainlink_agent.kube import Kube
+    from chainlink_agent.k8s.kube import Kube
     from kubernetes import client, config, utils, watch
     from kubernetes.client.exceptions import ApiException
     api = client.ApiClient()

@@ -7,9 +7,9 @@ import threading
 from typing import Any
 
 import pytest
-from chainlink_agent import lease
-from chainlink_agent.errors import Conflict, KubeUnavailable
-from chainlink_agent.lease import Election, LeaderCallbacks, Lease
+from chainlink_agent.k8s import lease
+from chainlink_agent.k8s.lease import Election, LeaderCallbacks, Lease
+from chainlink_agent.model.errors import Conflict, KubeUnavailable
 
 
 class Store:
@@ -41,7 +41,7 @@ class Store:
 @pytest.fixture
 def clock(monkeypatch):
     now = [1000.0]
-    monkeypatch.setattr("chainlink_agent.lease.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("chainlink_agent.k8s.lease.time.monotonic", lambda: now[0])
     return now
 
 

@@ -12,7 +12,7 @@ RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 def test_no_log_call_passes_a_field_logrecord_reserves():
     clashes = []
-    for path in Path(chainlink_agent.__file__).parent.glob("*.py"):
+    for path in Path(chainlink_agent.__file__).parent.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.keyword) and node.arg == "extra" and isinstance(node.value, ast.Dict):
                 names = [k.value for k in node.value.keys if isinstance(k, ast.Constant)]

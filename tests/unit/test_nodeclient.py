@@ -1,11 +1,11 @@
 """The agent's node client against the node double (in pytest-httpserver)."""
 
 import pytest
-from chainlink_agent.errors import NodeRejected, NodeUnavailable
-from chainlink_agent.metrics import Metrics
-from chainlink_agent.nodeclient import NodeClient
-from chainlink_agent.nodetypes import DesiredBridge, EthBalance, KeyBundle, P2PKey, RpcNode
-from chainlink_agent.settings import Credentials
+from chainlink_agent.model.errors import NodeRejected, NodeUnavailable
+from chainlink_agent.model.nodetypes import DesiredBridge, EthBalance, KeyBundle, P2PKey, RpcNode
+from chainlink_agent.node.nodeclient import NodeClient
+from chainlink_agent.runtime.metrics import Metrics
+from chainlink_agent.runtime.settings import Credentials
 from pydantic import SecretStr
 
 TOML = 'type = "webhook"\nschemaVersion = 1\nname = "{name}"\nobservationSource = "a [type=memo value=1]"\n'

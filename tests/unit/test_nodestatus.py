@@ -7,11 +7,11 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from chainlink_agent.errors import NodeRejected, NodeUnavailable
-from chainlink_agent.metrics import Metrics
-from chainlink_agent.nodestatus import STALLED_AFTER, Chains, NodeReporter, Observed, failovers, status
-from chainlink_agent.nodetypes import EthBalance, EthKey, KeyBundle, NodeFacts, P2PKey, RpcNode
-from chainlink_agent.role import ROLE_LABEL, Role
+from chainlink_agent.model.errors import NodeRejected, NodeUnavailable
+from chainlink_agent.model.nodetypes import EthBalance, EthKey, KeyBundle, NodeFacts, P2PKey, RpcNode
+from chainlink_agent.runtime.metrics import Metrics
+from chainlink_agent.standby.role import ROLE_LABEL, Role
+from chainlink_agent.status.nodestatus import STALLED_AFTER, Chains, NodeReporter, Observed, failovers, status
 from prometheus_client import generate_latest
 
 from tests.unit.test_status_bounds import status_schema, violations

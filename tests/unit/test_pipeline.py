@@ -1,8 +1,8 @@
 """Which bridges a job's pipeline calls, in the attribute forms DOT allows."""
 
 import pytest
-from chainlink_agent.errors import InvalidSpec
-from chainlink_agent.pipeline import MAX_BRIDGES, bridge_names
+from chainlink_agent.model.errors import InvalidSpec
+from chainlink_agent.model.pipeline import MAX_BRIDGES, bridge_names
 
 
 def job(source: str) -> str:

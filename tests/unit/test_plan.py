@@ -1,9 +1,9 @@
 """Desired vs actual -> actions, with no cluster and no node."""
 
-from chainlink_agent.nodetypes import NodeJob
-from chainlink_agent.placement import Record
-from chainlink_agent.plan import Create, Delete, Replace, plan
-from chainlink_agent.spec import render
+from chainlink_agent.model.nodetypes import NodeJob
+from chainlink_agent.model.placement import Record
+from chainlink_agent.model.plan import Create, Delete, Replace, plan
+from chainlink_agent.model.spec import render
 
 EXT = "11111111-1111-5111-8111-111111111111"
 OLD_EXT = "22222222-2222-5222-8222-222222222222"
@@ -66,8 +66,8 @@ def test_hand_made_jobs_are_never_in_a_plan():
 
 # Bridges --------------------------------------------------------------------------------------------
 
-from chainlink_agent.nodetypes import DesiredBridge, NodeBridge  # noqa: E402
-from chainlink_agent.plan import (  # noqa: E402 - the bridge half of the module
+from chainlink_agent.model.nodetypes import DesiredBridge, NodeBridge  # noqa: E402
+from chainlink_agent.model.plan import (  # noqa: E402 - the bridge half of the module
     BridgeConflict,
     CreateBridge,
     DeleteBridge,

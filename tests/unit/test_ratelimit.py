@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from chainlink_agent.metrics import Metrics
-from chainlink_agent.nodeclient import NodeClient
-from chainlink_agent.ratelimit import OPENER_MARGIN_SECONDS, WINDOW_MARGIN_SECONDS, RateLimit
-from chainlink_agent.settings import Credentials
+from chainlink_agent.node.nodeclient import NodeClient
+from chainlink_agent.node.ratelimit import OPENER_MARGIN_SECONDS, WINDOW_MARGIN_SECONDS, RateLimit
+from chainlink_agent.runtime.metrics import Metrics
+from chainlink_agent.runtime.settings import Credentials
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 

@@ -2,9 +2,9 @@
 what stops it reads in the record and when its key comes back. Both kinds share them."""
 
 import pytest
-from chainlink_agent.controller import Result
-from chainlink_agent.errors import InvalidSpec, NodeRejected, NodeUnavailable, Unresolved, Waiting
-from chainlink_agent.reconcile import WAIT_SECONDS, Seen, Step, Verdict, step, verdict
+from chainlink_agent.control.controller import Result
+from chainlink_agent.control.reconcile import WAIT_SECONDS, Seen, Step, Verdict, step, verdict
+from chainlink_agent.model.errors import InvalidSpec, NodeRejected, NodeUnavailable, Unresolved, Waiting
 
 
 def seen(**changed: bool) -> Seen:

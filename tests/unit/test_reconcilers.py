@@ -4,13 +4,14 @@ The same scenarios against a real apiserver and a real node are in tests/integra
 import logging
 
 import pytest
-from chainlink_agent import placement, snapshot
-from chainlink_agent.conditions import Outcome, now, placement_status
-from chainlink_agent.errors import NodeRejected, NodeUnavailable
-from chainlink_agent.jobs import settled_invalid
-from chainlink_agent.nodetypes import KeyBundle, NodeBridge, NodeFacts, NodeJob
-from chainlink_agent.pipeline import MAX_BRIDGES
-from chainlink_agent.resource import ChainlinkJob
+from chainlink_agent.control.jobs import settled_invalid
+from chainlink_agent.model import placement
+from chainlink_agent.model.conditions import Outcome, now, placement_status
+from chainlink_agent.model.errors import NodeRejected, NodeUnavailable
+from chainlink_agent.model.nodetypes import KeyBundle, NodeBridge, NodeFacts, NodeJob
+from chainlink_agent.model.pipeline import MAX_BRIDGES
+from chainlink_agent.model.resource import ChainlinkJob
+from chainlink_agent.node import snapshot
 
 from tests.unit.fakes import NODE, World
 
@@ -100,7 +101,7 @@ def test_a_node_that_is_down_shows_error_and_is_retried(caplog):
         raise NodeUnavailable(f"{call}: 503")
 
     w.node.before = down  # the create and the recheck after it both fail
-    with caplog.at_level(logging.INFO, logger="chainlink_agent.reconcile"):
+    with caplog.at_level(logging.INFO, logger="chainlink_agent.control.reconcile"):
         assert w.reconcile(key)
     assert phase(w, key) == ("Error", "NodeUnavailable")
     assert w.node.calls == ["create_job", "find_job"]

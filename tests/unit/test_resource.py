@@ -2,8 +2,14 @@ import json
 import tomllib
 
 import pytest
-from chainlink_agent import placement
-from chainlink_agent.resource import ChainlinkBridge, ChainlinkJob, SecretKeyRef, queue_key, slim_for_node
+from chainlink_agent.model import placement
+from chainlink_agent.model.resource import (
+    ChainlinkBridge,
+    ChainlinkJob,
+    SecretKeyRef,
+    queue_key,
+    slim_for_node,
+)
 
 from tests.unit.fakes import NODE, World
 from tests.unit.test_reconcilers import EXT, TOML

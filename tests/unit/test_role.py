@@ -3,8 +3,8 @@ only while the node holds the database lease, and labels its pod for the Service
 
 from __future__ import annotations
 
-from chainlink_agent.errors import KubeRejected
-from chainlink_agent.role import DEMOTE_AFTER, ROLE_LABEL, Role, State, step
+from chainlink_agent.model.errors import KubeRejected
+from chainlink_agent.standby.role import DEMOTE_AFTER, ROLE_LABEL, Role, State, step
 
 
 class FakeNode:

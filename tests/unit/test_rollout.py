@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainlink_agent.pods import REVISION_LABEL, PodView, peer, statefulset_of
-from chainlink_agent.role import ROLE_LABEL, Role
-from chainlink_agent.rollout import Rollout, step
+from chainlink_agent.standby.pods import REVISION_LABEL, PodView, peer, statefulset_of
+from chainlink_agent.standby.role import ROLE_LABEL, Role
+from chainlink_agent.standby.rollout import Rollout, step
 
 NEW, OLD = "sts-new", "sts-old"
 

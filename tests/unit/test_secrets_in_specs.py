@@ -8,9 +8,9 @@ import json
 import logging
 
 import pytest
-from chainlink_agent import redaction
-from chainlink_agent.logs import JsonFormatter
-from chainlink_agent.nodetypes import NodeBridge
+from chainlink_agent.model import redaction
+from chainlink_agent.model.nodetypes import NodeBridge
+from chainlink_agent.runtime.logs import JsonFormatter
 
 from tests.unit.fakes import World
 

@@ -1,9 +1,9 @@
 """The node snapshot: a list under way never undoes what the agent wrote meanwhile."""
 
 import pytest
-from chainlink_agent import snapshot as snapshots
-from chainlink_agent.nodetypes import NodeBridge, NodeFacts, NodeJob, P2PKey
-from chainlink_agent.snapshot import NodeSnapshot
+from chainlink_agent.model.nodetypes import NodeBridge, NodeFacts, NodeJob, P2PKey
+from chainlink_agent.node import snapshot as snapshots
+from chainlink_agent.node.snapshot import NodeSnapshot
 
 
 class ListingNode:

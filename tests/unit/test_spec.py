@@ -2,9 +2,9 @@ import tomllib
 import uuid
 
 import pytest
-from chainlink_agent.errors import InvalidSpec
-from chainlink_agent.resource import derived_external_job_id
-from chainlink_agent.spec import render, rendered_before
+from chainlink_agent.model.errors import InvalidSpec
+from chainlink_agent.model.resource import derived_external_job_id
+from chainlink_agent.model.spec import render, rendered_before
 
 TOML = 'type = "webhook"\nschemaVersion = 1\n[webhookSpec]\nx = 1\n'
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
-from chainlink_agent.aggregator import MAX_NODES, summary
-from chainlink_agent.conditions import MAX_CONDITIONS, MAX_MESSAGE, Outcome, bounded, placement_status
+from chainlink_agent.model.conditions import MAX_CONDITIONS, MAX_MESSAGE, Outcome, bounded, placement_status
+from chainlink_agent.status.aggregator import MAX_NODES, summary
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 

@@ -9,13 +9,13 @@ from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 import pytest
-from chainlink_agent.aggregator import Aggregator
-from chainlink_agent.controller import Controller
-from chainlink_agent.informer import WATCH_SECONDS, Informer, resources
-from chainlink_agent.lease import Election, Lease
-from chainlink_agent.metrics import Metrics
-from chainlink_agent.supervisor import GRACE_SECONDS, Beat, Supervisor, bound
-from chainlink_agent.workqueue import WorkQueue
+from chainlink_agent.control.controller import Controller
+from chainlink_agent.control.workqueue import WorkQueue
+from chainlink_agent.k8s.informer import WATCH_SECONDS, Informer, resources
+from chainlink_agent.k8s.lease import Election, Lease
+from chainlink_agent.runtime.metrics import Metrics
+from chainlink_agent.runtime.supervisor import GRACE_SECONDS, Beat, Supervisor, bound
+from chainlink_agent.status.aggregator import Aggregator
 
 PERIOD = 5.0
 
@@ -64,7 +64,7 @@ def test_a_thread_that_ended_while_the_agent_runs_shows_and_one_that_failed_is_l
     def fail(_beat: Beat) -> None:
         raise RuntimeError("a bug")
 
-    with caplog.at_level(logging.ERROR, logger="chainlink_agent.supervisor"):
+    with caplog.at_level(logging.ERROR, logger="chainlink_agent.runtime.supervisor"):
         finished(supervisor.start("worker-0", lambda _beat: None))
         finished(supervisor.start("report", fail, PERIOD))
     assert supervisor.problem() == "threads stopped: worker-0, report"
@@ -83,7 +83,7 @@ def test_a_periodic_thread_that_stops_beating_shows_after_its_bound_and_clears_w
     clock.now += bound(PERIOD)
     assert supervisor.problem() is None  # at the bound, not past it
     clock.now += 1
-    with caplog.at_level(logging.ERROR, logger="chainlink_agent.supervisor"):
+    with caplog.at_level(logging.ERROR, logger="chainlink_agent.runtime.supervisor"):
         assert supervisor.problem() == "threads stuck: role (no beat for 316 s, bound 315 s)"
         assert supervisor.problem() is not None
     [logged] = [r for r in caplog.records if "no progress" in r.getMessage()]  # once, not per probe
@@ -203,7 +203,7 @@ def test_a_watch_beats_on_each_connect_event_and_bookmark():
 
 
 def test_the_aggregators_threads_are_the_supervisors_and_a_stepped_down_watch_is_not_reported(monkeypatch):
-    monkeypatch.setattr("chainlink_agent.lease.RENEW_SECONDS", 0.01)
+    monkeypatch.setattr("chainlink_agent.k8s.lease.RENEW_SECONDS", 0.01)
     stop, clock = threading.Event(), Clock()
     supervisor = Supervisor(stop, clock)
     kube = cast(Any, Watches(stop))

@@ -2,9 +2,15 @@
 unresolved reference."""
 
 import pytest
-from chainlink_agent.errors import InvalidSpec, Unresolved
-from chainlink_agent.nodetypes import EthKey, KeyBundle, NodeFacts, P2PKey
-from chainlink_agent.template import MAX_REFERENCE_LENGTH, MAX_REFERENCES, lookups, references, substitute
+from chainlink_agent.model.errors import InvalidSpec, Unresolved
+from chainlink_agent.model.nodetypes import EthKey, KeyBundle, NodeFacts, P2PKey
+from chainlink_agent.model.template import (
+    MAX_REFERENCE_LENGTH,
+    MAX_REFERENCES,
+    lookups,
+    references,
+    substitute,
+)
 
 FACTS = NodeFacts(
     p2p_keys=(P2PKey("p2p_12D3KooWA"),),

@@ -8,15 +8,15 @@ import threading
 from types import SimpleNamespace
 from typing import Any, cast
 
-from chainlink_agent import redaction
 from chainlink_agent.app import Agent
-from chainlink_agent.controller import Result
-from chainlink_agent.logs import JsonFormatter
-from chainlink_agent.metrics import Metrics
-from chainlink_agent.role import Role
-from chainlink_agent.snapshot import NodeSnapshot
+from chainlink_agent.control.controller import Result
+from chainlink_agent.control.workqueue import WorkQueue
+from chainlink_agent.model import redaction
+from chainlink_agent.node.snapshot import NodeSnapshot
+from chainlink_agent.runtime.logs import JsonFormatter
+from chainlink_agent.runtime.metrics import Metrics
+from chainlink_agent.standby.role import Role
 from chainlink_agent.wiring import Parts
-from chainlink_agent.workqueue import WorkQueue
 
 from tests.unit.fakes import FakeNode
 
@@ -76,7 +76,7 @@ def test_an_unexpected_error_is_logged_with_its_traceback_redacted_and_the_key_b
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("chainlink_agent.controller")
+    logger = logging.getLogger("chainlink_agent.control.controller")
     logger.addHandler(handler)
     try:
         agent, queue = run_once(Failing())

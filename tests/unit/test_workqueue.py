@@ -1,8 +1,8 @@
 import threading
 import time
 
-from chainlink_agent import retry
-from chainlink_agent.workqueue import WorkQueue
+from chainlink_agent.control.workqueue import WorkQueue
+from chainlink_agent.model import retry
 
 
 def test_repeated_adds_merge():

@@ -366,7 +366,7 @@ loses finds the other's node there.
       readOnly: true
     {{- if .Values.agent.enabled }}
     # The agent's token: the placements saved beside the backup are made again, released, as the agent's
-    # (agent/chainlink_agent/records.py), so that it removes the jobs of the resources they were made for.
+    # (agent/chainlink_agent/backups/records.py), so that it removes the jobs of the resources they were made for.
     - name: agent-token
       mountPath: /var/run/secrets/kubernetes.io/serviceaccount
       readOnly: true

@@ -1,6 +1,6 @@
 {{/*
 The node.importKeys entries of some types, with the paths where each key's Secret is mounted, as JSON: eth and
-p2p for the keys-toml init container (agent/chainlink_agent/keystoml.py), ocr and ocr2 for the agent, which
+p2p for the keys-toml init container (agent/chainlink_agent/node/keystoml.py), ocr and ocr2 for the agent, which
 imports them through the node's API (keyimport.py). Call with (dict "context" $ "types" (list ...)); "[]"
 when there are none.
 */}}

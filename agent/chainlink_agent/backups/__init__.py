@@ -1,0 +1,1 @@
+"""Backups off the cluster and restores from them."""

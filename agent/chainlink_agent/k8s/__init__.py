@@ -1,0 +1,1 @@
+"""Kubernetes I/O: the typed client, informers, the Lease and the admission self-test."""

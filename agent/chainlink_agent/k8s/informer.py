@@ -1,0 +1,275 @@
+"""List+watch of one kind of the namespace into a local cache, feeding changed keys to a callback: the
+ChainlinkJobs and ChainlinkBridges (keyed "<plural>/<namespace>/<name>", into the queue), this node's
+ChainlinkPlacements (keyed by their resource's key, into the queue), and for the elected aggregator the
+other nodes' placements. One instance per View.
+
+Keeps the resourceVersion of every event and bookmark, lists again on 410 Gone, and reconnects with
+jittered exponential backoff on any other failure (the kopf and client-go pattern, not Watch.stream()).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import backoff
+
+from chainlink_agent.k8s.kube import Kube
+from chainlink_agent.model import placement, resource, retry
+from chainlink_agent.model.errors import Gone
+from chainlink_agent.model.resource import KINDS, queue_key
+from chainlink_agent.runtime.metrics import Metrics
+
+log = logging.getLogger(__name__)
+WATCH_SECONDS = 300
+WATCH_RETRY_SECONDS, WATCH_RETRY_MAX_SECONDS = 1.0, 30.0
+
+
+@dataclass(frozen=True)
+class View:
+    """Which objects an informer holds, under which keys, and what of each."""
+
+    plural: str
+    kind: str  # the metrics label
+    key: Callable[[dict[str, Any]], str]
+    slim: Callable[[dict[str, Any]], dict[str, Any]]
+    # The fields whose change needs a reconcile; None: any change of spec or status.
+    relevant: tuple[tuple[str, ...], ...] | None = None
+    label_selector: str | None = None
+
+
+def resources(plural: str, node: str, labels: Mapping[str, str]) -> View:
+    """Every resource of the kind, as the agent of `node` (with these labels) reads it: the whole spec of
+    those that target it, a few bytes of the others' (resource.slim_for_node)."""
+    labels = dict(labels)
+    return View(
+        plural,
+        KINDS[plural].KIND,
+        lambda obj: queue_key(plural, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]),
+        lambda obj: resource.slim_for_node(obj, node, labels),
+        _RELEVANT,
+    )
+
+
+def own_placements(node: str) -> View:
+    """This node's placements, each under its resource's key (one per resource on this node)."""
+    return View(
+        placement.PLURAL,
+        placement.KIND,
+        placement.resource_key,
+        placement.slim,
+        label_selector=f"{placement.NODE_LABEL}={node}",
+    )
+
+
+def other_placements(node: str) -> View:
+    """Every other node's placements, keyed "<resource key>@<node>": what the aggregator adds to its own.
+    A released one (its node uninstalled) is left out; the watch drops it once marked."""
+    return View(
+        placement.PLURAL,
+        placement.KIND,
+        lambda obj: f"{placement.resource_key(obj)}@{placement.node_of(obj)}",
+        placement.slim,
+        label_selector=f"{placement.NODE_LABEL}!={node},!{placement.RELEASED_LABEL}",
+    )
+
+
+class Informer:
+    def __init__(
+        self,
+        kube: Kube,
+        on_change: Callable[[str], None],
+        metrics: Metrics,
+        stop: threading.Event,
+        view: View,
+    ):
+        self.view = view
+        self.plural = view.plural
+        self._kind = view.kind
+        self._kube = kube
+        self._on_change = on_change
+        self._metrics = metrics
+        self._stop = stop
+        self._lock = threading.Lock()
+        # Objects are cached slimmed to what this node's reconcile reads (View.slim) and as compact
+        # JSON: about 1 KiB each instead of 5 KiB of dicts, which at 10,000 resources is most of the
+        # agent's memory. Decoding one takes microseconds, next to milliseconds of API calls per reconcile.
+        self._cache: dict[str, bytes] = {}
+        self._resource_version: str | None = None
+        self._beat: Callable[[], None] = lambda: None  # run()'s
+        self._cut: Callable[[], None] = lambda: None  # what ends the watch being read now
+        self.synced = threading.Event()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            packed = self._cache.get(key)
+        return None if packed is None else _unpack(packed)
+
+    def store(self, obj: dict[str, Any]) -> None:
+        """Write-through of an object the agent itself just wrote, so the next reconcile of that key never
+        reads a status older than the agent's own last write (which would look like a lost record)."""
+        with self._lock:
+            self._store_locked(self._key(obj), self._slim(obj))
+
+    def discard(self, key: str) -> None:
+        """Write-through of a delete the agent itself just made."""
+        with self._lock:
+            self._cache.pop(key, None)
+
+    def cached_keys(self) -> list[str]:
+        with self._lock:
+            return list(self._cache)
+
+    def cached_containing(self, text: str) -> list[dict[str, Any]]:
+        """The cached objects whose JSON holds `text` (case-insensitively): a scan of the packed
+        bytes, so only the few objects that can matter are decoded."""
+        needle = text.lower().encode()
+        with self._lock:
+            packed = [p for p in self._cache.values() if needle in p.lower()]
+        return [_unpack(p) for p in packed]
+
+    def close(self) -> None:
+        """Ends run() at once: sets its stop and cuts the watch it reads, which would otherwise hold the
+        thread (and its connection) until its next event, or WATCH_SECONDS."""
+        self._stop.set()
+        with self._lock:
+            cut = self._cut
+        cut()
+
+    def run(self, beat: Callable[[], None] = lambda: None) -> None:
+        """Lists and watches until `stop`. `beat` (the supervisor's) is called on each (re)connect and on
+        each event and bookmark: a healthy watch that sees nothing still ends by WATCH_SECONDS and connects
+        again, so a gap of beats much longer than that is a watch stuck (supervisor.py)."""
+        # Each pass is one list-if-needed plus one watch until the server closes it; a pass that ends
+        # normally resets the backoff, so a blip after days of health waits milliseconds, not 30 s.
+        self._beat = beat
+        retrying = backoff.on_exception(
+            retry.schedule,
+            Exception,
+            base=WATCH_RETRY_SECONDS,
+            cap=WATCH_RETRY_MAX_SECONDS,
+            jitter=backoff.full_jitter,
+            giveup=lambda _exc: self._stop.is_set(),
+            on_backoff=self._on_backoff,
+            logger=None,
+            raise_on_giveup=False,
+        )(self._list_and_watch)
+        while not self._stop.is_set():
+            retrying()
+
+    def _on_backoff(self, details: Any) -> None:
+        exc = details.get("exception")
+        self._metrics.watch_restarts.labels(self._kind, type(exc).__name__).inc()
+        log.warning(
+            "watch failed; reconnecting", extra={"error": str(exc), "wait_seconds": round(details["wait"], 2)}
+        )
+
+    def _list_and_watch(self) -> None:
+        self._beat()
+        if self._resource_version is None:
+            self._relist()
+        try:
+            self._watch()
+        except Gone:
+            self._metrics.watch_restarts.labels(self._kind, "Gone").inc()
+            log.info("watch resourceVersion expired; listing again")
+            self._resource_version = None
+
+    def _relist(self) -> None:
+        items, resource_version = self._kube.list_objects(self.plural, self._keyed, self.view.label_selector)
+        fresh = dict(items)
+        with self._lock:
+            vanished = set(self._cache) - set(fresh)
+            self._cache = fresh
+            self._resource_version = resource_version
+        for key in [*fresh, *vanished]:
+            self._on_change(key)
+        self.synced.set()
+
+    def _watch(self) -> None:
+        assert self._resource_version is not None  # noqa: S101 - _list_and_watch lists first
+        self._beat()  # a list of many pages may have taken a while
+        events = self._kube.watch_objects(
+            self.plural, self._resource_version, WATCH_SECONDS, self.view.label_selector, self._opened
+        )
+        for event in events:
+            if self._stop.is_set():
+                return
+            self._beat()
+            obj = event.get("object") or {}
+            version = (obj.get("metadata") or {}).get("resourceVersion")
+            event_type = event.get("type")
+            if event_type in ("ADDED", "MODIFIED", "DELETED"):
+                key = self._key(obj)
+                with self._lock:
+                    if event_type == "DELETED":
+                        changed = self._cache.pop(key, None) is not None
+                    else:
+                        changed = self._store_locked(key, self._slim(obj))
+                    self._resource_version = version or self._resource_version
+                if changed:
+                    self._on_change(key)
+            elif event_type == "BOOKMARK" and version:
+                self._resource_version = version
+
+    def _opened(self, cut: Callable[[], None]) -> None:
+        with self._lock:
+            self._cut = cut
+        if self._stop.is_set():  # closed while the watch was being opened
+            cut()
+
+    def _slim(self, obj: dict[str, Any]) -> dict[str, Any]:
+        return self.view.slim(obj)
+
+    def _keyed(self, obj: dict[str, Any]) -> tuple[str, bytes]:
+        return self._key(obj), _pack(self._slim(obj))
+
+    def _key(self, obj: dict[str, Any]) -> str:
+        return self.view.key(obj)
+
+    def _store_locked(self, key: str, obj: dict[str, Any]) -> bool:
+        """Stores obj unless the cache already holds a newer write; True if the change needs a reconcile.
+        A resource's status-only changes need none: the aggregator makes them."""
+        packed = self._cache.get(key)
+        old = None if packed is None else _unpack(packed)
+        if old is not None and not _newer(obj, old):
+            return False
+        self._cache[key] = _pack(obj)
+        paths = self.view.relevant or (("spec",), ("status",))
+        return old is None or any(_get(old, path) != _get(obj, path) for path in paths)
+
+
+# What a reconcile reads of a resource; a change elsewhere (status, managedFields) queues nothing.
+_RELEVANT = (
+    ("metadata", "generation"),
+    ("metadata", "deletionTimestamp"),
+    ("metadata", "uid"),
+)
+
+
+def _pack(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _unpack(packed: bytes) -> dict[str, Any]:
+    obj: dict[str, Any] = json.loads(packed)
+    return obj
+
+
+def _get(obj: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = obj
+    for part in path:
+        value = (value or {}).get(part)
+    return value
+
+
+def _newer(candidate: dict[str, Any], current: dict[str, Any]) -> bool:
+    """resourceVersions are etcd revisions; if one ever is not a number, trust the newest arrival."""
+    try:
+        return int(candidate["metadata"]["resourceVersion"]) > int(current["metadata"]["resourceVersion"])
+    except (KeyError, ValueError):
+        return True

@@ -1,0 +1,1 @@
+"""The types the agent works with and its pure decisions: no I/O."""

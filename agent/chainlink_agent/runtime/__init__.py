@@ -1,0 +1,1 @@
+"""Process plumbing: settings, metrics, logs, supervised threads and the health server."""

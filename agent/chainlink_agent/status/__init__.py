@@ -1,0 +1,1 @@
+"""Status: the elected aggregator, the ChainlinkNode report and the DON view."""
