@@ -27,8 +27,8 @@ from bench import report
 from bench.measure import load
 from bench.profile import Profiler
 from bench.workloads import RESYNC_SECONDS, Config, fan_out, one_node
-from tests.cluster.controlplane import ControlPlane
-from tests.integration.harness import install_crd
+from devkit.cluster.controlplane import ControlPlane
+from devkit.harness import install_crd
 
 
 def _latency(text: str) -> list[str]:

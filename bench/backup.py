@@ -35,10 +35,7 @@ from kubernetes import client
 
 from bench.measure import counters, load, value
 from bench.workloads import RECONCILES, RESYNC_SECONDS, create_burst, targets, wait_ready
-from tests.cluster.controlplane import ControlPlane
-from tests.cluster.objectstore import ObjectStore
-from tests.integration.harness import AgentProcess, install_crd
-from tests.objectstore.backupjob import (
+from devkit.backupjob import (
     NODE,
     Database,
     age_identity,
@@ -48,9 +45,12 @@ from tests.objectstore.backupjob import (
     run_restore,
     store_env,
 )
-from tests.realnode.fixtures import RealNodes
-from tests.realnode.node import RealNode, node_keys, ocr2_config
-from tests.realnode.postgres import Postgres
+from devkit.cluster.controlplane import ControlPlane
+from devkit.cluster.objectstore import ObjectStore
+from devkit.harness import AgentProcess, install_crd
+from devkit.realnode.fixtures import RealNodes
+from devkit.realnode.node import RealNode, node_keys, ocr2_config
+from devkit.realnode.postgres import Postgres
 
 NAMESPACE = "bench-backup"
 CHAIN_ID = "1337"

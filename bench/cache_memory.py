@@ -21,7 +21,7 @@ from chainlink_agent.model.conditions import Outcome, now, placement_status
 from chainlink_agent.model.resource import PLURAL, ChainlinkJob
 from chainlink_agent.runtime.metrics import Metrics
 
-from tests.integration.harness import toml
+from devkit.harness import toml
 
 NODE = "node-a"
 

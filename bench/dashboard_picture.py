@@ -33,16 +33,16 @@ from urllib.parse import urlsplit
 import matplotlib
 from kubernetes import client
 
-from tests.cluster.controlplane import ControlPlane
-from tests.cluster.devchain import DevChain
-from tests.cluster.prometheus import Prometheus
-from tests.integration.harness import AgentProcess, Bridges, Jobs, install_crd, toml
-from tests.monitoring import dashboard
-from tests.monitoring.chainnode import failing_job
-from tests.nodedouble.fixtures import NodeDoubleProcess
-from tests.realnode.fixtures import RealNodes
-from tests.realnode.node import UNREACHABLE_RPC, RealNode, evm_config, node_keys
-from tests.realnode.postgres import Postgres
+from devkit import dashboard
+from devkit.chainnode import failing_job
+from devkit.cluster.controlplane import ControlPlane
+from devkit.cluster.devchain import DevChain
+from devkit.cluster.prometheus import Prometheus
+from devkit.harness import AgentProcess, Bridges, Jobs, install_crd, toml
+from devkit.nodedouble.fixtures import NodeDoubleProcess
+from devkit.realnode.fixtures import RealNodes
+from devkit.realnode.node import UNREACHABLE_RPC, RealNode, evm_config, node_keys
+from devkit.realnode.postgres import Postgres
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -410,7 +410,7 @@ def fleet_run(workdir: Path, log: Log) -> tuple[Prometheus, float, float]:
             dev_rpc = (chain.ws_url, chain.http_url)
             rpcs = {"feeds-a": [dev_rpc], "feeds-b": [dev_rpc, UNREACHABLE_RPC], "vrf-a": [dev_rpc]}
             # In this thread, one after another: a bench process gets SIGTERM when the thread that started
-            # it ends (PR_SET_PDEATHSIG, tests/cluster/process.py).
+            # it ends (PR_SET_PDEATHSIG, devkit/cluster/process.py).
             nodes.extend(real_nodes.start(r, evm_config(chain_id, *rpcs[r])) for _, r in FLEET)
             by_release = {release: node for (_, release), node in zip(FLEET, nodes, strict=True)}
             log(f"{len(nodes)} nodes ready on chain {chain_id}")

@@ -23,7 +23,7 @@ from chainlink_agent.model.placement import PLURAL as PLACEMENTS
 from chainlink_agent.model.resource import PLURAL
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cluster.controlplane import ControlPlane
+from devkit.cluster.controlplane import ControlPlane
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MIB = 1024 * 1024

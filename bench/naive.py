@@ -25,7 +25,7 @@ from chainlink_agent.model.resource import GROUP, PLURAL, VERSION, derived_exter
 from chainlink_agent.model.spec import render
 from kubernetes import client, config
 
-from tests.integration.harness import node_client
+from devkit.harness import node_client
 
 _running = True
 

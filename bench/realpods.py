@@ -2,7 +2,7 @@
 
     python -m bench.realpods [--dir DIR] [--idle-seconds 60]
 
-Starts a real-pod bench (``tests.cluster`` ``--real-pods``: a kubelet node on containerd, root needed),
+Starts a real-pod bench (``devkit.cluster`` ``--real-pods``: a kubelet node on containerd, root needed),
 or attaches to one already running in DIR, then installs the chart with its defaults and measures:
 
 * the bench's start-up and its image import into containerd (from the bench itself);
@@ -24,9 +24,9 @@ from typing import Any
 
 from kubernetes import client
 
-from tests.cluster.controlplane import ControlPlane
-from tests.cluster.images import CURL_VERSION
-from tests.cluster.kubelet import containerd_socket
+from devkit.cluster.controlplane import ControlPlane
+from devkit.cluster.images import CURL_VERSION
+from devkit.cluster.kubelet import containerd_socket
 
 CHART = Path(__file__).resolve().parents[1] / "charts" / "chainlink-node"
 NAMESPACE = "bench-real-pods"

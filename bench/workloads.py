@@ -36,9 +36,9 @@ from bench.measure import (
     value,
 )
 from bench.profile import Profiler
-from tests.cluster.controlplane import ControlPlane
-from tests.integration.harness import AgentProcess, Jobs, eventually, toml
-from tests.nodedouble.fixtures import NodeDoubleProcess
+from devkit.cluster.controlplane import ControlPlane
+from devkit.harness import AgentProcess, Jobs, eventually, toml
+from devkit.nodedouble.fixtures import NodeDoubleProcess
 
 NODE = "node-a"
 RESYNC_SECONDS = 300.0  # the chart's default (charts/chainlink-node/values.yaml agent.resyncSeconds)

@@ -16,14 +16,14 @@ if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/d
   apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
 fi
 
-# The real-node lane runs a throwaway Postgres from Debian's server binaries (tests/realnode/postgres.py).
+# The real-node lane runs a throwaway Postgres from Debian's server binaries (devkit/realnode/postgres.py).
 if [[ ${CHAINLINK_K8S_REAL_NODE:-1} != 0 ]] && ! compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null; then
   log "installing Debian's postgresql for the real-node lane"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 
-# The real-pod lane: a kubelet node on containerd (tests/cluster/kubelet.py), images made with mmdebstrap and
-# buildah (tests/cluster/images.py). CHAINLINK_K8S_REAL_PODS=0 skips it (and the lane's tests).
+# The real-pod lane: a kubelet node on containerd (devkit/cluster/kubelet.py), images made with mmdebstrap and
+# buildah (devkit/cluster/images.py). CHAINLINK_K8S_REAL_PODS=0 skips it (and the lane's tests).
 not_installed() {
   local p
   for p; do dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || echo "$p"; done
@@ -82,6 +82,6 @@ fi
 
 bash scripts/tools.sh
 if [[ ${CHAINLINK_K8S_REAL_PODS:-1} != 0 && ${CHAINLINK_K8S_REAL_NODE:-1} != 0 ]]; then
-  "$VENV/bin/python" -m tests.cluster images >/dev/null  # cached by recipe: seconds when nothing changed
+  "$VENV/bin/python" -m devkit.cluster images >/dev/null  # cached by recipe: seconds when nothing changed
 fi
 echo "$VENV/bin/activate"

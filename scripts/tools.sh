@@ -16,10 +16,10 @@ CT_VERSION=v3.14.0
 HELM_UNITTEST_VERSION=v1.1.2
 COREDNS_VERSION=v1.13.2      # the real-pod lane's cluster DNS; requires client-go v0.34, like K8S_VERSION
 PROMETHEUS_VERSION=v3.16.0   # promtool (alert rule tests) and the server behind docs/dashboard.png
-VERSITYGW_VERSION=v1.8.0     # the bench's S3 server (tests/cluster/objectstore.py): Apache-2.0, its LICENSE's line 1
+VERSITYGW_VERSION=v1.8.0     # the bench's S3 server (devkit/cluster/objectstore.py): Apache-2.0, its LICENSE's line 1
 AGE_VERSION=v1.3.2           # age and age-keygen, the backups' encryption: BSD-3-Clause
 KUBE_SCORE_VERSION=v1.20.0   # the chart lane's outside linter (tests/chart/test_kube_score.py): MIT
-# The bench's dev chain (tests/cluster/devchain.py): geth is GPL-3.0 (COPYING; its library LGPL-3.0), run
+# The bench's dev chain (devkit/cluster/devchain.py): geth is GPL-3.0 (COPYING; its library LGPL-3.0), run
 # here as a separate program and shipped in no image.
 GETH_VERSION=v1.17.10
 # The newest github.com/smartcontractkit/chainlink/v2 the Go module proxy serves here (v2.24+ answer 403).

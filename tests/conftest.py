@@ -1,10 +1,3 @@
-"""Shared pytest wiring: the control-plane bench, the object store, the dev chain, the node double and the
-real node are plugins."""
+"""Every test directory shares the dev kit's fixtures (devkit/pytest_plugin.py)."""
 
-pytest_plugins = [
-    "tests.cluster.fixtures",
-    "tests.cluster.objectstore_fixtures",
-    "tests.cluster.devchain_fixtures",
-    "tests.nodedouble.fixtures",
-    "tests.realnode.fixtures",
-]
+pytest_plugins = ["devkit.pytest_plugin"]

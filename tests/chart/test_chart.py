@@ -5,23 +5,20 @@ bools and numbers), and ct install (install --wait, helm test, uninstall) passes
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 import yaml
 
+from devkit.chart import CHART, CI_VALUES, run
+from devkit.cluster.controlplane import ControlPlane
+from devkit.cluster.tools import REPO_ROOT as REPO
 from tests.chart import values_table
-from tests.cluster.controlplane import ControlPlane
 
-REPO = Path(__file__).resolve().parents[2]
-CHART = REPO / "charts" / "chainlink-node"
-CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
 # The bench's version (scripts/tools.sh builds v1.34.x).
 KUBERNETES_VERSION = "1.34.0"
 # DNS labels that YAML 1.1, which Helm and kubectl parse manifests with, reads as bools or a number.
@@ -35,36 +32,6 @@ class _GoYamlLoader(yaml.SafeLoader):
 
 
 _GoYamlLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^[yYnN]$"), list("yYnN"))
-
-
-def _bin_dir() -> Path:
-    out = subprocess.run(
-        ["bash", str(REPO / "scripts" / "tools.sh"), "bin-dir"], capture_output=True, text=True, check=True
-    )
-    return Path(out.stdout.strip())
-
-
-@pytest.fixture(scope="module")
-def tools_env() -> dict[str, str]:
-    """Environment with the bench's pinned helm, ct and helm-unittest first on PATH."""
-    bin_dir = _bin_dir()
-    missing = [t for t in ("helm", "ct", "helm-unittest") if not (bin_dir / t).exists()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} missing in {bin_dir}: run scripts/tools.sh", pytrace=False)
-    env = dict(os.environ)
-    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def run(cmd: list[str], env: Mapping[str, str], timeout: float = 120) -> str:
-    """Run a tool from the repository root; fail the test with its output unless it exits 0."""
-    proc = subprocess.run(
-        cmd, cwd=REPO, env=dict(env), capture_output=True, text=True, timeout=timeout, check=False
-    )
-    output = proc.stdout + proc.stderr
-    if proc.returncode != 0:
-        pytest.fail(f"{' '.join(cmd)} exited {proc.returncode}:\n{output[-6000:]}", pytrace=False)
-    return output
 
 
 def test_the_chart_states_the_node_and_agent_versions_it_deploys() -> None:

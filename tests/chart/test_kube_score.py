@@ -16,13 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from devkit.chart import CHART, CI_VALUES, run
 from tests.chart.golden import Render
-from tests.chart.test_chart import (
-    CHART,
-    CI_VALUES,
-    run,
-    tools_env,  # noqa: F401 - the fixture
-)
 
 ACCEPTED = Path(__file__).with_name("kube-score-accepted.yaml")
 ENTRY_KEYS = {"reason", "summaries", "containers", "renders"}
@@ -83,7 +78,7 @@ def _score(render: str, env: dict[str, str], directory: Path) -> list[Finding]:
 
 
 @pytest.fixture(scope="module")
-def findings(tools_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Finding]]:  # noqa: F811 - the fixture imported above
+def findings(tools_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Finding]]:
     """Every ci render's findings, by render. CI must lint: a missing kube-score fails, it never skips."""
     if not shutil.which("kube-score", path=tools_env["PATH"]):
         pytest.fail("kube-score missing from the bench's tools: run scripts/tools.sh", pytrace=False)

@@ -12,10 +12,9 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from devkit.cluster.controlplane import ControlPlane
+from devkit.harness import apply_chart_templates, eventually
 from tests.chart import golden
-from tests.chart.test_chart import tools_env  # noqa: F401 - the fixture
-from tests.cluster.controlplane import ControlPlane
-from tests.integration.harness import apply_chart_templates, eventually
 
 RELEASE = "r"  # apply_chart_templates' release: node-a's, its StatefulSet's pods r-chainlink-node-<ordinal>
 SA = f"{RELEASE}-chainlink-node-agent"
@@ -27,7 +26,7 @@ ONLY_ROLE = f"may change nothing on a pod but its label {ROLE}"
 @pytest.mark.parametrize("item", golden.renders(), ids=lambda r: r.name)
 def test_without_standby_every_manifest_renders_as_before(
     item: golden.Render,
-    tools_env: dict[str, str],  # noqa: F811 - the fixture imported above
+    tools_env: dict[str, str],
 ) -> None:
     rendered = golden.render(item, tools_env)
     diff = golden.difference(item, rendered)

@@ -21,10 +21,11 @@ import httpx
 import pytest
 import yaml
 
-from tests.chart.test_chart import CHART, _bin_dir
-from tests.cluster.controlplane import free_ports
-from tests.realnode.node import RealNode, evm_config, validate
-from tests.realnode.postgres import Postgres
+from devkit.chart import CHART
+from devkit.cluster.controlplane import free_ports
+from devkit.cluster.tools import tools_bin_dir
+from devkit.realnode.node import RealNode, evm_config, validate
+from devkit.realnode.postgres import Postgres
 
 # An EVM chain at an unreachable loopback RPC: the node starts and is ready with it (/health says 207).
 EVM = '[{"ChainID":"1337","Nodes":[{"Name":"primary","WSURL":"ws://127.0.0.1:9","HTTPURL":"http://127.0.0.1:9"}]}]'
@@ -61,7 +62,7 @@ def render(values: list[str]) -> list[dict[str, Any]]:
             "credentials.generateOffline=true",
             *values,
         ],
-        env={"PATH": f"{_bin_dir()}:/usr/bin:/bin"},
+        env={"PATH": f"{tools_bin_dir()}:/usr/bin:/bin"},
         capture_output=True,
         text=True,
         check=True,

@@ -1,7 +1,7 @@
 """The node's API as the agent relies on it: every test runs against the double and against a real node
 (v2.23.0, built by scripts/tools.sh), each fresh. Where the two may differ by design, the test says so.
 
-Node sources behind each answer are cited in tests/nodedouble (app.py, state.py, spec.py)."""
+Node sources behind each answer are cited in devkit/nodedouble (app.py, state.py, spec.py)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ from chainlink_agent.model.nodetypes import EthBalance
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_httpserver import HTTPServer
 
-from tests.cluster.devchain import DevChain
-from tests.integration.harness import eventually, node_client
-from tests.nodedouble.keys import EthKey
-from tests.nodedouble.state import Chain
-from tests.realnode.node import UNREACHABLE_RPC, evm_config, ocr2_config
+from devkit.cluster.devchain import DevChain
+from devkit.harness import eventually, node_client
+from devkit.nodedouble.keys import EthKey
+from devkit.nodedouble.state import Chain
+from devkit.realnode.node import UNREACHABLE_RPC, evm_config, ocr2_config
+from devkit.specs import DIRECT_REQUEST, EXPIRED, UNAUTHENTICATED, details
 
 WEBHOOK = """type = "webhook"
 schemaVersion = 1
@@ -39,8 +40,6 @@ observationSource = \"\"\"
     price [type=bridge name="{bridge}"];
 \"\"\"
 """
-UNAUTHENTICATED = {"errors": [{"detail": "Authentication failed"}]}
-EXPIRED = {"errors": [{"detail": "session missing or expired, please login again"}]}
 
 
 @pytest.fixture(params=["double", "real"])
@@ -61,10 +60,6 @@ def session(node: Any) -> Iterator[httpx.Client]:
 def client(node: Any) -> Iterator[httpx.Client]:
     with session(node) as logged_in:
         yield logged_in
-
-
-def details(response: httpx.Response) -> list[str]:
-    return [error["detail"] for error in response.json()["errors"]]
 
 
 def create(client: httpx.Client, toml: str) -> dict[str, Any]:
@@ -299,17 +294,6 @@ def test_an_ocr2_job_without_bootstrappers_is_500_yet_stays(evm_client: httpx.Cl
     peers = 'p2pv2Bootstrappers = ["12D3KooWBFJeqnBYFXeCr1qAS5ruziyxFfr2ETX7FC9qPKRHrUKP@127.0.0.1:1"]'
     made = create(evm_client, OCR2.format(name="feed", bootstrappers=peers, **spec))
     assert made["attributes"]["offChainReporting2OracleSpec"]["ocrKeyBundleID"] == bundle
-
-
-DIRECT_REQUEST = """type = "directrequest"
-schemaVersion = 1
-name = "{name}"
-contractAddress = "0x613a38AC1659769640aaE063C651F48E0250454C"
-evmChainID = "{chain}"
-observationSource = \"\"\"
-    one [type=memo value="1"];
-\"\"\"
-"""
 
 
 def test_a_job_on_a_chain_the_node_lacks_is_500_yet_stays_and_a_put_of_it_is_500_again(

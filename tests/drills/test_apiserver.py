@@ -10,10 +10,9 @@ import httpx
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from tests.integration.harness import eventually, synced, toml
+from devkit.harness import eventually, synced, toml
 
-from .conftest import scale
-from .helpers import on_node
+from .helpers import on_node, scale
 
 pytestmark = pytest.mark.drill
 NODE = "node-a"

@@ -21,9 +21,7 @@ from chainlink_agent.model import placement
 from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
-from tests.cluster.objectstore import ObjectStore
-from tests.integration.harness import AgentProcess, Jobs, eventually, synced, toml
-from tests.objectstore.backupjob import (
+from devkit.backupjob import (
     NODE,
     Database,
     age_identity,
@@ -33,7 +31,9 @@ from tests.objectstore.backupjob import (
     run_restore,
     store_env,
 )
-from tests.realnode.node import node_keys, ocr2_config
+from devkit.cluster.objectstore import ObjectStore
+from devkit.harness import AgentProcess, Jobs, eventually, synced, toml
+from devkit.realnode.node import node_keys, ocr2_config
 
 CHAIN_ID = "1337"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from tests.integration.harness import Bridges, allow, eventually, synced, toml
+from devkit.harness import Bridges, allow, eventually, synced, toml
 
 from .helpers import entry_in, on_node
 

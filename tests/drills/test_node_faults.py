@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 from chainlink_agent.model.resource import derived_external_job_id
 
-from tests.integration.harness import eventually, synced, toml
-from tests.nodedouble.fixtures import NodeDoubleProcess
+from devkit.harness import eventually, synced, toml
+from devkit.nodedouble.fixtures import NodeDoubleProcess
 
-from .conftest import LONG, scale
-from .helpers import entry_in, on_node
+from .helpers import LONG, entry_in, on_node, scale
 
 pytestmark = pytest.mark.drill
 NODE = "node-a"

@@ -12,10 +12,9 @@ from collections import Counter
 import pytest
 from chainlink_agent.model.resource import derived_external_job_id
 
-from tests.integration.harness import eventually, toml
+from devkit.harness import eventually, toml
 
-from .conftest import LONG
-from .helpers import entry_in, on_node
+from .helpers import LONG, entry_in, on_node
 
 pytestmark = pytest.mark.drill
 NODE = "node-a"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.integration.harness import eventually, node_client, synced, toml
-from tests.realnode.node import RealNode
+from devkit.harness import eventually, node_client, synced, toml
+from devkit.realnode.node import RealNode
 
 from .helpers import on_node
 

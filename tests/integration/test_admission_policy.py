@@ -24,7 +24,7 @@ from chainlink_agent.status.aggregator import MAX_NODES, summary
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from .harness import apply_chart_templates, eventually, refusal, toml, wait_for_policy
+from devkit.harness import apply_chart_templates, eventually, refusal, toml, wait_for_policy
 
 AGENT_A = "r-chainlink-node-agent"  # release "r", node-a: protected by its policies
 AGENT_B = "s-chainlink-node-agent"  # release "s", node-b: no policy of its own (as with allowUnprotected)

@@ -7,9 +7,8 @@ import time
 import pytest
 from chainlink_agent.model.resource import derived_external_job_id
 
-from tests.contract.test_node_api import DIRECT_REQUEST
-
-from .harness import allow, eventually, synced, toml
+from devkit.harness import allow, eventually, synced, toml
+from devkit.specs import DIRECT_REQUEST
 
 # Scenarios whose every check goes through the node's API run against the double and a real node alike.
 BOTH_NODES = pytest.mark.parametrize("start_node", ["double", "real"], indirect=True)

@@ -2,10 +2,9 @@
 (gitops/flux/health-check-exprs.yaml) on objects exactly as the bench's apiserver serves them, in each phase
 the agent writes."""
 
+from devkit.harness import eventually, synced, toml
 from tests.gitops.argocd import health
 from tests.gitops.flux import flux_status
-
-from .harness import eventually, synced, toml
 
 NODE = "node-a"
 TARGETS = {"names": [NODE]}

@@ -1,4 +1,4 @@
-"""Smoke tests of the control-plane bench itself (tests/cluster)."""
+"""Smoke tests of the control-plane bench itself (devkit/cluster)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from tests.cluster.controlplane import NODE_NAME, STORAGE_CLASS, ControlPlane, pinned_versions, tools_bin_dir
-from tests.integration.harness import eventually
+from devkit.cluster.controlplane import NODE_NAME, STORAGE_CLASS, ControlPlane, pinned_versions, tools_bin_dir
+from devkit.harness import eventually
 
 PINS = pinned_versions()
 

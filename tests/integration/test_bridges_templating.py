@@ -10,19 +10,12 @@ import time
 import pytest
 from chainlink_agent.model.nodetypes import DesiredBridge
 
-from tests.nodedouble import keystore
-from tests.nodedouble.keys import new_ocr2_key, new_ocr_key
-
-from .harness import allow, eventually, synced
+from devkit.harness import allow, entry_where, eventually, synced
+from devkit.nodedouble import keystore
+from devkit.nodedouble.keys import new_ocr2_key, new_ocr_key
+from devkit.specs import USES_BRIDGE
 
 SECRET_URL = "https://ea.example/price?token=s3cr3t-adapter-token"
-USES_BRIDGE = """type = "webhook"
-schemaVersion = 1
-name = "{name}"
-observationSource = \"\"\"
-    price [type="bridge" name="{bridge}" requestData="{{\\\\"coin\\\\": \\\\"ETH\\\\"}}"]
-\"\"\"
-"""
 OCR2 = """type = "offchainreporting2"
 schemaVersion = 1
 name = "{name}"
@@ -38,21 +31,6 @@ observationSource = \"\"\"
 [relayConfig]
 chainID = 11155111
 """
-
-
-def entry_where(resources, name, node, phase, reason=None, timeout=30.0, placed=False):
-    """The node's entry once it shows phase (and reason): in the resource's status, or with placed=True in
-    the node's placement (a deleted resource's cleanup is reported there only)."""
-
-    def check():
-        entry = (
-            (resources.placement(name, node) or {}).get("status") if placed else resources.entry(name, node)
-        )
-        if entry and entry["phase"] == phase and reason in (None, entry["conditions"][0]["reason"]):
-            return entry
-        return None
-
-    return eventually(check, timeout, f"{name} {phase}/{reason} on {node}")
 
 
 def ocr2_spec(node, job_id):

@@ -11,10 +11,7 @@ from chainlink_agent.model import placement
 from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
-from tests.gitops.argocd import NODE_HEALTH_LUA, health
-from tests.gitops.flux import flux_status
-
-from .harness import (
+from devkit.harness import (
     AgentProcess,
     allow,
     apply_chart_templates,
@@ -26,7 +23,9 @@ from .harness import (
     wait_for_policy,
     wide_table,
 )
-from .test_bridges_templating import USES_BRIDGE
+from devkit.specs import USES_BRIDGE
+from tests.gitops.argocd import NODE_HEALTH_LUA, health
+from tests.gitops.flux import flux_status
 
 STATEFULSET = "r-chainlink-node"  # the chart's fullname for release "r"
 EA_TOKEN = "ea-token-5f1c9e"  # a test value the node's status must never show

@@ -1,6 +1,6 @@
 """The chain path, end to end: a ChainlinkJob whose pipeline sends a transaction, made on a real node by the
 agent (a real process, on the real apiserver bench), lands that transaction on the dev chain (geth --dev,
-tests/cluster/devchain.py), and the job's run shows it. The sender is the node's own ETH key, filled in by
+devkit/cluster/devchain.py), and the job's run shows it. The sender is the node's own ETH key, filled in by
 the agent's per-node templating (`{{ node.ethAddress "1337" }}`, agent/chainlink_agent/model/template.py).
 
 What the node's source (v2.23.0) says about an `ethtx` task in a webhook job:
@@ -37,11 +37,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cluster.devchain import DevChain
-from tests.realnode.fixtures import RealNodes
-from tests.realnode.node import RealNode, evm_config, node_keys
-
-from .harness import Jobs, eventually, synced
+from devkit.cluster.devchain import DevChain
+from devkit.harness import Jobs, eventually, synced
+from devkit.realnode.fixtures import RealNodes
+from devkit.realnode.node import RealNode, evm_config, node_keys
 
 FUNDS = 10**18  # one ether; the transaction costs at most its gas limit at 1 gwei (Simulated.toml)
 DATA = "0xdeadbeef"

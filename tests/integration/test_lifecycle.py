@@ -14,7 +14,7 @@ from chainlink_agent.model import placement
 from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
-from .harness import (
+from devkit.harness import (
     CHART,
     AgentProcess,
     apply_chart_templates,

@@ -10,7 +10,7 @@ from typing import Any
 from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
-from .harness import eventually, synced, toml, wide_table
+from devkit.harness import eventually, synced, toml, wide_table
 
 # Chain 1337 (the double's keys') answers; chain 5's two RPC nodes do not, and the node has no key there.
 RPCS = ["1337/primary-0=Alive", "5/goerli-0=Unreachable", "5/goerli-1=Unreachable"]

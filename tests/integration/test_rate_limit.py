@@ -8,7 +8,7 @@ import threading
 
 from chainlink_agent.model.resource import GROUP, PLURAL, VERSION
 
-from .harness import eventually, toml
+from devkit.harness import eventually, toml
 
 LIMIT, PERIOD = 20, 5
 

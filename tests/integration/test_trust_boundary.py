@@ -15,8 +15,17 @@ from chainlink_agent.model.resource import GROUP, KIND, VERSION, ChainlinkJob
 from chainlink_agent.status.aggregator import summary
 from kubernetes import client, config
 
-from .harness import AgentProcess, allow, apply_chart_templates, refusal, synced, toml, wait_for_policy
-from .test_bridges_templating import USES_BRIDGE, entry_where
+from devkit.harness import (
+    AgentProcess,
+    allow,
+    apply_chart_templates,
+    entry_where,
+    refusal,
+    synced,
+    toml,
+    wait_for_policy,
+)
+from devkit.specs import USES_BRIDGE
 
 SA = "r-chainlink-node-agent"  # the chart's agent ServiceAccount for release "r"
 MARKER = "zz-marker-7f3a9c41-zz"

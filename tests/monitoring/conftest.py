@@ -1,69 +1,22 @@
-"""The chart's monitoring pieces rendered as a release would have them, and the tools that check them."""
+"""The monitoring tests' node on the dev chain: one per module, shared by the alerts' and the dashboards'
+checks of the node's series."""
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
-import yaml
 
-from tests.chart.test_chart import CHART, run, tools_env
-from tests.cluster.tools import pinned_versions
-from tests.integration.conftest import bridges, crd, jobs, start_agent, start_node
-
-# The chart tests' tools and the integration tests' bench fixtures, shared rather than copied.
-__all__ = [
-    "bridges",
-    "crd",
-    "jobs",
-    "node_source",
-    "render",
-    "start_agent",
-    "start_node",
-    "tool",
-    "tools_env",
-]
-
-# The release alerts_test.yaml's series belong to: its job is "r-chainlink-node-headless" in namespace "ns".
-RELEASE, NAMESPACE = "r", "ns"
+from devkit.chainnode import FUNDS, ChainNode, failing_job, node_on_chain
+from devkit.cluster.devchain import DevChain
+from devkit.realnode.fixtures import RealNodes
+from devkit.realnode.node import UNREACHABLE_RPC
 
 
-def tool(env: dict[str, str], name: str) -> str:
-    """The path of a bench tool that scripts/tools.sh builds; skips the test where it has not been built."""
-    bin_dir = Path(env["PATH"].split(":", 1)[0])
-    if not (bin_dir / name).exists():
-        pytest.skip(f"{name} is not in {bin_dir}: scripts/tools.sh builds it")
-    return str(bin_dir / name)
-
-
-def render(env: dict[str, str], template: str, *sets: str) -> dict[str, Any]:
-    """One template of the chart, rendered where the Prometheus Operator's API is served."""
-    cmd = ["helm", "template", RELEASE, str(CHART), "-n", NAMESPACE, "--show-only", f"templates/{template}"]
-    cmd += ["--api-versions", "monitoring.coreos.com/v1/PrometheusRule"]
-    for value in ("credentials.generateOffline=true", *sets):
-        cmd += ["--set", value]
-    return yaml.safe_load(run(cmd, env))
-
-
-NODE_MODULE = "github.com/smartcontractkit/chainlink/v2"
-
-
-def node_source(module: str = NODE_MODULE) -> Path:
-    """The source of a module of the node scripts/tools.sh builds, in the Go module cache: the node's own at
-    its pinned version, any other at the version the node's go.mod requires. Skips the test where the node's
-    build has not fetched it."""
-    gomodcache = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, check=False)
-    cache = Path(gomodcache.stdout.strip() or os.path.expanduser("~/go/pkg/mod"))
-    source = cache / f"{NODE_MODULE}@{pinned_versions()['CHAINLINK']}"
-    if module != NODE_MODULE and source.is_dir():
-        go_mod = (source / "go.mod").read_text()
-        required = re.search(rf"^\s+{re.escape(module)} (\S+)$", go_mod, re.MULTILINE)
-        assert required, f"the node's go.mod does not require {module}"
-        source = cache / f"{module}@{required[1]}"
-    if not source.is_dir():
-        pytest.skip(f"no node source at {source}: scripts/tools.sh fetches it")
-    return source
+@pytest.fixture(scope="module")
+def chain_node(real_nodes: RealNodes, dev_chain: DevChain) -> Iterator[ChainNode]:
+    with node_on_chain(real_nodes, dev_chain, "dev-chain", UNREACHABLE_RPC) as chain_node:
+        dev_chain.fund(chain_node.key, FUNDS)
+        with failing_job(chain_node.node) as run:
+            run()
+        yield chain_node

@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml
 
-from tests.chart.test_chart import CHART, run
+from devkit import dashboard
+from devkit.chart import CHART, run
 
-from . import dashboard
-from .conftest import NODE_MODULE, node_source, render, tool
+from .rendering import NODE_MODULE, node_source, rules, spec, tool
 
 HERE = Path(__file__).parent
 UNIT_TESTS = HERE / "alerts_test.yaml"
@@ -42,14 +42,6 @@ NODE_METRICS = {
     "pipeline_run_errors": (NODE_MODULE, "core/services/pipeline/runner.go"),
     "max_unconfirmed_tx_age": (NODE_MODULE, "core/services/headreporter/prometheus_reporter.go"),
 }
-
-
-def spec(env: dict[str, str], *sets: str) -> dict[str, Any]:
-    return render(env, "prometheusrule.yaml", "metrics.prometheusRule.enabled=true", *sets)["spec"]
-
-
-def rules(env: dict[str, str], *sets: str) -> list[dict[str, Any]]:
-    return [rule for group in spec(env, *sets)["groups"] for rule in group["rules"]]
 
 
 def cases(path: Path) -> list[dict[str, Any]]:

@@ -11,14 +11,12 @@ from dataclasses import dataclass, field
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.harness import eventually, synced, toml
+from devkit import dashboard
+from devkit.chainnode import ChainNode
+from devkit.harness import eventually, synced, toml
 
-from . import dashboard
-from .chainnode import ChainNode
-from .conftest import NODE_MODULE, node_source
-from .test_node_on_dev_chain import chain_node, series_read, unexported
-
-__all__ = ["chain_node"]  # the module's node on the dev chain, shared rather than copied
+from .rendering import NODE_MODULE, node_source
+from .series import series_read, unexported
 
 EVM = "github.com/smartcontractkit/chainlink-evm"
 MULTINODE = "github.com/smartcontractkit/chainlink-framework/multinode"

@@ -12,15 +12,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.cluster.devchain import DevChain
-from tests.cluster.fixtures import serving
-from tests.cluster.prometheus import Prometheus
-from tests.integration.harness import eventually
-from tests.realnode.fixtures import RealNodes
+from devkit.chainnode import FUNDS, ChainNode, node_on_chain
+from devkit.cluster.devchain import DevChain
+from devkit.cluster.fixtures import serving
+from devkit.cluster.prometheus import Prometheus
+from devkit.harness import eventually
+from devkit.realnode.fixtures import RealNodes
 
-from .chainnode import FUNDS, ChainNode, node_on_chain
-from .conftest import NAMESPACE, RELEASE
-from .test_alerts import spec
+from .rendering import NAMESPACE, RELEASE, spec
 
 NO_NEW_HEADS_FOR = "5s"
 FOR = "3s"

@@ -1,5 +1,5 @@
 """`chainlink-agent backup` and `restore-fetch` end to end, with nothing mocked: a real Postgres (Debian's
-server, tests/realnode/postgres.py) with tables and rows, the chart's dump script (backupjob.py) running
+server, devkit/realnode/postgres.py) with tables and rows, the chart's dump script (backupjob.py) running
 the real pg_dump into the FIFO that the agent, run as its command, encrypts with age and uploads to the
 bench's S3 server (versitygw); the object opens with `age` and the right identity only, and holds a
 custom-format dump; retention removes an expired backup and nothing else; restore-fetch brings it back and
@@ -33,12 +33,7 @@ from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION, Chainlin
 from kubernetes import client
 from minio import Minio
 
-from tests.cluster.controlplane import free_ports
-from tests.cluster.objectstore import ObjectStore
-from tests.integration.harness import install_crd
-from tests.realnode.postgres import Postgres, bin_dir
-
-from .backupjob import (
+from devkit.backupjob import (
     NODE,
     PREFIX,
     TIMEOUT,
@@ -50,6 +45,10 @@ from .backupjob import (
     store_env,
     tool,
 )
+from devkit.cluster.controlplane import free_ports
+from devkit.cluster.objectstore import ObjectStore
+from devkit.harness import install_crd
+from devkit.realnode.postgres import Postgres, bin_dir
 
 DATABASE = "chainlink_node"
 # Random bytes do not compress: pg_dump's custom format (gzip) stays about this size, over one 16 MiB part.

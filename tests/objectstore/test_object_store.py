@@ -1,5 +1,5 @@
 """Smoke tests of what backups off the cluster (issue 23) stand on: the bench's S3-compatible store
-(versitygw, tests/cluster/objectstore.py) starts fast and small, and age: a file encrypted to a recipient
+(versitygw, devkit/cluster/objectstore.py) starts fast and small, and age: a file encrypted to a recipient
 opens with its identity only. The S3 API itself, through the agent's client (minio), is the subject of
 test_backup_roundtrip.py. A few seconds in all; the binaries come from scripts/tools.sh."""
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.cluster.objectstore import ObjectStore
-from tests.cluster.tools import tools_bin_dir
+from devkit.cluster.objectstore import ObjectStore
+from devkit.cluster.tools import tools_bin_dir
 
 MIB = 1024 * 1024
 

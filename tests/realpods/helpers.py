@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from tests.integration.harness import eventually
+from devkit.harness import eventually
 
 T = TypeVar("T")
 

@@ -3,7 +3,7 @@ restores the node into a new namespace with the same keys and its jobs Synced ag
 
 tests/drills/test_backup_restore.py runs the backup Job's containers and the restore's init containers as
 processes; here the chart runs them, in pods on the kubelet node, against the bench's S3 store (versitygw) on
-the bridge address the pods reach (tests.cluster.kubelet.NODE_IP):
+the bridge address the pods reach (devkit.cluster.kubelet.NODE_IP):
 
 * namespace A: `node-a` installed with `backup.enabled` (an EVM chain at an unreachable RPC and OCR2 on, so
   that the node makes an ETH key and OCR2 bundles beside its P2P and CSA keys), samples/webhook-job.yaml
@@ -50,13 +50,13 @@ from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 from minio import Minio
 
-from tests.chart.test_chart import CHART, run
-from tests.cluster.controlplane import ControlPlane
-from tests.cluster.images import CURL_VERSION
-from tests.cluster.kubelet import NODE_IP
-from tests.cluster.objectstore import ObjectStore
-from tests.integration.harness import Jobs
-from tests.objectstore.backupjob import tool
+from devkit.backupjob import tool
+from devkit.chart import CHART, run
+from devkit.cluster.controlplane import ControlPlane
+from devkit.cluster.images import CURL_VERSION
+from devkit.cluster.kubelet import NODE_IP
+from devkit.cluster.objectstore import ObjectStore
+from devkit.harness import Jobs
 from tests.realpods.helpers import waiting
 
 T = TypeVar("T")

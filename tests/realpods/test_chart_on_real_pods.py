@@ -24,16 +24,16 @@ import yaml
 from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
-from tests.chart.test_chart import CHART, run
-from tests.cluster.controlplane import ControlPlane
-from tests.cluster.devchain import DevChain
-from tests.cluster.fixtures import serving
-from tests.cluster.images import CURL_VERSION
-from tests.cluster.kubelet import NODE_IP
-from tests.integration.harness import Jobs, eventually, free_port
+from devkit.chart import CHART, run
+from devkit.cluster.controlplane import ControlPlane
+from devkit.cluster.devchain import DevChain
+from devkit.cluster.fixtures import serving
+from devkit.cluster.images import CURL_VERSION
+from devkit.cluster.kubelet import NODE_IP
+from devkit.harness import Jobs, eventually, free_port
 
 REPO = Path(__file__).resolve().parents[2]
-# The test pods' image is Debian's curl under its true version (tests/cluster/images.py).
+# The test pods' image is Debian's curl under its true version (devkit/cluster/images.py).
 TEST_IMAGE = f"--set=tests.image.tag={CURL_VERSION}"
 RELEASE = "node-a"
 JOB = yaml.safe_load((REPO / "samples" / "webhook-job.yaml").read_text())

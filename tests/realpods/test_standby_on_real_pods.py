@@ -40,10 +40,10 @@ from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from chainlink_agent.standby.role import ROLE_LABEL
 from kubernetes import client
 
-from tests.chart.test_chart import CHART, run
-from tests.cluster.controlplane import ControlPlane
-from tests.cluster.images import CURL_VERSION
-from tests.integration.harness import Jobs, toml
+from devkit.chart import CHART, run
+from devkit.cluster.controlplane import ControlPlane
+from devkit.cluster.images import CURL_VERSION
+from devkit.harness import Jobs, toml
 from tests.realpods.helpers import waiting
 
 T = TypeVar("T")

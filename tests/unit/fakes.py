@@ -8,17 +8,20 @@ import base64
 import copy
 import itertools
 import json
+import threading
 import tomllib
 import uuid
 from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
+from chainlink_agent.app import Agent
 from chainlink_agent.control.access import ALLOWED_NODES, Allowlist
 from chainlink_agent.control.bridges import BridgeReconciler
 from chainlink_agent.control.jobs import JobReconciler
 from chainlink_agent.control.reconcile import Collaborators
 from chainlink_agent.control.references import References
+from chainlink_agent.control.workqueue import WorkQueue
 from chainlink_agent.model import placement
 from chainlink_agent.model.errors import NodeRejected
 from chainlink_agent.model.nodetypes import DesiredBridge, NodeBridge, NodeFacts, NodeJob
@@ -32,6 +35,9 @@ from chainlink_agent.model.resource import (
     queue_key,
 )
 from chainlink_agent.node.snapshot import NodeSnapshot
+from chainlink_agent.runtime.metrics import Metrics
+from chainlink_agent.standby.role import Role
+from chainlink_agent.wiring import Parts
 
 NODE = "node-a"
 NS = "ns"
@@ -291,3 +297,38 @@ class World:
         held = self.placements.objects.get(key) or {}
         status: dict[str, Any] = held.get("status") or {}
         return status
+
+
+# Sample values and a reading of the world the reconcile tests share.
+TOML = 'type = "webhook"\nschemaVersion = 1\nobservationSource = """\n    fetch [type=memo value="1"]\n"""\n'
+EXT = "0eb9b7e4-0000-4000-8000-00000000000a"
+
+
+def phase(world, key):
+    entry = world.entry(key)
+    return entry.get("phase"), entry.get("conditions", [{}])[0].get("reason")
+
+
+def agent_with(reconciler: Any, snapshot: NodeSnapshot, queue: WorkQueue, role: Role) -> Agent:
+    """An Agent whose workers run: its watches synced, the rest of its parts absent."""
+    synced = threading.Event()
+    synced.set()
+    parts = Parts(
+        settings=cast(Any, None),
+        metrics=Metrics(),
+        stop=threading.Event(),
+        supervisor=cast(Any, None),
+        queue=queue,
+        node=cast(Any, None),
+        snapshot=snapshot,
+        importer=cast(Any, None),
+        informers={},
+        placements=cast(Any, SimpleNamespace(synced=synced, plural="chainlinkplacements")),
+        reconcilers={"chainlinkjobs": reconciler},
+        reporter=cast(Any, None),
+        election=cast(Any, None),
+        status_writer=cast(Any, None),
+        role=role,
+        rollout=None,
+    )
+    return Agent(parts)

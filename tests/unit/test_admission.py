@@ -15,7 +15,7 @@ from chainlink_agent.model.resource import Resource
 from chainlink_agent.runtime.metrics import Metrics
 from chainlink_agent.runtime.settings import Settings
 
-from tests.unit.test_worker import agent_with
+from tests.unit.fakes import agent_with
 
 POLICY_DENIAL = (
     'chainlinkplacements.chainlink-k8s.github.io "job.chainlink-agent-admission-test.admission-test" is'

@@ -5,8 +5,7 @@ only deletion lets go of it."""
 
 from chainlink_agent.control.claims import Claimant, Claims, winner
 
-from tests.unit.fakes import World
-from tests.unit.test_reconcilers import EXT, TOML, phase
+from tests.unit.fakes import EXT, TOML, World, phase
 
 PINNED = f'externalJobID = "{EXT}"\n{TOML}'
 SQUATTING = PINNED.replace('value="1"', 'value="squatter"')

@@ -12,8 +12,7 @@ from chainlink_agent.model.errors import Gone
 from chainlink_agent.model.resource import slim_for_node, status_digest
 from chainlink_agent.runtime.metrics import Metrics
 
-from tests.unit.fakes import NODE, FakeCache, World
-from tests.unit.test_reconcilers import EXT, TOML, phase
+from tests.unit.fakes import EXT, NODE, TOML, FakeCache, World, phase
 
 JOBS = resources("chainlinkjobs", "mine", {})
 

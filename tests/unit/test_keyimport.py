@@ -13,8 +13,8 @@ from chainlink_agent.node.keyimport import Bundle, missing, read
 from chainlink_agent.runtime.settings import BundleFiles
 from pydantic import SecretStr
 
-from tests.nodedouble import keystore
-from tests.nodedouble.keys import new_ocr2_key, new_ocr_key
+from devkit.nodedouble import keystore
+from devkit.nodedouble.keys import new_ocr2_key, new_ocr_key
 
 
 def files(tmp_path: Path, key_type: str, content: bytes) -> BundleFiles:

@@ -75,3 +75,48 @@ def test_no_import_cycles():
     for module in graph:
         visit(module, [])
     assert cycles == []
+
+
+REPO = PACKAGE.parents[1]
+
+
+def _python_files(*folders: str) -> Iterator[Path]:
+    for folder in folders:
+        files = sorted((REPO / folder).rglob("*.py"))
+        assert files, f"no Python in {folder}/"
+        yield from files
+
+
+def test_the_dev_kit_and_the_benchmarks_import_nothing_from_the_tests():
+    taking = [
+        f"{path.relative_to(REPO)} imports {name}"
+        for path in _python_files("devkit", "bench")
+        for name in _all_imports(path)
+        if name.split(".")[0] == "tests"
+    ]
+    assert taking == []
+
+
+def test_no_module_imports_a_conftest_or_a_test_module():
+    """Fixtures come from plugins (devkit/pytest_plugin.py) and helpers from helper modules; a test module
+    imported elsewhere runs its tests twice, and an imported conftest's fixtures shadow the plugin's."""
+    taking = [
+        f"{path.relative_to(REPO)} imports {name}"
+        for path in _python_files("devkit", "bench", "tests")
+        for name in _all_imports(path)
+        if name.rsplit(".", 1)[-1] == "conftest" or name.rsplit(".", 1)[-1].startswith("test_")
+    ]
+    assert taking == []
+
+
+def _all_imports(path: Path) -> Iterator[str]:
+    """Every module a file imports, relative ones resolved against its package."""
+    package = path.relative_to(REPO).parent.parts
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(p for p in (*package[: len(package) - node.level + 1], node.module or "") if p)
+            module = (node.module or "") if node.level == 0 else base
+            yield module
+            yield from (f"{module}.{a.name}" for a in node.names)

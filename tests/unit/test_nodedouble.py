@@ -1,4 +1,4 @@
-"""The Chainlink node double answers as the node's source says the node does (see tests/nodedouble)."""
+"""The Chainlink node double answers as the node's source says the node does (see devkit/nodedouble)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.contract.test_node_api import EXPIRED, UNAUTHENTICATED, details
-from tests.nodedouble import golike
-from tests.nodedouble.fixtures import NodeDouble, NodeDoubleProcess
-from tests.nodedouble.keys import checksum_address, keccak256, new_ocr2_key, new_ocr_key
-from tests.nodedouble.keystore import export
+from devkit.nodedouble import golike
+from devkit.nodedouble.fixtures import NodeDouble, NodeDoubleProcess
+from devkit.nodedouble.keys import checksum_address, keccak256, new_ocr2_key, new_ocr_key
+from devkit.nodedouble.keystore import export
+from devkit.specs import EXPIRED, UNAUTHENTICATED, details
 
 WEBHOOK = """
 type = "webhook"

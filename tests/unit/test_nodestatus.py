@@ -14,7 +14,7 @@ from chainlink_agent.standby.role import ROLE_LABEL, Role
 from chainlink_agent.status.nodestatus import STALLED_AFTER, Chains, NodeReporter, Observed, failovers, status
 from prometheus_client import generate_latest
 
-from tests.unit.test_status_bounds import status_schema, violations
+from tests.unit.bounds import status_schema, violations
 
 FACTS = NodeFacts(
     p2p_keys=(P2PKey("p2p_12D3KooWA", "ab12"),),

@@ -8,7 +8,7 @@ import json
 import tarfile
 from pathlib import Path
 
-from tests.cluster.oci import ImageConfig, write_image
+from devkit.cluster.oci import ImageConfig, write_image
 
 
 def _layer(path: Path) -> Path:

@@ -17,9 +17,9 @@ from chainlink_agent.runtime.settings import Credentials
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
-from tests.nodedouble.app import NodeDoubleApp
-from tests.nodedouble.app import RateLimit as NodeRate
-from tests.nodedouble.state import NodeState
+from devkit.nodedouble.app import NodeDoubleApp
+from devkit.nodedouble.app import RateLimit as NodeRate
+from devkit.nodedouble.state import NodeState
 
 
 class FakeTime:

@@ -13,15 +13,7 @@ from chainlink_agent.model.pipeline import MAX_BRIDGES
 from chainlink_agent.model.resource import ChainlinkJob
 from chainlink_agent.node import snapshot
 
-from tests.unit.fakes import NODE, World
-
-TOML = 'type = "webhook"\nschemaVersion = 1\nobservationSource = """\n    fetch [type=memo value="1"]\n"""\n'
-EXT = "0eb9b7e4-0000-4000-8000-00000000000a"
-
-
-def phase(world, key):
-    entry = world.entry(key)
-    return entry.get("phase"), entry.get("conditions", [{}])[0].get("reason")
+from tests.unit.fakes import EXT, NODE, TOML, World, phase
 
 
 def test_a_new_job_is_made_once_and_an_unchanged_one_costs_no_call_and_no_write():

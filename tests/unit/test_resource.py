@@ -11,8 +11,7 @@ from chainlink_agent.model.resource import (
     slim_for_node,
 )
 
-from tests.unit.fakes import NODE, World
-from tests.unit.test_reconcilers import EXT, TOML
+from tests.unit.fakes import EXT, NODE, TOML, World
 
 LABELS = {"chain": "sepolia"}  # World's node's
 

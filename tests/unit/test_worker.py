@@ -5,8 +5,7 @@ import io
 import json
 import logging
 import threading
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from chainlink_agent.app import Agent
 from chainlink_agent.control.controller import Result
@@ -14,11 +13,9 @@ from chainlink_agent.control.workqueue import WorkQueue
 from chainlink_agent.model import redaction
 from chainlink_agent.node.snapshot import NodeSnapshot
 from chainlink_agent.runtime.logs import JsonFormatter
-from chainlink_agent.runtime.metrics import Metrics
 from chainlink_agent.standby.role import Role
-from chainlink_agent.wiring import Parts
 
-from tests.unit.fakes import FakeNode
+from tests.unit.fakes import FakeNode, agent_with
 
 KEY = "chainlinkjobs/ns/feed"
 
@@ -29,31 +26,6 @@ class Failing:
     def reconcile(self, key: str) -> Result:
         redaction.remember("s3cret-value")
         raise ValueError("cannot use s3cret-value")
-
-
-def agent_with(reconciler: Any, snapshot: NodeSnapshot, queue: WorkQueue, role: Role) -> Agent:
-    """An Agent whose workers run: its watches synced, the rest of its parts absent."""
-    synced = threading.Event()
-    synced.set()
-    parts = Parts(
-        settings=cast(Any, None),
-        metrics=Metrics(),
-        stop=threading.Event(),
-        supervisor=cast(Any, None),
-        queue=queue,
-        node=cast(Any, None),
-        snapshot=snapshot,
-        importer=cast(Any, None),
-        informers={},
-        placements=cast(Any, SimpleNamespace(synced=synced, plural="chainlinkplacements")),
-        reconcilers={"chainlinkjobs": reconciler},
-        reporter=cast(Any, None),
-        election=cast(Any, None),
-        status_writer=cast(Any, None),
-        role=role,
-        rollout=None,
-    )
-    return Agent(parts)
 
 
 def run_once(reconciler: Any) -> tuple[Agent, WorkQueue]:

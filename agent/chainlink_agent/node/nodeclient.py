@@ -1,7 +1,7 @@
 """The Chainlink node's HTTP API, as the agent uses it: session login, jobs, bridges and the keys it reads.
 
 Routes and shapes follow the node's core/web/router.go, sessions_controller.go, jobs_controller.go,
-bridge_types_controller.go and the keys controllers (tests/nodedouble cites the exact places).
+bridge_types_controller.go and the keys controllers (devkit/nodedouble cites the exact places).
 """
 
 from __future__ import annotations
