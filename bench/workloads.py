@@ -708,7 +708,7 @@ def _fan_phase(
     )
     eventually(
         lambda: all(recorder.synced(name, node) for name, node in expected),
-        max(900.0, len(expected) * 0.5),  # one resource on N nodes grows faster than N: see README
+        max(900.0, len(expected) * 0.5),  # one resource on N nodes grows faster than N: see bench/README.md
         "every (resource, node) Synced",
     )
     synced = [recorder.synced(name, node) or math.nan for name, node in expected]

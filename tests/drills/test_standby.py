@@ -1,7 +1,7 @@
 """Hot standby on real nodes: two node processes on one database, each with its agent, as the chart's two
 pods run them (`standby.enabled`). The node's lease (core/services/pg/lease_lock.go) lets one hold the
 database; the other blocks before its web server starts and takes over once the lease is stale. The figures
-these print (`-s`) are the README's takeover times."""
+these print (`-s`) are the takeover times in bench/README.md ("Standby takeover")."""
 
 from __future__ import annotations
 
