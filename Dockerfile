@@ -4,8 +4,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY agent ./agent
 # Every dependency and the build backend come pinned by sha256 (agent/requirements.lock, made from
-# pyproject.toml by pip-compile --generate-hashes; README "Supply chain"): a changed or substituted package
-# fails the build. The agent's own wheel is built with that setuptools, not one fetched unchecked.
+# pyproject.toml by pip-compile --generate-hashes; docs/security.md "Supply chain"): a changed or substituted
+# package fails the build. The agent's own wheel is built with that setuptools, not one fetched unchecked.
 RUN pip install --no-cache-dir --require-hashes -r agent/requirements.lock \
  && pip wheel --no-cache-dir --require-hashes --wheel-dir /wheels -r agent/requirements.lock \
  && pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels .

@@ -1,6 +1,6 @@
 """The words the agent writes where people read them: the phase of a status entry, and the reason of its
 Synced condition and of each Event. Literal types, so a reason mistyped anywhere fails the type check;
-the README's phase table and Events section list the same words."""
+docs/jobs-and-bridges.md's phase table and Events list the same words."""
 
 from __future__ import annotations
 
