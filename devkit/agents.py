@@ -1,5 +1,5 @@
-"""pytest fixtures for scenarios with agents: the CRDs, the Jobs and Bridges helpers, agent processes and nodes
-(the double, or real nodes), started as a test asks and stopped after it."""
+"""pytest fixtures for scenarios with agents: the CRDs, the Jobs and Bridges helpers, agent processes and
+nodes (the double, or real nodes), started as a test asks and stopped after it."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from devkit.chart import CHART, CI_VALUES, run
 from devkit.cluster.controlplane import ControlPlane
 from devkit.cluster.tools import REPO_ROOT as REPO
 from tests.chart import values_table
+from tests.docs.markdown import anchors
 
 # The bench's version (scripts/tools.sh builds v1.34.x).
 KUBERNETES_VERSION = "1.34.0"
@@ -89,6 +90,23 @@ def test_chart_crds_are_copies_of_the_root_crds() -> None:
 
 def test_every_value_is_documented() -> None:
     assert values_table.undocumented((CHART / "values.yaml").read_text(encoding="utf-8")) == []
+
+
+def test_every_value_belongs_to_a_section() -> None:
+    text = (CHART / "values.yaml").read_text(encoding="utf-8")
+    titles = values_table.section_titles(text)
+    assert len(titles) == len(set(titles)), f"a `## @section` title repeats: {titles}"
+    grouped = values_table.sections(text)
+    assert [e.key for e in grouped.get("", [])] == [], "values above the first `## @section` line"
+    assert list(grouped) == titles, "a `## @section` holds no documented value"
+
+
+def test_each_values_section_has_a_heading_of_its_own() -> None:
+    # A title the README already uses as a heading would get GitHub's numbered anchor (#monitoring-1).
+    found = anchors(CHART / "README.md")
+    titles = values_table.section_titles((CHART / "values.yaml").read_text(encoding="utf-8"))
+    slugs = [re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-") for title in titles]
+    assert [s for s in slugs if s not in found or f"{s}-1" in found] == []
 
 
 def test_readme_values_table_is_current() -> None:

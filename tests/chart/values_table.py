@@ -1,10 +1,12 @@
-"""The chart README's values table, generated from the `# --` comments of values.yaml (helm-docs style).
+"""The chart README's values tables, generated from the `# --` comments of values.yaml (helm-docs style).
 
-    python3 tests/chart/values_table.py           # print the table
-    python3 tests/chart/values_table.py --write   # rewrite it in charts/chainlink-node/README.md
+    python3 tests/chart/values_table.py           # print the tables
+    python3 tests/chart/values_table.py --write   # rewrite them in charts/chainlink-node/README.md
 
 helm-docs is not available here; this covers the subset the chart uses: `# -- description` (continued by
-plain `#` lines) right above a key, an optional `(type)` after `# --`, and `# @default -- text`.
+plain `#` lines) right above a key, an optional `(type)` after `# --`, and `# @default -- text`. A line
+`## @section Title` at the start of a line (the Bitnami readme-generator's marker) opens a section: the keys
+below it, up to the next such line, make one table under a `### Title` heading, in file order.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ END = "<!-- values-table:end -->"
 _KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?:\s|$)")
 _DOC = re.compile(r"^\s*# -- ?(?:\((?P<type>[a-z]+)\) ?)?(?P<text>.*)$")
 _DEFAULT = re.compile(r"^\s*# @default -- (?P<text>.*)$")
+_SECTION = re.compile(r"^## @section (?P<title>.*\S)\s*$")
+_TABLE_HEAD = ("| Key | Type | Default | Description |", "|-----|------|---------|-------------|")
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Entry:
     type: str
     default: str
     description: str
+    section: str  # the title of the `## @section` above it; "" before the first
 
 
 def _type_of(value: Any) -> str:
@@ -49,8 +54,11 @@ def parse(text: str) -> list[Entry]:
     stack: list[tuple[int, str]] = []  # (indent, key) of the enclosing mappings
     doc: list[str] | None = None
     doc_type = default = None
+    section = ""
     for line in text.splitlines():
-        if m := _DOC.match(line):
+        if m := _SECTION.match(line):
+            section, doc = m["title"], None
+        elif m := _DOC.match(line):
             doc, doc_type, default = [m["text"]], m["type"], None
         elif m := _DEFAULT.match(line):
             default = m["text"]
@@ -72,6 +80,7 @@ def parse(text: str) -> list[Entry]:
                         type=doc_type or _type_of(value),
                         default=default or f"`{json.dumps(value, separators=(',', ':'))}`",
                         description=" ".join(doc).strip(),
+                        section=section,
                     )
                 )
             doc = None
@@ -100,12 +109,32 @@ def undocumented(text: str) -> list[str]:
     return missing
 
 
-def table(text: str) -> str:
-    rows = ["| Key | Type | Default | Description |", "|-----|------|---------|-------------|"]
+def section_titles(text: str) -> list[str]:
+    """The titles of the `## @section` lines, in file order."""
+    return [m["title"] for line in text.splitlines() if (m := _SECTION.match(line))]
+
+
+def sections(text: str) -> dict[str, list[Entry]]:
+    """The documented keys by section, sections in file order; keys above the first section under ""."""
+    grouped: dict[str, list[Entry]] = {}
     for e in parse(text):
-        cells = (e.key, e.type, e.default, e.description)
-        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(rows)
+        grouped.setdefault(e.section, []).append(e)
+    return grouped
+
+
+def table(text: str) -> str:
+    """One table per section, each under a `### Title` heading."""
+    grouped = sections(text)
+    if "" in grouped:
+        raise ValueError(f"values.yaml: {grouped[''][0].key} comes before the first `## @section` line")
+    parts = []
+    for title, entries in grouped.items():
+        rows = [f"### {title}", "", *_TABLE_HEAD]
+        for e in entries:
+            cells = (e.key, e.type, e.default, e.description)
+            rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts)
 
 
 def render_readme(readme: str, values_text: str) -> str:

@@ -45,3 +45,45 @@ installed before that Service existed name the ClusterIP one: they keep it (read
 {{- define "chainlink-node.postgresSecretKey" -}}
 {{- if .Values.postgresql.auth.existingSecret }}{{ .Values.postgresql.auth.existingSecretKey }}{{ else }}password{{ end }}
 {{- end }}
+
+{{/*
+The wait-for-database init container (waitForDatabase.*): pg_isready, from the Postgres image, until the
+node's database accepts connections. Call with the root context.
+*/}}
+{{- define "chainlink-node.waitForDatabase.container" -}}
+{{- $dbMode := include "chainlink-node.database.mode" . -}}
+- name: wait-for-database
+  image: {{ include "chainlink-node.postgresImage" . }}
+  imagePullPolicy: {{ .Values.postgresql.image.pullPolicy }}
+  command:
+    - sh
+    - -c
+    # set -f: the URL form may hold "?", which must not glob.
+    - set -f; until pg_isready --timeout=3 $PG_ISREADY_ARGS; do echo "waiting for the database"; sleep 2; done
+  env:
+    # Without a user libpq looks up the OS user, and the pod's uid has no passwd entry in this image.
+    - name: PGUSER
+      value: {{ .Values.postgresql.auth.username | quote }}
+    {{- if eq $dbMode "embedded" }}
+    - name: PG_ISREADY_ARGS
+      value: {{ printf "--host=%s --port=5432" (include "chainlink-node.postgresHost" .) | quote }}
+    {{- else if eq $dbMode "url" }}
+    {{- $url := urlParse .Values.externalDatabase.url }}
+    {{- $hostPort := splitList ":" $url.host }}
+    - name: PG_ISREADY_ARGS
+      value: {{ printf "--host=%s --port=%s" (first $hostPort) (gt (len $hostPort) 1 | ternary (last $hostPort) "5432") | quote }}
+    {{- else }}
+    # pg_isready takes the whole URL as its dbname; it checks the server, it does not log in.
+    - name: DATABASE_URL
+      valueFrom:
+        secretKeyRef:
+          name: {{ .Values.externalDatabase.existingSecret | quote }}
+          key: {{ .Values.externalDatabase.existingSecretKey | quote }}
+    - name: PG_ISREADY_ARGS
+      value: --dbname=$(DATABASE_URL)
+    {{- end }}
+  resources:
+    {{- toYaml .Values.waitForDatabase.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+{{- end }}

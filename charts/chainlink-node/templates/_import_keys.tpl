@@ -26,3 +26,33 @@ when there are none.
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/*
+The eth and p2p entries of node.importKeys, as importKeysSpec: the keys the node imports itself, from the
+secrets TOML the import-keys init container writes. "[]" when there are none.
+*/}}
+{{- define "chainlink-node.importKeys.tomlSpec" -}}
+{{- include "chainlink-node.importKeysSpec" (dict "context" . "types" (list "eth" "p2p")) }}
+{{- end }}
+
+{{/*
+The import-keys init container: `chainlink-agent keys-toml` writes the eth and p2p keys' secrets TOML to the
+imported-keys volume, which the node reads with -s. Call with the root context.
+*/}}
+{{- define "chainlink-node.importKeys.container" -}}
+- name: import-keys
+  image: {{ include "chainlink-node.agentImage" . }}
+  imagePullPolicy: {{ .Values.agent.image.pullPolicy }}
+  command: ["chainlink-agent", "keys-toml", "/chainlink/imported-keys/keys.toml"]
+  env:
+    - name: CHAINLINK_AGENT_IMPORT_KEYS
+      value: {{ include "chainlink-node.importKeys.tomlSpec" . | quote }}
+  resources:
+    {{- toYaml .Values.waitForDatabase.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml .Values.containerSecurityContext | nindent 4 }}
+  volumeMounts:
+    - name: imported-keys
+      mountPath: /chainlink/imported-keys
+    {{- include "chainlink-node.importKeysMounts" (dict "context" . "types" (list "eth" "p2p")) | nindent 4 }}
+{{- end }}
