@@ -10,6 +10,7 @@ from typing import Any
 
 from kubernetes import client
 
+from . import heap
 from .access import Allowlist
 from .admission import AdmissionCheck
 from .aggregator import Aggregator
@@ -61,7 +62,8 @@ def wire(
 ) -> Parts:
     stop = threading.Event()
     supervisor = Supervisor(stop)
-    queue = WorkQueue(on_depth=metrics.queue_depth.set)
+    # Once a burst is reconciled, what its parsing left free goes back to the system (issue 24's RSS).
+    queue = WorkQueue(on_depth=metrics.queue_depth.set, on_idle=heap.trim)
     kube = Kube(api_client, settings.namespace, settings.node_name)
     pace = RateLimit(settings.node_rate_limit, settings.node_rate_period_seconds)
     node = NodeClient(settings.node_url, credentials, settings.node_timeout_seconds, metrics, pace)
