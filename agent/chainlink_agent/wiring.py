@@ -26,6 +26,7 @@ from chainlink_agent.node.keyimport import KeyImporter
 from chainlink_agent.node.nodeclient import NodeClient
 from chainlink_agent.node.ratelimit import RateLimit
 from chainlink_agent.node.snapshot import NodeSnapshot
+from chainlink_agent.runtime import heap
 from chainlink_agent.runtime.metrics import Metrics
 from chainlink_agent.runtime.settings import Credentials, Settings
 from chainlink_agent.runtime.supervisor import Supervisor
@@ -61,7 +62,8 @@ def wire(
 ) -> Parts:
     stop = threading.Event()
     supervisor = Supervisor(stop)
-    queue = WorkQueue(on_depth=metrics.queue_depth.set)
+    # Once a burst is reconciled, what its parsing left free goes back to the system (issue 24's RSS).
+    queue = WorkQueue(on_depth=metrics.queue_depth.set, on_idle=heap.trim)
     kube = Kube(api_client, settings.namespace, settings.node_name)
     pace = RateLimit(settings.node_rate_limit, settings.node_rate_period_seconds)
     node = NodeClient(settings.node_url, credentials, settings.node_timeout_seconds, metrics, pace)

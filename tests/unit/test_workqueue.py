@@ -103,3 +103,27 @@ def test_delayed_adds_of_one_key_wait_once_until_the_earliest_time_asked():
         q._promote_due_locked()
     assert len(q) == 0
     assert q._due == {}
+
+
+def test_on_idle_runs_once_when_the_last_key_of_a_burst_is_done():
+    idle = []
+    q = WorkQueue(on_idle=lambda: idle.append(len(q._processing)))
+    q.add("a")
+    q.add("b")
+    taken = [q.get(), q.get()]
+    q.done("a")
+    worker = threading.Thread(target=q.get)  # finds nothing queued, "b" still processing: no on_idle yet
+    worker.start()
+    time.sleep(0.05)
+    assert idle == []
+    q.done("b")
+    q.add("c")  # wakes the waiting worker, which takes "c"
+    worker.join(1)
+    q.done("c")
+    late = threading.Thread(target=q.get)  # nothing queued, nothing processing: the burst is over
+    late.start()
+    time.sleep(0.05)
+    q.shutdown()
+    late.join(1)
+    assert taken == ["a", "b"]
+    assert idle == [0]

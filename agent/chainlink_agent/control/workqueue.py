@@ -25,10 +25,13 @@ class WorkQueue:
         base_delay: float = 0.5,
         max_delay: float = 300.0,
         on_depth: Callable[[int], None] | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._on_depth = on_depth or (lambda _depth: None)
+        self._on_idle = on_idle or (lambda: None)
+        self._busy = False  # a key was taken since on_idle last ran
         self._cond = threading.Condition()
         self._queue: deque[str] = deque()
         self._background: deque[str] = deque()  # may hold stale entries: a key counts while in _low
@@ -84,7 +87,8 @@ class WorkQueue:
             self._failures.pop(key, None)
 
     def get(self) -> str | None:
-        """Blocks until a key is due; None once the queue is shut down."""
+        """Blocks until a key is due; None once the queue is shut down. The first worker to find nothing
+        queued and nothing processing after some work calls on_idle, once per burst."""
         with self._cond:
             while True:
                 if self._shutdown:
@@ -95,8 +99,12 @@ class WorkQueue:
                     self._dirty.discard(key)
                     self._low.discard(key)
                     self._processing.add(key)
+                    self._busy = True
                     self._on_depth(self._depth())
                     return key
+                if self._busy and not self._processing:  # the last key of a burst is done
+                    self._busy = False
+                    self._on_idle()
                 timeout = self._waiting[0][0] - time.monotonic() if self._waiting else None
                 self._cond.wait(timeout)
 

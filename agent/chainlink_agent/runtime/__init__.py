@@ -1,1 +1,1 @@
-"""Process plumbing: settings, metrics, logs, supervised threads and the health server."""
+"""Process plumbing: settings, metrics, logs, supervised threads, the health server and the heap trim."""
