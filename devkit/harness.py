@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import yaml
@@ -89,7 +91,8 @@ def free_port() -> int:
 
 
 class AgentProcess:
-    """`python -m chainlink_agent` with the environment the chart gives the sidecar."""
+    """`python -m chainlink_agent` with the environment the chart gives the sidecar; with in_pod, configured
+    for the API server as in a pod (devkit/inpod.py) rather than by KUBECONFIG."""
 
     def __init__(
         self,
@@ -103,6 +106,7 @@ class AgentProcess:
         labels: dict[str, str] | None = None,
         resync_seconds: float = 2.0,
         env: dict[str, str] | None = None,
+        in_pod: bool = False,
     ) -> None:
         self.node_name = node_name
         self.log_path = workdir / f"agent-{node_name}.log"
@@ -122,12 +126,17 @@ class AgentProcess:
             "CHAINLINK_AGENT_HTTP_PORT": str(self.port),
             **(env or {}),
         }
+        self.module = "chainlink_agent"
+        if in_pod:
+            self.module = "devkit.inpod"
+            del self.env["KUBECONFIG"]
+            self.env.update(_pod_credentials(Path(kubeconfig), workdir / f"agent-{node_name}-serviceaccount"))
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, wait_ready: bool = True) -> AgentProcess:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "chainlink_agent"], env=self.env, stdout=log, stderr=log
+                [sys.executable, "-m", self.module], env=self.env, stdout=log, stderr=log
             )
         if wait_ready:
             eventually(self._ready, 30, f"agent {self.node_name} /readyz\n{self.log_tail()}")
@@ -182,6 +191,24 @@ class AgentProcess:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _pod_credentials(kubeconfig: Path, directory: Path) -> dict[str, str]:
+    """What a pod gives the agent instead of a kubeconfig (devkit/inpod.py): the API server's address in
+    KUBERNETES_SERVICE_HOST/PORT, a token file and a CA file, here the bench kubeconfig's own."""
+    doc = yaml.safe_load(kubeconfig.read_text())
+    cluster, user = doc["clusters"][0]["cluster"], doc["users"][0]["user"]
+    server = urlsplit(cluster["server"])
+    directory.mkdir(parents=True, exist_ok=True)
+    token, ca = directory / "token", directory / "ca.crt"
+    token.write_text(user["token"])
+    ca.write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
+    return {
+        "KUBERNETES_SERVICE_HOST": str(server.hostname),
+        "KUBERNETES_SERVICE_PORT": str(server.port),
+        "DEVKIT_INPOD_TOKEN_FILE": str(token),
+        "DEVKIT_INPOD_CA_FILE": str(ca),
+    }
 
 
 def apply_chart_templates(
