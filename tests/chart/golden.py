@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.chart.values_table import CHART
+from devkit.chart import CHART
 
 REPO = CHART.parents[1]
 GOLDEN = Path(__file__).parent / "golden"

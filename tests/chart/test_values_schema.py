@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from devkit.chart import CHART
 from tests.chart import values_schema
-from tests.chart.values_table import CHART
 
 SCHEMA: dict[str, Any] = json.loads(values_schema.SCHEMA.read_text(encoding="utf-8"))
 VALUES = (CHART / "values.yaml").read_text(encoding="utf-8")

@@ -1,7 +1,7 @@
 """The chart README's values tables, generated from the `# --` comments of values.yaml (helm-docs style).
 
-    python3 tests/chart/values_table.py           # print the tables
-    python3 tests/chart/values_table.py --write   # rewrite them in charts/chainlink-node/README.md
+    python3 -m tests.chart.values_table           # print the tables
+    python3 -m tests.chart.values_table --write   # rewrite them in charts/chainlink-node/README.md
 
 helm-docs is not available here; this covers the subset the chart uses: `# -- description` (continued by
 plain `#` lines) right above a key, an optional `(type)` after `# --`, and `# @default -- text`. A line
@@ -15,13 +15,13 @@ import json
 import re
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-CHART = Path(__file__).resolve().parents[2] / "charts" / "chainlink-node"
-BEGIN = "<!-- values-table:begin (python3 tests/chart/values_table.py --write) -->"
+from devkit.chart import CHART
+
+BEGIN = "<!-- values-table:begin (python3 -m tests.chart.values_table --write) -->"
 END = "<!-- values-table:end -->"
 
 _KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?:\s|$)")
