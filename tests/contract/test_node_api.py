@@ -24,7 +24,7 @@ from devkit.harness import eventually, node_client
 from devkit.nodedouble.keys import EthKey
 from devkit.nodedouble.state import Chain
 from devkit.realnode.node import UNREACHABLE_RPC, evm_config, ocr2_config
-from devkit.specs import DIRECT_REQUEST, EXPIRED, UNAUTHENTICATED, details
+from devkit.specs import DIRECT_REQUEST, EXPIRED, UNAUTHENTICATED, USES_BRIDGE, details
 
 WEBHOOK = """type = "webhook"
 schemaVersion = 1
@@ -33,15 +33,6 @@ observationSource = \"\"\"
     fetch [type=memo value="1"];
 \"\"\"
 """
-USES_BRIDGE = """type = "webhook"
-schemaVersion = 1
-name = "{name}"
-observationSource = \"\"\"
-    price [type=bridge name="{bridge}"];
-\"\"\"
-"""
-
-
 @pytest.fixture(params=["double", "real"])
 def node(request: pytest.FixtureRequest) -> Any:
     """A fresh node: the double in-process, or a real node process on its own database."""
