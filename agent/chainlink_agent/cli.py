@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in others:
         return others[args.command]()
     try:
-        settings = Settings()  # type: ignore[call-arg]  # filled from the environment
+        settings = Settings.from_environment()
     except ValidationError as exc:
         print(
             f"chainlink-agent: invalid configuration (CHAINLINK_AGENT_* environment):\n{exc}", file=sys.stderr

@@ -145,9 +145,9 @@ def test_only_the_chart_makes_the_policy_a_condition_of_readiness(tmp_path, monk
     monkeypatch.setenv("CHAINLINK_AGENT_NODE_NAME", "node-a")
     monkeypatch.setenv("CHAINLINK_AGENT_NAMESPACE", "ns")
     monkeypatch.setenv("CHAINLINK_AGENT_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    assert Settings().admission_policy_required is False  # type: ignore[call-arg]  # run by hand, unprotected
+    assert Settings.from_environment().admission_policy_required is False  # run by hand, unprotected
     monkeypatch.setenv("CHAINLINK_AGENT_ADMISSION_POLICY_REQUIRED", "true")  # as the chart sets it
-    assert Settings().admission_policy_required is True  # type: ignore[call-arg]
+    assert Settings.from_environment().admission_policy_required is True
 
 
 def test_answers_that_tell_nothing_are_retried_sooner_backing_off_to_the_period(monkeypatch):

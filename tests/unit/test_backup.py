@@ -328,7 +328,7 @@ ENV = {
 def test_backup_settings_come_from_the_charts_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
-    settings = BackupSettings()  # type: ignore[call-arg]
+    settings = BackupSettings.from_environment()
     assert (settings.endpoint, settings.secure, settings.host) == (
         "https://s3.example.org:9000",
         True,
@@ -338,10 +338,10 @@ def test_backup_settings_come_from_the_charts_variables(monkeypatch: pytest.Monk
     assert (settings.trigger, str(settings.directory)) == ("Scheduled", "/backup")
     assert "s3cr3t" not in repr(settings)
     monkeypatch.setenv("CHAINLINK_RESTORE_AGE_IDENTITY_FILE", "/keys/identity.txt")
-    restore = RestoreSettings()  # type: ignore[call-arg]
+    restore = RestoreSettings.from_environment()
     assert (restore.key, restore.source_node, str(restore.directory)) == ("latest", "node-a", "/restore")
     monkeypatch.setenv("CHAINLINK_BACKUP_DIR", "/elsewhere")  # what the chart's restore-fetch sets
-    assert str(RestoreSettings().directory) == "/elsewhere"  # type: ignore[call-arg]
+    assert str(RestoreSettings.from_environment().directory) == "/elsewhere"
 
 
 @pytest.mark.parametrize(
@@ -360,7 +360,7 @@ def test_an_endpoint_is_scheme_host_and_port_only_and_never_repeated(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CHAINLINK_BACKUP_RETENTION_DAYS", "-1")
     with pytest.raises(ValidationError) as refused:
-        BackupSettings()  # type: ignore[call-arg]
+        BackupSettings.from_environment()
     text = describe(refused.value)
     assert "CHAINLINK_BACKUP_S3_ENDPOINT" in text
     assert "CHAINLINK_BACKUP_RETENTION_DAYS" in text

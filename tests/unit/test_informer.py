@@ -3,6 +3,7 @@ resourceVersion, status-only changes queue nothing, failures reconnect."""
 
 from __future__ import annotations
 
+import random
 import threading
 from typing import Any
 
@@ -125,6 +126,20 @@ def test_older_event_never_overwrites_the_agents_own_newer_write():
 def test_connection_failure_reconnects_from_the_same_version():
     _, kube, _ = run([([], "10")], [ConnectionError("reset"), []])
     assert kube.watched_from == ["10", "10", "10"]
+
+
+def test_watch_failures_wait_a_full_jitter_of_the_doubling_that_a_clean_pass_resets(monkeypatch):
+    spans: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        spans.append((low, high))
+        return 0.0  # no wait
+
+    monkeypatch.setattr(random, "uniform", uniform)  # the jitter
+    failure = ConnectionError("reset")
+    run([([], "10")], [failure, failure, failure, [], failure, []])
+    # 1 s doubling, at most 30 s; the watch that ended normally (the server's timeout) started again at 1 s.
+    assert spans == [(0, 1.0), (0, 2.0), (0, 4.0), (0, 1.0)]
 
 
 def test_keys_carry_the_kind():

@@ -26,6 +26,7 @@ PROBE = textwrap.dedent(
         "apis_loaded": loaded("kubernetes.client.api."),
         "utils_loaded": loaded("kubernetes.utils."),
         "in_cluster_only": "oauthlib" not in sys.modules and "yaml" not in sys.modules,
+        "unused": sorted({"pydantic_settings", "dotenv", "backoff", "asyncio"} & set(sys.modules)),
     }
     seen.update({
         "apis": [client.CustomObjectsApi.__name__, client.CoreV1Api.__name__, client.AppsV1Api.__name__],
@@ -60,6 +61,9 @@ def test_the_entry_point_loads_only_what_the_agent_uses():
     ]
     # A pod's agent never loads kube_config's oauthlib and yaml; a kubeconfig still loads when asked for.
     assert seen["in_cluster_only"] is True
+    # Nor the libraries it dropped (issue 24): runtime/environment.py reads the settings, model/retry.py times
+    # the retries. pydantic-settings and backoff each imported asyncio, which nothing else of the agent needs.
+    assert seen["unused"] == []
     # Everything else still resolves when asked for.
     assert seen["apis"] == ["CustomObjectsApi", "CoreV1Api", "AppsV1Api"]
     assert seen["exception"] is True

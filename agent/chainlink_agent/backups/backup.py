@@ -306,14 +306,14 @@ def record(kube: Kube | None, outcome: Outcome) -> None:
 def main(kube_client: Callable[[], Any]) -> int:
     """The command: 0 when the backup succeeded, 1 when it failed, 2 for a configuration it cannot use.
     `kube_client` returns an ApiClient, or None when no Kubernetes API is configured."""
-    fifo = DumpFifo(BackupDirectory().directory)
+    fifo = DumpFifo(BackupDirectory.from_environment().directory)
     try:
         fifo.create()
     except OSError as exc:
         print(f"chainlink-agent backup: cannot make the FIFO {fifo.path}: {exc.strerror}", file=sys.stderr)
         return 1
     try:
-        settings = BackupSettings()  # type: ignore[call-arg]  # filled from the environment
+        settings = BackupSettings.from_environment()
     except ValidationError as exc:
         print(f"chainlink-agent backup: invalid configuration: {describe(exc)}", file=sys.stderr)
         fifo.release_writer()

@@ -10,8 +10,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chainlink_agent.runtime.environment import FromEnvironment
 from chainlink_agent.runtime.settings import NODE_NAME_PATTERN
 
 # S3's bucket naming rules (lowercase letters, digits, dots and hyphens, 3 to 63 characters).
@@ -19,19 +19,14 @@ BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 LATEST = "latest"
 
 
-class _FromEnvironment(BaseSettings):
-    # populate_by_name: tests build them with field names; the environment uses the aliases.
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
-
-
-class BackupDirectory(_FromEnvironment):
+class BackupDirectory(FromEnvironment):
     """Read on its own first: the FIFO the dump container waits for is made (and, on any failure, its writer
     released) even when the rest of the configuration is wrong."""
 
     directory: Path = Field(default=Path("/backup"), validation_alias="CHAINLINK_BACKUP_DIR")
 
 
-class RestoreDirectory(_FromEnvironment):
+class RestoreDirectory(FromEnvironment):
     """Read on its own first: a database that already holds a node (restore-check's skip file) needs none of
     the rest."""
 
@@ -42,7 +37,7 @@ class RestoreDirectory(_FromEnvironment):
     )
 
 
-class StoreSettings(_FromEnvironment):
+class StoreSettings(FromEnvironment):
     """The object store and this node, as backup and restore both need them."""
 
     endpoint: str = Field(validation_alias="CHAINLINK_BACKUP_S3_ENDPOINT")
@@ -139,5 +134,5 @@ def describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_input=False, include_url=False):
         where = ".".join(str(part) for part in error["loc"]) or "configuration"
-        problems.append(f"{where.upper()}: {error['msg']}")
+        problems.append(f"{where}: {error['msg']}")
     return "; ".join(problems)

@@ -111,7 +111,7 @@ def make_records(
 def main(kube_client: Callable[[], Any]) -> int:
     """The command: 0 when the dump is written or not needed, 1 when it cannot be, 2 for a configuration it
     cannot use. `kube_client` returns an ApiClient, or None when no Kubernetes API is configured."""
-    directory = RestoreDirectory().directory
+    directory = RestoreDirectory.from_environment().directory
     if (directory / SKIP_NAME).exists():
         print(
             f"chainlink-agent restore-fetch: {directory / SKIP_NAME} exists (the database holds a node): "
@@ -120,7 +120,7 @@ def main(kube_client: Callable[[], Any]) -> int:
         )
         return 0
     try:
-        settings = RestoreSettings()  # type: ignore[call-arg]  # filled from the environment
+        settings = RestoreSettings.from_environment()
     except ValidationError as exc:
         print(f"chainlink-agent restore-fetch: invalid configuration: {describe(exc)}", file=sys.stderr)
         return 2

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import backoff
 
 from chainlink_agent.k8s.kube import Kube
 from chainlink_agent.model import placement, resource, retry
@@ -147,26 +146,23 @@ class Informer:
         # Each pass is one list-if-needed plus one watch until the server closes it; a pass that ends
         # normally resets the backoff, so a blip after days of health waits milliseconds, not 30 s.
         self._beat = beat
-        retrying = backoff.on_exception(
-            retry.schedule,
-            Exception,
-            base=WATCH_RETRY_SECONDS,
-            cap=WATCH_RETRY_MAX_SECONDS,
-            jitter=backoff.full_jitter,
-            giveup=lambda _exc: self._stop.is_set(),
-            on_backoff=self._on_backoff,
-            logger=None,
-            raise_on_giveup=False,
-        )(self._list_and_watch)
+        failures = 0
         while not self._stop.is_set():
-            retrying()
-
-    def _on_backoff(self, details: Any) -> None:
-        exc = details.get("exception")
-        self._metrics.watch_restarts.labels(self._kind, type(exc).__name__).inc()
-        log.warning(
-            "watch failed; reconnecting", extra={"error": str(exc), "wait_seconds": round(details["wait"], 2)}
-        )
+            try:
+                self._list_and_watch()
+                failures = 0
+            except Exception as exc:
+                if self._stop.is_set():  # stopping (close() cuts the watch): not a failure to retry
+                    return
+                # Full jitter: agents that lost the apiserver together do not all come back at once.
+                longest = retry.delay(failures, WATCH_RETRY_SECONDS, WATCH_RETRY_MAX_SECONDS)
+                wait = random.uniform(0, longest)  # noqa: S311 - a spread, not a secret
+                failures += 1
+                self._metrics.watch_restarts.labels(self._kind, type(exc).__name__).inc()
+                log.warning(
+                    "watch failed; reconnecting", extra={"error": str(exc), "wait_seconds": round(wait, 2)}
+                )
+                self._stop.wait(wait)
 
     def _list_and_watch(self) -> None:
         self._beat()

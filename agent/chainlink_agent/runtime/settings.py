@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from chainlink_agent.runtime.environment import FromEnvironment
 
 # Node names end placement names and key the status maps, so they follow the DNS label rules.
 NODE_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -20,8 +21,11 @@ class BundleFiles(BaseModel):
     password_file: Path = Field(alias="password")
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CHAINLINK_AGENT_", extra="ignore")
+class Settings(FromEnvironment):
+    # Each field's variable is CHAINLINK_AGENT_ and its name in capitals; an error names the variable.
+    model_config = ConfigDict(
+        alias_generator=AliasGenerator(validation_alias=lambda name: "CHAINLINK_AGENT_" + name.upper())
+    )
 
     node_name: str = Field(pattern=NODE_NAME_PATTERN, max_length=63)
     node_labels: dict[str, str] = Field(default_factory=dict)
