@@ -1,5 +1,8 @@
 """The agent's node client against the node double (in pytest-httpserver)."""
 
+import socket
+import time
+
 import pytest
 from chainlink_agent.model.errors import NodeRejected, NodeUnavailable
 from chainlink_agent.model.nodetypes import DesiredBridge, EthBalance, KeyBundle, P2PKey, RpcNode
@@ -7,6 +10,7 @@ from chainlink_agent.node.nodeclient import NodeClient
 from chainlink_agent.runtime.metrics import Metrics
 from chainlink_agent.runtime.settings import Credentials
 from pydantic import SecretStr
+from werkzeug import Request, Response
 
 TOML = 'type = "webhook"\nschemaVersion = 1\nname = "{name}"\nobservationSource = "a [type=memo value=1]"\n'
 
@@ -223,3 +227,70 @@ def test_metrics_refused_for_a_token_is_a_refusal_without_a_login(node, httpserv
         node.heads()
     assert info.value.status == 401
     assert metrics.node_api_responses.labels("POST", "/sessions", "200")._value.get() == 0
+
+
+def test_a_refused_connection_is_the_node_unavailable_named_by_its_route_not_its_url(metrics):
+    with socket.socket() as free:  # a port nothing listens on once closed
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    client = NodeClient(f"http://127.0.0.1:{port}", Credentials("a@b.c", SecretStr("pw")), 5, metrics)
+    with pytest.raises(NodeUnavailable) as info:
+        client.heads()
+    assert str(info.value).startswith("GET /metrics: NewConnectionError: ")
+    assert "http://" not in str(info.value)
+    assert not client.last_call_ok
+
+
+def test_a_timed_out_key_import_names_its_route_never_the_password_in_its_url(
+    node_double, httpserver, metrics
+):
+    def slow(_: Request) -> Response:
+        time.sleep(1)  # past the client's timeout
+        return Response("{}")
+
+    httpserver.expect_oneshot_request("/v2/keys/ocr2/import").respond_with_handler(slow)
+    client = NodeClient(
+        node_double.url, Credentials(node_double.email, SecretStr(node_double.password)), 0.3, metrics
+    )
+    try:
+        with pytest.raises(NodeUnavailable) as info:
+            client.import_key_bundle("ocr2", b"{}", SecretStr("key-password"))
+    finally:
+        client.close()
+    # The server answers on its one thread: it finishes the import before the next test.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not any(r.path.endswith("/import") for r, _ in httpserver.log):
+        time.sleep(0.05)
+    assert str(info.value).startswith("POST /v2/keys/ocr2/import: ReadTimeoutError: ")
+    assert "key-password" not in str(info.value)
+    assert "oldpassword" not in str(info.value)
+
+
+def test_the_session_cookie_set_at_login_goes_with_every_call_and_a_new_login_starts_without_it(
+    node, node_double, httpserver
+):
+    node.list_jobs()
+    node_double.inject({"action": "expire_sessions"})
+    node.list_jobs()
+    sent = [(r.method, r.path, r.headers.get("Cookie")) for r, _ in httpserver.log]
+    assert [(m, p) for m, p, _ in sent] == [
+        ("POST", "/sessions"),
+        ("GET", "/v2/jobs"),
+        ("GET", "/v2/jobs"),  # 401: the session expired
+        ("POST", "/sessions"),
+        ("GET", "/v2/jobs"),
+    ]
+    logins = [c for m, _, c in sent if m == "POST"]
+    calls = [c for m, _, c in sent if m == "GET"]
+    assert logins == [None, None]
+    assert calls[0] == calls[1] != calls[2]
+    assert all(c is not None and c.startswith("clsession=") for c in calls)
+
+
+def test_a_redirect_is_an_answer_not_followed(node, node_double, httpserver):
+    httpserver.expect_oneshot_request("/v2/jobs/x").respond_with_data(
+        "", status=302, headers={"Location": "/v2/keys/eth"}
+    )
+    with pytest.raises(NodeUnavailable, match="answered 302"):
+        node.find_job("x")
+    assert "GET /v2/keys/eth" not in node_double.stats()

@@ -122,7 +122,7 @@ def test_a_429_from_the_node_is_waited_out_and_the_call_made_again(httpserver: H
     """Another client from the same address uses up the node's window (5 a second) between two calls."""
     with paced_client(httpserver, 5, 100) as (client, _):
         assert client.list_bridges() == []
-        with httpx.Client(base_url=client._http.base_url, cookies=client._http.cookies) as other:
+        with httpx.Client(base_url=httpserver.url_for("/"), cookies=client._cookies) as other:
             while other.get("/v2/bridge_types").status_code != 429:
                 pass
         assert [len(client.list_bridges()) for _ in range(3)] == [0] * 3

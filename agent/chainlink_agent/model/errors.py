@@ -1,4 +1,4 @@
-"""Every error the agent raises on purpose, in one place (the way httpx keeps its _exceptions.py), by what
+"""Every error the agent raises on purpose, in one place (the way urllib3 keeps its exceptions.py), by what
 the one who catches it must do about it.
 
     AgentError

@@ -6,16 +6,19 @@ bridge_types_controller.go and the keys controllers (devkit/nodedouble cites the
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
+from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import httpx
+import urllib3
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
+from urllib3 import BaseHTTPResponse
 
 from chainlink_agent.model.errors import NodeRejected, NodeUnavailable
 from chainlink_agent.model.nodetypes import (
@@ -36,6 +39,10 @@ from chainlink_agent.runtime.settings import Credentials
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100
 HEAD_SERIES = "head_tracker_current_head"
+# More than the threads that call the node at once: at most 64 workers (settings.concurrency) and the agent's
+# few others. Connections are opened only when needed; past the pool's size urllib3 would open one more and
+# discard it with a warning.
+POOL_SIZE = 100
 T = TypeVar("T")
 
 
@@ -48,7 +55,17 @@ class NodeClient:
         metrics: Metrics,
         rate_limit: RateLimit | None = None,
     ) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=timeout)
+        # No retries and no redirects, as before: a 3xx is an answer, a failure is reported at once.
+        self._pool = urllib3.connection_from_url(
+            base_url,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            retries=False,
+            maxsize=POOL_SIZE,
+        )
+        self._prefix = (urllib3.util.parse_url(base_url).path or "").rstrip("/")
+        # The cookies the node set, name -> value as sent: the node is one origin, so no path or domain
+        # matching. Replaced, never changed in place, so a thread building its Cookie header reads one whole.
+        self._cookies: dict[str, str] = {}
         self._credentials = credentials
         self._metrics = metrics
         # One window for every worker and call; by default the node's own WebServer.RateLimit figures.
@@ -58,7 +75,7 @@ class NodeClient:
         self.last_call_ok = False
 
     def close(self) -> None:
-        self._http.close()
+        self._pool.close()
 
     def list_jobs(self) -> list[NodeJob]:
         """All jobs, every page: one logical list per resync."""
@@ -138,7 +155,7 @@ class NodeClient:
         session route: it answers 401 only to a node with a Prometheus.AuthToken (core/web/router.go
         prometheusHandler), so it is sent without the session's login and re-login."""
         response = _checked(self._send("GET", "/metrics", "/metrics"), "GET", "/metrics")
-        lines = "\n".join(line for line in response.text.splitlines() if line.startswith(HEAD_SERIES + "{"))
+        lines = "\n".join(line for line in _text(response).splitlines() if line.startswith(HEAD_SERIES + "{"))
         try:
             return {
                 sample.labels["evmChainID"]: int(sample.value)
@@ -161,7 +178,7 @@ class NodeClient:
 
     def import_key_bundle(self, key_type: str, keystore_json: bytes, password: SecretStr) -> None:
         """POST /v2/keys/ocr|ocr2/import: the exported keystore JSON as the body, its password as the
-        `oldpassword` query parameter (ocr2_keys_controller.go Import). httpx's request log, which would
+        `oldpassword` query parameter (ocr2_keys_controller.go Import). urllib3's request log, which would
         show the URL, is kept off (logs.py), and errors name the route, never the URL."""
         path = f"/v2/keys/{_segment(key_type)}/import"
         params = {"oldpassword": password.get_secret_value()}
@@ -244,7 +261,7 @@ class NodeClient:
             # rest: a key, an object or a list missing where the node's answer has one.
             why = f"{type(exc).__name__}: {exc}"[:200]
             raise NodeUnavailable(
-                f"{method} {route}: the node answered {response.status_code} with an unexpected body ({why})"
+                f"{method} {route}: the node answered {response.status} with an unexpected body ({why})"
             ) from exc
 
     def _call(
@@ -255,7 +272,7 @@ class NodeClient:
         params: dict[str, Any] | None = None,
         json_body: dict[str, Any] | None = None,
         content: bytes | None = None,
-    ) -> httpx.Response:
+    ) -> BaseHTTPResponse:
         # One transparent re-login: a 401 after a fresh login is a real refusal, not an expired session.
         # A 429 means the node did nothing: the call is made again after its reset, never reported.
         relogged = False
@@ -263,11 +280,11 @@ class NodeClient:
             if not self._logged_in:
                 self._login()
             response = self._send(method, path, route, params=params, json_body=json_body, content=content)
-            if response.status_code == 401 and not relogged:
+            if response.status == 401 and not relogged:
                 log.info("node session expired; logging in again")
                 self._logged_in, relogged = False, True
                 continue
-            if response.status_code == 429:
+            if response.status == 429:
                 self._throttled(response, method, route)
                 continue
             return _checked(response, method, route)
@@ -276,19 +293,17 @@ class NodeClient:
         with self._login_lock:
             if self._logged_in:
                 return
-            self._http.cookies.clear()
+            self._cookies = {}
             body = {
                 "email": self._credentials.email,
                 "password": self._credentials.password.get_secret_value(),
             }
-            while (
-                response := self._send("POST", "/sessions", "/sessions", json_body=body)
-            ).status_code == 429:
+            while (response := self._send("POST", "/sessions", "/sessions", json_body=body)).status == 429:
                 self._throttled(response, "POST", "/sessions")  # 5 logins per 20 s
             _checked(response, "POST", "/sessions")
             self._logged_in = True
 
-    def _throttled(self, response: httpx.Response, method: str, route: str) -> None:
+    def _throttled(self, response: BaseHTTPResponse, method: str, route: str) -> None:
         reset = response.headers.get("x-ratelimit-reset")
         log.warning("node rate limit reached; waiting for its reset", extra={"call": f"{method} {route}"})
         self._rate.refused(reset)
@@ -301,23 +316,31 @@ class NodeClient:
         params: dict[str, Any] | None = None,
         json_body: dict[str, Any] | None = None,
         content: bytes | None = None,
-    ) -> httpx.Response:
+    ) -> BaseHTTPResponse:
         waited = self._rate.acquire()
         if waited:
             self._metrics.node_api_throttled_seconds.inc(waited)
         start = time.perf_counter()
         code = "error"
         counted: tuple[str | None, ...] = ()
+        url = self._prefix + path + (f"?{urlencode(params)}" if params else "")
+        body, headers = content, {}
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers["Content-Type"] = "application/json"
+        if cookies := self._cookies:
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
         try:
-            response = self._http.request(method, path, params=params, json=json_body, content=content)
-            code = str(response.status_code)
-            self.last_call_ok = response.status_code < 500
-            if response.status_code != 429:  # a 429 goes to refused(), which waits for the reset
+            response = self._pool.urlopen(method, url, body=body, headers=headers)
+            code = str(response.status)
+            self._keep_cookies(response)
+            self.last_call_ok = response.status < 500
+            if response.status != 429:  # a 429 goes to refused(), which waits for the reset
                 counted = tuple(
                     response.headers.get(f"x-ratelimit-{h}") for h in ("limit", "remaining", "reset")
                 )
             return response
-        except httpx.HTTPError as exc:
+        except (urllib3.exceptions.HTTPError, OSError, CookieError) as exc:
             self.last_call_ok = False
             raise NodeUnavailable(f"{method} {route}: {type(exc).__name__}: {exc}") from exc
         finally:
@@ -325,22 +348,36 @@ class NodeClient:
             self._metrics.node_api_seconds.labels(method, route).observe(time.perf_counter() - start)
             self._metrics.node_api_responses.labels(method, route, code).inc()
 
+    def _keep_cookies(self, response: BaseHTTPResponse) -> None:
+        """The cookies an answer sets: the node's session cookie, set by POST /sessions only
+        (core/web/sessions_controller.go Create, saveSessionID; auth.SessionName "clsession")."""
+        cookie: SimpleCookie = SimpleCookie()
+        for header in response.headers.getlist("Set-Cookie"):
+            cookie.load(header)
+        if cookie:
+            self._cookies = {**self._cookies, **{name: m.coded_value for name, m in cookie.items()}}
 
-def _checked(response: httpx.Response, method: str, route: str) -> httpx.Response:
+
+def _checked(response: BaseHTTPResponse, method: str, route: str) -> BaseHTTPResponse:
     """A 4xx, or a 500 carrying the node's own error (a failed job insert, a missing bridge), is the node
     refusing the request; anything else (no error body, 502-504) is it being unavailable. A 429 never gets
     here: the call waits for the node's reset and is made again."""
-    if response.status_code < 400:
+    if response.status < 400:
         return response
-    code = response.status_code
+    code = response.status
     details = _error_details(response)
+    body = _text(response).strip() or response.reason or ""
     if (code < 500 and code != 429) or (code == 500 and details):
-        raise NodeRejected(code, details or response.text.strip() or response.reason_phrase)
-    text = details or response.text.strip()[:200] or response.reason_phrase
-    raise NodeUnavailable(f"{method} {route}: {code}: {text}")
+        raise NodeRejected(code, details or body)
+    raise NodeUnavailable(f"{method} {route}: {code}: {details or body[:200]}")
 
 
-def _error_details(response: httpx.Response) -> str:
+def _text(response: BaseHTTPResponse) -> str:
+    """The body as text: the node answers UTF-8; a proxy's stray bytes do not fail the error report."""
+    return response.data.decode("utf-8", "replace")
+
+
+def _error_details(response: BaseHTTPResponse) -> str:
     """The node's errors ({"errors":[{"detail":...}]}, core/web/jsonapi_errors) joined; "" if none."""
     try:
         errors = response.json().get("errors") or []
@@ -351,8 +388,10 @@ def _error_details(response: httpx.Response) -> str:
 
 def _segment(value: str) -> str:
     """A name or ID as exactly one path segment: percent-quoted, "/" included, so `../../v2/keys/eth` cannot
-    reach another route. A segment of dots alone is resolved away even quoted (RFC 3986 remove_dot_segments,
-    which httpx applies), so its dots are spelt %2E."""
+    reach another route. quote() leaves dots, and a segment of dots alone is resolved away by RFC 3986
+    remove_dot_segments: urllib3 does not apply it to the path-only targets this client sends
+    (connectionpool.py urlopen only percent-encodes them), but does to every whole URL it parses (util/url.py
+    parse_url), and a proxy may; so such a segment's dots are spelt %2E."""
     if not value:
         raise ValueError("an empty name or ID is no path segment")
     quoted = quote(value, safe="")

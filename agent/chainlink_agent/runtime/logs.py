@@ -35,5 +35,6 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # httpx logs every request URL at INFO; the agent's own metrics cover that.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # urllib3 logs every request line at DEBUG, query string included (a key import's password there); the
+    # agent's own metrics cover the calls.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
