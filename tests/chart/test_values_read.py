@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import re
 
+from devkit.chart import CHART
 from tests.chart import values_table
 
 TEMPLATES = "\n".join(
     path.read_text(encoding="utf-8")
-    for path in sorted((values_table.CHART / "templates").rglob("*"))
+    for path in sorted((CHART / "templates").rglob("*"))
     if path.suffix in (".yaml", ".tpl", ".txt")
 )
 
 
 def test_every_documented_value_is_named_by_a_template() -> None:
-    entries = values_table.parse((values_table.CHART / "values.yaml").read_text(encoding="utf-8"))
+    entries = values_table.parse((CHART / "values.yaml").read_text(encoding="utf-8"))
     # A template reads a key as .key, or by its name in quotes (index, hasKey, dig, get).
     unread = [
         e.key for e in entries if not re.search(rf'[."]{re.escape(e.key.rsplit(".", 1)[-1])}\b', TEMPLATES)

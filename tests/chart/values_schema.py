@@ -22,9 +22,10 @@ from typing import Any
 
 import yaml
 
+from devkit.chart import CHART
 from tests.chart import values_table
 
-SCHEMA = values_table.CHART / "values.schema.json"
+SCHEMA = CHART / "values.schema.json"
 # Helm hands every chart `global`; values.yaml has none of its own.
 HELM_OWN = ("global",)
 WRITE_HINT = "python3 -m tests.chart.values_schema --write"
@@ -146,7 +147,7 @@ def described(schema: dict[str, Any], values_text: str) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    values_text = (values_table.CHART / "values.yaml").read_text(encoding="utf-8")
+    values_text = (CHART / "values.yaml").read_text(encoding="utf-8")
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     if "--write" in argv:
         text = json.dumps(described(schema, values_text), indent=2, ensure_ascii=False) + "\n"

@@ -33,6 +33,8 @@ observationSource = \"\"\"
     fetch [type=memo value="1"];
 \"\"\"
 """
+
+
 @pytest.fixture(params=["double", "real"])
 def node(request: pytest.FixtureRequest) -> Any:
     """A fresh node: the double in-process, or a real node process on its own database."""
