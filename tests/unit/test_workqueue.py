@@ -127,3 +127,18 @@ def test_on_idle_runs_once_when_the_last_key_of_a_burst_is_done():
     late.join(1)
     assert taken == ["a", "b"]
     assert idle == [0]
+
+
+def test_on_idle_runs_without_the_queue_lock_so_adds_do_not_wait_for_it():
+    added_during_the_hook = []
+
+    def idle() -> None:  # another thread adds while the hook runs
+        added = threading.Event()
+        threading.Thread(target=lambda: (q.add("late"), added.set())).start()
+        added_during_the_hook.append(added.wait(1))
+
+    q = WorkQueue(on_idle=idle)
+    q.add("a")
+    q.done(q.get() or "")
+    assert q.get() == "late"  # the worker ran the hook, then took what was added during it
+    assert added_during_the_hook == [True]

@@ -88,9 +88,10 @@ class WorkQueue:
 
     def get(self) -> str | None:
         """Blocks until a key is due; None once the queue is shut down. The first worker to find nothing
-        queued and nothing processing after some work calls on_idle, once per burst."""
-        with self._cond:
-            while True:
+        queued and nothing processing after some work calls on_idle, once per burst, outside the lock: the
+        hook (a heap trim) takes milliseconds that adds and other workers need not wait through."""
+        while True:
+            with self._cond:
                 if self._shutdown:
                     return None
                 self._promote_due_locked()
@@ -102,11 +103,12 @@ class WorkQueue:
                     self._busy = True
                     self._on_depth(self._depth())
                     return key
-                if self._busy and not self._processing:  # the last key of a burst is done
-                    self._busy = False
-                    self._on_idle()
-                timeout = self._waiting[0][0] - time.monotonic() if self._waiting else None
-                self._cond.wait(timeout)
+                if not self._busy or self._processing:
+                    timeout = self._waiting[0][0] - time.monotonic() if self._waiting else None
+                    self._cond.wait(timeout)
+                    continue
+                self._busy = False  # the last key of a burst is done
+            self._on_idle()
 
     def done(self, key: str) -> None:
         with self._cond:
