@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import copy
 import itertools
-import json
 import threading
 import tomllib
 import uuid
@@ -32,6 +31,7 @@ from chainlink_agent.model.resource import (
     KIND,
     PLURAL,
     Resource,
+    claimed_text,
     queue_key,
 )
 from chainlink_agent.node.snapshot import NodeSnapshot
@@ -41,6 +41,13 @@ from chainlink_agent.wiring import Parts
 
 NODE = "node-a"
 NS = "ns"
+
+
+def _claimed(obj: dict[str, Any]) -> str:
+    """View.claimed of the informer that would hold obj."""
+    if obj["kind"] == placement.KIND:
+        return placement.claimed_text(obj)
+    return claimed_text(PLURAL if obj["kind"] == KIND else BRIDGE_PLURAL, obj)
 
 
 class FakeCache:
@@ -63,8 +70,8 @@ class FakeCache:
     def discard(self, key: str) -> None:
         self.objects.pop(key, None)
 
-    def cached_containing(self, text: str) -> list[dict[str, Any]]:
-        return [copy.deepcopy(o) for o in self.objects.values() if text.lower() in json.dumps(o).lower()]
+    def cached_claiming(self, name: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(o) for o in self.objects.values() if name.lower() in _claimed(o).lower()]
 
 
 class FakeKube:

@@ -7,7 +7,7 @@ import random
 import threading
 from typing import Any
 
-from chainlink_agent.k8s.informer import Informer, resources
+from chainlink_agent.k8s.informer import Informer, own_placements, resources
 from chainlink_agent.model import placement
 from chainlink_agent.model.errors import Gone
 from chainlink_agent.model.resource import slim_for_node, status_digest
@@ -186,7 +186,7 @@ def test_values_are_only_the_objects_that_name_the_text():
         full = obj(name, 3)
         full["spec"] = {"toml": toml}
         informer.store(full)
-    assert [o["metadata"]["name"] for o in informer.cached_containing("0b9f2a8e-4d0c")] == ["a"]
+    assert [o["metadata"]["name"] for o in informer.cached_claiming("0b9f2a8e-4d0c")] == ["a"]
 
 
 # A job of the issue's shape (issue 28 item 8): a webhook TOML of 60 KB, with an ID set by hand.
@@ -205,7 +205,7 @@ def test_an_untargeted_jobs_cached_spec_has_no_pipeline_text_but_its_pinned_id_i
     informer.store(job(3))
     cached = informer.get("chainlinkjobs/ns/a") or {}
     assert cached["spec"] == {"toml": f'externalJobID = "{EXT}"\n', "targets": {"names": ["elsewhere"]}}
-    assert [o["metadata"]["name"] for o in informer.cached_containing(EXT)] == ["a"]
+    assert [o["metadata"]["name"] for o in informer.cached_claiming(EXT)] == ["a"]
 
 
 def test_a_job_that_comes_to_target_this_node_is_cached_whole_and_queued():
@@ -220,7 +220,7 @@ def test_an_untargeted_jobs_toml_edit_updates_what_is_cached_of_it():
         [([job(5, toml=TOML)], "10")],
         [[{"type": "MODIFIED", "object": job(11, generation=2)}]],
     )
-    assert [o["metadata"]["name"] for o in informer.cached_containing(EXT)] == ["a"]
+    assert [o["metadata"]["name"] for o in informer.cached_claiming(EXT)] == ["a"]
 
 
 class NodesCache(FakeCache):
@@ -262,3 +262,42 @@ def test_an_untargeted_bridges_cached_slim_keeps_its_name_from_a_younger_one():
     assert not w.reconcile(squatter)
     assert phase(w, squatter) == ("Invalid", "DuplicateBridgeName")
     assert "price" not in w.node.bridges
+
+
+def an_informer(view):
+    stop = threading.Event()
+    return Informer(CannedKube(stop, [], []), lambda key: None, Metrics(), stop, view)  # type: ignore[arg-type]
+
+
+def a_placement(rv, external_job_id=None):
+    status = {"phase": "Synced", "externalJobID": external_job_id} if external_job_id else {}
+    return {
+        "metadata": {"name": "job.a.mine", "namespace": "ns", "resourceVersion": str(rv)},
+        "spec": {"kind": "ChainlinkJob", "name": "a", "uid": "u-a", "node": "mine"},
+        "status": status,
+    }
+
+
+def test_a_placement_is_found_by_the_id_it_records_and_no_longer_once_it_records_none_or_is_gone():
+    informer = an_informer(own_placements("mine"))
+    informer.store(a_placement(3, EXT.upper()))
+    assert [placement.resource_key(o) for o in informer.cached_claiming(EXT)] == ["chainlinkjobs/ns/a"]
+    informer.store(a_placement(4))
+    assert informer.cached_claiming(EXT) == []
+    informer.store(a_placement(5, EXT))
+    informer.discard("chainlinkjobs/ns/a")
+    assert informer.cached_claiming(EXT) == []
+
+
+def test_a_bridge_is_found_by_its_name_in_any_case_and_a_job_by_no_text_but_its_hand_set_id():
+    bridges = an_informer(resources("chainlinkbridges", "mine", {}))
+    bridge = obj("price-feed", 3)
+    bridge["spec"] = {"bridgeName": "Price", "url": "https://ea.example", "targets": {"names": ["mine"]}}
+    bridges.store(bridge)
+    assert [o["metadata"]["name"] for o in bridges.cached_claiming("PRICE")] == ["price-feed"]
+    assert bridges.cached_claiming("example") == []  # the URL claims nothing
+    jobs = an_informer(JOBS)
+    mentioned = obj("b", 3)
+    mentioned["spec"] = {"toml": f'type = "webhook"\n# was {EXT}\n', "targets": {"names": ["mine"]}}
+    jobs.store(mentioned)
+    assert jobs.cached_claiming(EXT) == []  # its ID is derived; a comment claims nothing

@@ -134,7 +134,12 @@ def test_on_idle_runs_without_the_queue_lock_so_adds_do_not_wait_for_it():
 
     def idle() -> None:  # another thread adds while the hook runs
         added = threading.Event()
-        threading.Thread(target=lambda: (q.add("late"), added.set())).start()
+
+        def add() -> None:
+            q.add("late")
+            added.set()
+
+        threading.Thread(target=add).start()
         added_during_the_hook.append(added.wait(1))
 
     q = WorkQueue(on_idle=idle)

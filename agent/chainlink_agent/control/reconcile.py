@@ -45,7 +45,7 @@ class Cache(Protocol):
     def get(self, key: str) -> dict[str, Any] | None: ...
     def store(self, obj: dict[str, Any]) -> None: ...
     def discard(self, key: str) -> None: ...
-    def cached_containing(self, text: str) -> list[dict[str, Any]]: ...
+    def cached_claiming(self, name: str) -> list[dict[str, Any]]: ...
 
 
 class KubeWriter(Protocol):
@@ -321,9 +321,10 @@ class Reconciler(Generic[R, D]):
 
     def _winner(self, name: str) -> str | None:
         """Who may act on `name` on this node (claims.winner): of every resource that sets it (found in
-        the cache by its text, or by what its reconcile found) or whose placement here records it."""
+        the cache by the names it claims, or by what its reconcile found) or whose placement here records
+        it."""
         holders = self._holders(name)
-        found = {obj.key: obj for obj in map(self._parse, self._cache.cached_containing(name))}
+        found = {obj.key: obj for obj in map(self._parse, self._cache.cached_claiming(name))}
         for key in (self._claims.keys(name) | holders) - found.keys():
             raw = self._cache.get(key)
             if raw is not None:
@@ -342,7 +343,7 @@ class Reconciler(Generic[R, D]):
         """The resources whose placement on this node records `name`."""
         return {
             placement.resource_key(held)
-            for held in self._placements.cached_containing(name)
+            for held in self._placements.cached_claiming(name)
             if self._held(placement.record(held)) == name
         }
 

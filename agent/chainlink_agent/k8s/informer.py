@@ -9,7 +9,6 @@ jittered exponential backoff on any other failure (the kopf and client-go patter
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import sys
@@ -38,6 +37,8 @@ class View:
     kind: str  # the metrics label
     key: Callable[[dict[str, Any]], str]
     slim: Callable[[dict[str, Any]], dict[str, Any]]
+    # Where a slimmed object sets the names it claims on the node (cached_claiming searches only these).
+    claimed: Callable[[dict[str, Any]], str]
     # The fields whose change needs a reconcile; None: any change of spec or status.
     relevant: tuple[tuple[str, ...], ...] | None = None
     label_selector: str | None = None
@@ -52,6 +53,7 @@ def resources(plural: str, node: str, labels: Mapping[str, str]) -> View:
         KINDS[plural].KIND,
         lambda obj: queue_key(plural, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]),
         lambda obj: resource.slim_for_node(obj, node, labels),
+        lambda obj: resource.claimed_text(plural, obj),
         _RELEVANT,
     )
 
@@ -63,6 +65,7 @@ def own_placements(node: str) -> View:
         placement.KIND,
         placement.resource_key,
         placement.slim,
+        placement.claimed_text,
         label_selector=f"{placement.NODE_LABEL}={node}",
     )
 
@@ -75,6 +78,7 @@ def other_placements(node: str) -> View:
         placement.KIND,
         lambda obj: f"{placement.resource_key(obj)}@{placement.node_of(obj)}",
         placement.slim,
+        placement.claimed_text,
         label_selector=f"{placement.NODE_LABEL}!={node},!{placement.RELEASED_LABEL}",
     )
 
@@ -101,6 +105,9 @@ class Informer:
         # agent's largest data. Decoding one takes microseconds, next to milliseconds of API calls per
         # reconcile. Keys are interned: a resource's key is also its placement's, and the queue's.
         self._cache: dict[str, bytes] = {}
+        # The names each object claims (View.claimed), lowercased, where it claims any: what the claims
+        # scan searches, a few bytes each, so it never inflates the cache.
+        self._claimed: dict[str, bytes] = {}
         self._resource_version: str | None = None
         self._beat: Callable[[], None] = lambda: None  # run()'s
         self._cut: Callable[[], None] = lambda: None  # what ends the watch being read now
@@ -121,20 +128,19 @@ class Informer:
         """Write-through of a delete the agent itself just made."""
         with self._lock:
             self._cache.pop(key, None)
+            self._claimed.pop(key, None)
 
     def cached_keys(self) -> list[str]:
         with self._lock:
             return list(self._cache)
 
-    def cached_containing(self, text: str) -> list[dict[str, Any]]:
-        """The cached objects whose JSON holds `text` (case-insensitively): a scan of every object's
-        text, outside the lock (about 3 microseconds an object to inflate), and only the few objects that
-        can matter are decoded."""
-        needle = text.lower().encode()
+    def cached_claiming(self, name: str) -> list[dict[str, Any]]:
+        """The cached objects that claim a name holding `name` (case-insensitively): a scan of the claimed
+        names alone, and only the few objects that can matter are decoded."""
+        needle = name.lower().encode()
         with self._lock:
-            cached = list(self._cache.values())
-        found = (packing.text(p) for p in cached)
-        return [json.loads(t) for t in found if needle in t.lower()]
+            packed = [self._cache[key] for key, claimed in self._claimed.items() if needle in claimed]
+        return [packing.unpack(p) for p in packed]
 
     def close(self) -> None:
         """Ends run() at once: sets its stop and cuts the watch it reads, which would otherwise hold the
@@ -182,10 +188,11 @@ class Informer:
 
     def _relist(self) -> None:
         items, resource_version = self._kube.list_objects(self.plural, self._keyed, self.view.label_selector)
-        fresh = dict(items)
+        fresh = {key: packed for key, (packed, _) in items}
         with self._lock:
             vanished = set(self._cache) - set(fresh)
             self._cache = fresh
+            self._claimed = {key: claimed for key, (_, claimed) in items if claimed}
             self._resource_version = resource_version
         for key in [*fresh, *vanished]:
             self._on_change(key)
@@ -209,6 +216,7 @@ class Informer:
                 with self._lock:
                     if event_type == "DELETED":
                         changed = self._cache.pop(key, None) is not None
+                        self._claimed.pop(key, None)
                     else:
                         changed = self._store_locked(key, self._slim(obj))
                     self._resource_version = version or self._resource_version
@@ -226,8 +234,12 @@ class Informer:
     def _slim(self, obj: dict[str, Any]) -> dict[str, Any]:
         return self.view.slim(obj)
 
-    def _keyed(self, obj: dict[str, Any]) -> tuple[str, bytes]:
-        return self._key(obj), packing.pack(self._slim(obj))
+    def _keyed(self, obj: dict[str, Any]) -> tuple[str, tuple[bytes, bytes]]:
+        slimmed = self._slim(obj)
+        return self._key(obj), (packing.pack(slimmed), self._claimed_text(slimmed))
+
+    def _claimed_text(self, slimmed: dict[str, Any]) -> bytes:
+        return self.view.claimed(slimmed).lower().encode()
 
     def _key(self, obj: dict[str, Any]) -> str:
         return sys.intern(self.view.key(obj))
@@ -240,6 +252,11 @@ class Informer:
         if old is not None and not _newer(obj, old):
             return False
         self._cache[key] = packing.pack(obj)
+        claimed = self._claimed_text(obj)
+        if claimed:
+            self._claimed[key] = claimed
+        else:
+            self._claimed.pop(key, None)
         paths = self.view.relevant or (("spec",), ("status",))
         return old is None or any(_get(old, path) != _get(obj, path) for path in paths)
 

@@ -103,6 +103,13 @@ def slim(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {"metadata": kept, "spec": obj.get("spec") or {}, "status": obj.get("status") or {}}
 
 
+def claimed_text(obj: Mapping[str, Any]) -> str:
+    """The names the placement records its resource holding on the node (an external job ID, a bridge
+    name), as the claims scan (reconcile._holders) searches them."""
+    status = obj.get("status") or {}
+    return "\n".join(str(status[field]) for field in ("externalJobID", "bridgeName") if status.get(field))
+
+
 def released(obj: Mapping[str, Any]) -> bool:
     return RELEASED_LABEL in ((obj.get("metadata") or {}).get("labels") or {})
 

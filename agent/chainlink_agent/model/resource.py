@@ -226,8 +226,7 @@ class ChainlinkBridge(Resource):
         payment = spec.get("minimumContractPayment")
         return cls(
             **_common(obj),
-            # The node lowercases bridge names (bridges.ParseBridgeName), so the agent compares lowercased.
-            bridge_name=str(spec.get("bridgeName") or meta["name"]).lower(),
+            bridge_name=_bridge_name(spec, meta),
             url=spec.get("url"),
             url_from=SecretKeyRef(ref["name"], ref["key"]) if ref else None,
             confirmations=int(spec.get("confirmations") or 0),
@@ -239,6 +238,23 @@ KINDS: dict[str, type[ChainlinkJob] | type[ChainlinkBridge]] = {
     PLURAL: ChainlinkJob,
     BRIDGE_PLURAL: ChainlinkBridge,
 }
+
+
+def claimed_text(plural: str, obj: Mapping[str, Any]) -> str:
+    """Where a resource sets the name it claims on a node, as the claims scan (reconcile._winner) searches:
+    a job's hand-set external job ID (spec.external_id_only's line, the ID in canonical form), a bridge's
+    name; "" for a job that sets none (its ID is derived from its UID) or takes its TOML from a ConfigMap."""
+    spec, meta = obj.get("spec") or {}, obj.get("metadata") or {}
+    if plural == BRIDGE_PLURAL:
+        return _bridge_name(spec, meta)
+    toml = spec.get("toml")
+    kept = external_id_only(toml) if isinstance(toml, str) else ""
+    return kept if kept.startswith("externalJobID") else ""
+
+
+def _bridge_name(spec: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    # The node lowercases bridge names (bridges.ParseBridgeName), so the agent compares lowercased.
+    return str(spec.get("bridgeName") or meta.get("name", "")).lower()
 
 
 def _selector(raw: Mapping[str, Any]) -> Selector:
