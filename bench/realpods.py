@@ -24,11 +24,11 @@ from typing import Any
 
 from kubernetes import client
 
+from devkit.chart import CHART
 from devkit.cluster.controlplane import ControlPlane
 from devkit.cluster.images import CURL_VERSION
 from devkit.cluster.kubelet import containerd_socket
 
-CHART = Path(__file__).resolve().parents[1] / "charts" / "chainlink-node"
 NAMESPACE = "bench-real-pods"
 RELEASE = "node-a"
 

@@ -38,10 +38,11 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from pydantic import SecretStr
 
+from devkit.chart import CHART
+
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 CRD_FILES = sorted((ROOT / "crds").glob("*.yaml"))
-CHART = ROOT / "charts" / "chainlink-node"
 
 
 def eventually(check: Callable[[], T | None], timeout: float = 30.0, what: str = "condition") -> T:

@@ -14,8 +14,8 @@ from chainlink_agent.model import placement
 from chainlink_agent.model.resource import GROUP, NODE_PLURAL, VERSION
 from kubernetes import client
 
+from devkit.chart import CHART
 from devkit.harness import (
-    CHART,
     AgentProcess,
     apply_chart_templates,
     eventually,
