@@ -48,7 +48,7 @@ imported-keys volume, which the node reads with -s. Call with the root context.
     - name: CHAINLINK_AGENT_IMPORT_KEYS
       value: {{ include "chainlink-node.importKeys.tomlSpec" . | quote }}
   resources:
-    {{- toYaml .Values.waitForDatabase.resources | nindent 4 }}
+    {{- toYaml .Values.agent.resources | nindent 4 }}
   securityContext:
     {{- toYaml .Values.containerSecurityContext | nindent 4 }}
   volumeMounts:
