@@ -1,7 +1,7 @@
 """python -m bench: the agent's benchmark on the real apiserver bench, against node double processes.
 
     python -m bench                       # sizes 100,1000; a few minutes
-    python -m bench --full                # the issue's sizes: 100,1000,10000, 60 s windows, 20-node fan-out
+    python -m bench --full                # sizes 100,1000,10000, 60 s windows, fan-out to 20,50,100 nodes
     python -m bench --sizes 100 --latency-ms 20 --out bench/out
 
 Prints a table, and writes OUT/results.json and OUT/bench.png (matplotlib, optional: `pip install
