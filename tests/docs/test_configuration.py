@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from chainlink_agent.runtime.environment import variables
 from chainlink_agent.runtime.settings import Settings
 
 PREFIX = "CHAINLINK_AGENT_"
@@ -22,6 +23,6 @@ def documented() -> set[str]:
 
 
 def test_every_setting_is_in_the_configuration_table_and_every_row_is_a_setting():
-    settings = {PREFIX + field.upper() for field in Settings.model_fields}
+    settings = {name for field in Settings.model_fields.values() for name in variables(field)}
     assert settings - documented() == set(), "settings missing from docs/operating.md"
     assert documented() - settings == set(), "docs/operating.md names variables the agent does not read"
