@@ -127,8 +127,7 @@ class Informer:
     def discard(self, key: str) -> None:
         """Write-through of a delete the agent itself just made."""
         with self._lock:
-            self._cache.pop(key, None)
-            self._claimed.pop(key, None)
+            self._drop_locked(key)
 
     def cached_keys(self) -> list[str]:
         with self._lock:
@@ -215,8 +214,7 @@ class Informer:
                 key = self._key(obj)
                 with self._lock:
                     if event_type == "DELETED":
-                        changed = self._cache.pop(key, None) is not None
-                        self._claimed.pop(key, None)
+                        changed = self._drop_locked(key)
                     else:
                         changed = self._store_locked(key, self._slim(obj))
                     self._resource_version = version or self._resource_version
@@ -243,6 +241,11 @@ class Informer:
 
     def _key(self, obj: dict[str, Any]) -> str:
         return sys.intern(self.view.key(obj))
+
+    def _drop_locked(self, key: str) -> bool:
+        """Forgets key's object and its claimed names; True if it was cached."""
+        self._claimed.pop(key, None)
+        return self._cache.pop(key, None) is not None
 
     def _store_locked(self, key: str, obj: dict[str, Any]) -> bool:
         """Stores obj unless the cache already holds a newer write; True if the change needs a reconcile.

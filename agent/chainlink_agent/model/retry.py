@@ -11,5 +11,4 @@ MAX_DOUBLINGS = 64
 
 def delay(failures: int, base: float, cap: float) -> float:
     """The wait after `failures` earlier failures in a row (0: the first retry)."""
-    wait = base * 2 ** min(failures, MAX_DOUBLINGS)
-    return wait if wait < cap else cap
+    return min(base * 2.0 ** min(failures, MAX_DOUBLINGS), cap)
