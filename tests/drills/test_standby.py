@@ -64,6 +64,13 @@ def role_of(core: client.CoreV1Api, namespace: str, pod: str) -> str | None:
     return (core.read_namespaced_pod(pod, namespace).metadata.labels or {}).get(ROLE)
 
 
+def still_serving(node: RealNode) -> None:
+    """The node still runs and answers. CI once found the new active not answering one probe (2 s timeout)
+    under load: an exit fails here, with its status, and a slow answer gets 30 s."""
+    node.process.ensure_running()
+    eventually(node.serving, 30, "the node to answer")
+
+
 def node_status(kube_api: Any, namespace: str) -> dict[str, Any]:
     found = client.CustomObjectsApi(kube_api).get_namespaced_custom_object(
         "chainlink-k8s.github.io", "v1alpha1", namespace, "chainlinknodes", NODE
@@ -124,7 +131,7 @@ def test_the_standby_takes_over_a_killed_node_with_every_job_once(
     time.sleep(LEASE_SECONDS + 2)
     assert again.process.running()
     assert not again.serving()
-    assert standby.serving()
+    still_serving(standby)
     assert eventually(lambda: node_status(kube_api, namespace)["standby"], 30, "standby")["ready"]
 
 
@@ -135,4 +142,4 @@ def test_an_old_active_that_lost_the_lease_exits_rather_than_run_beside_the_new_
     active.signal(signal.SIGCONT)
     eventually(lambda: not active.process.running(), 30, "the old active to exit")
     assert "Another node has taken the lease" in active.process.log_path.read_text(errors="replace")
-    assert standby.serving()
+    still_serving(standby)
