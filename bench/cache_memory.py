@@ -1,13 +1,15 @@
 """The agent's two caches at N objects, measured with tracemalloc: an informer of ChainlinkJobs and one of
 this node's ChainlinkPlacements, each filled by a list of objects shaped as the bench's; then M ChainlinkJobs
 of a 62 KB TOML each, targeting this node and then no node (issue 28 item 8: any job author can make the
-latter, and every agent of the namespace caches them).
+latter, and every agent of the namespace caches them); and M of a 62 KB TOML whose text is random, which the
+cache's deflate (k8s/packing.py) cannot shrink the way it shrinks the repetitive one, targeting this node.
 
     python -m bench.cache_memory [N [M]]
 """
 
 from __future__ import annotations
 
+import random
 import sys
 import threading
 import tracemalloc
@@ -58,8 +60,9 @@ def job(i: int) -> dict[str, Any]:
     }
 
 
-def big_job(i: int, targets: list[str]) -> dict[str, Any]:
-    """A webhook job of a 62 KB TOML (a long observationSource, the issue's shape) naming `targets`."""
+def big_job(i: int, targets: list[str], random_text: bool = False) -> dict[str, Any]:
+    """A webhook job of a 62 KB TOML (a long observationSource, the issue's shape) naming `targets`; with
+    random_text, as many bytes of comments of random characters before a one-task observationSource."""
     obj = job(i)
     obj["metadata"]["name"] = name = f"big-{i:05d}"
     tasks = "".join(
@@ -67,10 +70,28 @@ def big_job(i: int, targets: list[str]) -> dict[str, Any]:
         f'    parse{t} [type=jsonparse path="data,result,price,{t}"]\n'
         for t in range(405)
     )
-    source = f'type = "webhook"\nschemaVersion = 1\nname = "{name}"\nobservationSource = """\n{tasks}"""\n'
+    comments = ""
+    if random_text:
+        comments, tasks = (
+            random_comments(len(tasks.encode()), random.Random(i)),
+            "    fetch0 [type=memo value=1]\n",
+        )
+    head = f'type = "webhook"\nschemaVersion = 1\nname = "{name}"\n{comments}'
+    source = f'{head}observationSource = """\n{tasks}"""\n'
     obj["spec"] = {"toml": source, "targets": {"names": targets}}
     obj["status"] = {}
     return obj
+
+
+LINE_BYTES = 2 + 32 * 3 + 1  # "# ", 32 characters of three UTF-8 bytes, "\n"
+
+
+def random_comments(size: int, rng: random.Random) -> str:
+    """TOML comment lines of CJK characters drawn at random, at least `size` bytes of UTF-8."""
+    lines: list[str] = []
+    while len(lines) * LINE_BYTES < size:
+        lines.append("# " + "".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(32)) + "\n")
+    return "".join(lines)
 
 
 def placed(obj: dict[str, Any], i: int) -> dict[str, Any]:
@@ -116,6 +137,11 @@ def main() -> None:
             f"ChainlinkJobs of {kb:.0f} KB TOML targeting no node",
             resources(PLURAL, NODE, {}),
             lambda: [big_job(i, []) for i in range(m)],
+        ),
+        (
+            f"ChainlinkJobs of {kb:.0f} KB TOML of random text targeting this node",
+            resources(PLURAL, NODE, {}),
+            lambda: [big_job(i, [NODE], random_text=True) for i in range(m)],
         ),
     ]
     for what, view, make in cases:
