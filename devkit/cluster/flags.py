@@ -107,6 +107,10 @@ def kube_scheduler(bin_dir: Path, *, kubeconfig: Path, pki: Pki, port: int) -> l
         f"--secure-port={port}",
         "--leader-elect=false",
         "--profiling=false",
+        # A pod whose requeue event the scheduler misses waits in unschedulablePods for this long, checked
+        # every 30 s (the default is 5 min). CI once saw a StatefulSet's pod never retried after its PVC
+        # bound: the provisioner had made the PV, kwok never saw the pod bound, and 60 s ran out.
+        "--pod-max-in-unschedulable-pods-duration=15s",
     ]
 
 
