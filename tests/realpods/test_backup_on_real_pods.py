@@ -56,7 +56,7 @@ from devkit.cluster.controlplane import ControlPlane
 from devkit.cluster.images import CURL_VERSION
 from devkit.cluster.kubelet import NODE_IP
 from devkit.cluster.objectstore import ObjectStore
-from devkit.harness import Jobs
+from devkit.harness import Jobs, eventually
 from tests.realpods.helpers import waiting
 
 T = TypeVar("T")
@@ -574,11 +574,21 @@ def _keys(api: Any, namespace: str) -> dict[str, list[str]] | None:
 
 @contextlib.contextmanager
 def _session(api: Any, namespace: str, credentials: str) -> Iterator[httpx.Client]:
-    """A client of the node's API through its Service's ClusterIP (kube-proxy's rules), logged in."""
+    """A client of the node's API through its Service's ClusterIP (kube-proxy's rules), logged in. The
+    Service routes to the pod only some time after the pod is Ready (its EndpointSlice, then kube-proxy's
+    sync); until then the connection is refused, and that alone is waited out."""
     ip = client.CoreV1Api(api).read_namespaced_service(FULLNAME, namespace).spec.cluster_ip
     email, password = credentials.splitlines()[:2]
     with httpx.Client(base_url=f"http://{ip}:{API_PORT}", timeout=10) as node:
-        node.post("/sessions", json={"email": email, "password": password}).raise_for_status()
+
+        def logged_in() -> bool:
+            try:
+                node.post("/sessions", json={"email": email, "password": password}).raise_for_status()
+            except httpx.ConnectError:
+                return False
+            return True
+
+        eventually(logged_in, 60, f"the node's API Service at {ip} to route")
         yield node
 
 
